@@ -1,0 +1,86 @@
+/**
+ * Session ids and their signed cookie: `<id>.<base64url HMAC-SHA256(secret, id)>`.
+ * The first secret signs; every secret verifies (rotation). Verification is constant-time.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** Bytes of randomness in a session id: 192 bits, above the 128-bit floor. */
+export const SESSION_ID_BYTES = 24;
+const ID_PATTERN = /^[A-Za-z0-9_-]{22,128}$/;
+
+/** A new session id: base64url of {@link SESSION_ID_BYTES} bytes from crypto.randomBytes. */
+export function newSessionId(): string {
+  return randomBytes(SESSION_ID_BYTES).toString('base64url');
+}
+
+function mac(id: string, secret: string): Buffer {
+  return createHmac('sha256', secret).update(id).digest();
+}
+
+/** The cookie value for `id`, signed with the first secret. */
+export function signSessionId(id: string, secrets: readonly string[]): string {
+  if (secrets.length === 0) throw new Error('no cookie secret configured');
+  return `${id}.${mac(id, secrets[0]).toString('base64url')}`;
+}
+
+/**
+ * The session id inside a signed cookie value, or undefined when the value is malformed,
+ * unsigned or signed with no known secret. Never throws.
+ */
+export function verifySignedSessionId(value: string | undefined, secrets: readonly string[]): string | undefined {
+  if (typeof value !== 'string' || value.length > 512) return undefined;
+  const dot = value.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  const id = value.slice(0, dot);
+  const sigText = value.slice(dot + 1);
+  if (!ID_PATTERN.test(id) || !/^[A-Za-z0-9_-]{43}$/.test(sigText)) return undefined;
+  const given = Buffer.from(sigText, 'base64url');
+  let ok = false;
+  // Check every secret, without stopping early, so timing does not tell which one matched.
+  for (const secret of secrets) {
+    const expected = mac(id, secret);
+    if (expected.length === given.length && timingSafeEqual(expected, given)) ok = true;
+  }
+  return ok ? id : undefined;
+}
+
+/**
+ * The value of cookie `name` in a Cookie header (or in API Gateway v2's `cookies` array).
+ * The first occurrence wins; malformed pairs are skipped. Never throws.
+ */
+export function readCookie(header: string | readonly string[] | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  const parts = typeof header === 'string' ? header.split(';') : header.flatMap((h) => String(h).split(';'));
+  for (const part of parts) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() !== name) continue;
+    let v = part.slice(eq + 1).trim();
+    if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1);
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      return undefined; // a malformed %-escape is a bad cookie, which means "no session"
+    }
+  }
+  return undefined;
+}
+
+export interface CookieAttributes {
+  readonly secure: boolean;
+  /** Seconds; 0 clears the cookie. Omitted: a browser-session cookie. */
+  readonly maxAgeSeconds?: number;
+}
+
+/** A Set-Cookie value: HttpOnly, Path=/, SameSite=Lax, and Secure when `secure`. */
+export function serializeCookie(name: string, value: string, attrs: CookieAttributes): string {
+  const parts = [`${name}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Lax'];
+  if (attrs.secure) parts.push('Secure');
+  if (attrs.maxAgeSeconds !== undefined) parts.push(`Max-Age=${Math.max(0, Math.floor(attrs.maxAgeSeconds))}`);
+  return parts.join('; ');
+}
+
+/** The full cookie name: `__Host-<base>` when secure (no Domain, Path=/, Secure), `<base>` otherwise. */
+export function cookieName(base: string, secure: boolean): string {
+  return secure ? `__Host-${base}` : base;
+}

@@ -1,0 +1,298 @@
+/**
+ * The seam between the construct library (lib/) and the session runtime (lambda/).
+ *
+ * A store construct's `bind()` returns an environment made of these names; the runtime reads
+ * the same names back with {@link parseSessionEnv}. This file must stay dependency-free: both
+ * halves import it, and the runtime entry point must never pull in aws-cdk-lib.
+ */
+
+/** Every environment variable that crosses the seam. */
+export const SessionEnvVars = {
+  /** Port the instance server listens on. */
+  PORT: 'PORT',
+  /** Which runtime store to use: one of {@link STORE_KINDS}. */
+  STORE: 'SESSION_STORE',
+  /** Cookie signing secret(s), comma-separated; the first signs, all verify (rotation). */
+  COOKIE_SECRET: 'SESSION_COOKIE_SECRET',
+  /** Secrets Manager ARN whose SecretString holds the comma-separated cookie secret(s). */
+  COOKIE_SECRET_ARN: 'SESSION_COOKIE_SECRET_ARN',
+  /** `false` only for plain-HTTP local runs; anything else means Secure + `__Host-` cookie. */
+  COOKIE_SECURE: 'SESSION_COOKIE_SECURE',
+  /** Cookie name without the `__Host-` prefix. Must not start with AWSALB (ALB reserves it). */
+  COOKIE_NAME: 'SESSION_COOKIE_NAME',
+  /** `redis://` or `rediss://` URL; AUTH may be inside it locally. */
+  REDIS_URL: 'SESSION_REDIS_URL',
+  /** Secrets Manager ARN of the Redis AUTH token (SecretString = token, or JSON {"password"}). */
+  REDIS_AUTH_SECRET_ARN: 'SESSION_REDIS_AUTH_SECRET_ARN',
+  /** `true` when the Redis endpoint is a cluster-mode configuration endpoint. */
+  REDIS_CLUSTER: 'SESSION_REDIS_CLUSTER',
+  /** DynamoDB session table name. */
+  TABLE: 'SESSION_TABLE',
+  /** S3 bucket for sessions that exceed the DynamoDB item limit (optional). */
+  OVERFLOW_BUCKET: 'SESSION_OVERFLOW_BUCKET',
+  /** S3 session bucket. */
+  BUCKET: 'SESSION_BUCKET',
+  /** Key prefix inside the S3 session bucket. */
+  BUCKET_PREFIX: 'SESSION_BUCKET_PREFIX',
+  /** Comma-separated memcached `host:port` list. */
+  MEMCACHED_SERVERS: 'SESSION_MEMCACHED_SERVERS',
+  /** PostgreSQL URL (without a password in AWS; the secret below supplies it). */
+  DATABASE_URL: 'SESSION_DATABASE_URL',
+  /** Secrets Manager ARN of the database credentials (RDS JSON secret). */
+  DATABASE_SECRET_ARN: 'SESSION_DATABASE_SECRET_ARN',
+  /** Idle timeout, seconds: a session unused this long is gone. */
+  IDLE_TIMEOUT: 'SESSION_IDLE_TIMEOUT',
+  /** Absolute timeout, seconds from creation, however active the session is. */
+  ABSOLUTE_TIMEOUT: 'SESSION_ABSOLUTE_TIMEOUT',
+  /** Bound on one store operation, milliseconds; past it the request gets a 503. */
+  STORE_TIMEOUT_MS: 'SESSION_STORE_TIMEOUT_MS',
+  /** Largest serialized session accepted, bytes; larger gets a 413 and the old data stays. */
+  MAX_SESSION_BYTES: 'SESSION_MAX_BYTES',
+  /** Name reported as `servedBy` (instance id or function name). */
+  SERVED_BY: 'SESSION_SERVED_BY',
+  /** JWT: KMS key id/ARN/alias that signs (issuer only). */
+  JWT_KMS_KEY_ID: 'SESSION_JWT_KMS_KEY_ID',
+  /** JWT: KMS key ids/ARNs whose public keys still verify (comma-separated; rotation). */
+  JWT_PREVIOUS_KMS_KEY_IDS: 'SESSION_JWT_PREVIOUS_KMS_KEY_IDS',
+  /** JWT: local signing key as a PKCS#8 PEM (development and tests only). */
+  JWT_PRIVATE_KEY: 'SESSION_JWT_PRIVATE_KEY',
+  /** JWT: `iss` claim. */
+  JWT_ISSUER: 'SESSION_JWT_ISSUER',
+  /** JWT: `aud` claim. */
+  JWT_AUDIENCE: 'SESSION_JWT_AUDIENCE',
+  /** JWT: access-token lifetime, seconds. */
+  JWT_TTL: 'SESSION_JWT_TTL',
+  /** JWT: DynamoDB revocation (denylist) table. */
+  REVOCATION_TABLE: 'SESSION_REVOCATION_TABLE',
+  /** JWT: `always` (consult the denylist on every request) or `never`. */
+  REVOCATION_CHECK: 'SESSION_REVOCATION_CHECK',
+} as const;
+
+export type SessionEnvVar = (typeof SessionEnvVars)[keyof typeof SessionEnvVars];
+
+export const STORE_KINDS = ['memory', 'redis', 'dynamodb', 's3', 'memcached', 'postgres', 'jwt'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
+
+export const DEFAULTS = {
+  port: 8080,
+  cookieName: 'sid',
+  idleTimeoutSeconds: 30 * 60,
+  absoluteTimeoutSeconds: 12 * 60 * 60,
+  storeTimeoutMs: 2000,
+  maxSessionBytes: 64 * 1024,
+  bucketPrefix: 'sessions/',
+  jwtTtlSeconds: 15 * 60,
+} as const;
+
+export interface CookieSettings {
+  /** Secrets given in the environment; empty when only an ARN is given. */
+  readonly secrets: readonly string[];
+  readonly secretArn?: string;
+  readonly secure: boolean;
+  /** Base name; the manager adds `__Host-` when secure. */
+  readonly name: string;
+}
+
+export interface RedisSettings {
+  readonly url: string;
+  readonly authSecretArn?: string;
+  readonly cluster: boolean;
+}
+
+export interface DynamoDbSettings {
+  readonly table: string;
+  readonly overflowBucket?: string;
+}
+
+export interface S3Settings {
+  readonly bucket: string;
+  readonly prefix: string;
+}
+
+export interface MemcachedSettings {
+  readonly servers: readonly string[];
+}
+
+export interface PostgresSettings {
+  readonly url: string;
+  readonly secretArn?: string;
+}
+
+export interface JwtSettings {
+  readonly kmsKeyId?: string;
+  readonly previousKmsKeyIds: readonly string[];
+  readonly privateKeyPem?: string;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly ttlSeconds: number;
+  readonly revocationTable?: string;
+  readonly revocationCheck: 'always' | 'never';
+}
+
+/** The parsed, validated environment. Only the settings of the chosen store are present. */
+export interface SessionEnv {
+  readonly store: StoreKind;
+  readonly port: number;
+  readonly cookie: CookieSettings;
+  readonly idleTimeoutSeconds: number;
+  readonly absoluteTimeoutSeconds: number;
+  readonly storeTimeoutMs: number;
+  readonly maxSessionBytes: number;
+  readonly servedBy?: string;
+  readonly redis?: RedisSettings;
+  readonly dynamodb?: DynamoDbSettings;
+  readonly s3?: S3Settings;
+  readonly memcached?: MemcachedSettings;
+  readonly postgres?: PostgresSettings;
+  readonly jwt?: JwtSettings;
+}
+
+/** Thrown by {@link parseSessionEnv}; lists every problem at once. */
+export class SessionEnvError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid session environment:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'SessionEnvError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads and validates the session environment. Collects every problem and throws one
+ * {@link SessionEnvError} naming them all.
+ */
+export function parseSessionEnv(env: Env = process.env): SessionEnv {
+  const problems: string[] = [];
+  const V = SessionEnvVars;
+  const get = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const required = (name: string, why: string): string => {
+    const v = get(name);
+    if (v === undefined) problems.push(`${name} is required ${why}`);
+    return v ?? '';
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    if (raw === 'true') return true;
+    if (raw === 'false') return false;
+    problems.push(`${name} must be "true" or "false", got "${raw}"`);
+    return fallback;
+  };
+  const list = (name: string): string[] =>
+    (get(name) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+
+  const storeRaw = get(V.STORE) ?? 'memory';
+  let store: StoreKind = 'memory';
+  if ((STORE_KINDS as readonly string[]).includes(storeRaw)) store = storeRaw as StoreKind;
+  else problems.push(`${V.STORE} must be one of ${STORE_KINDS.join(', ')}, got "${storeRaw}"`);
+
+  const port = int(V.PORT, DEFAULTS.port, 0, 65535);
+  const idleTimeoutSeconds = int(V.IDLE_TIMEOUT, DEFAULTS.idleTimeoutSeconds, 1, 365 * 24 * 3600);
+  const absoluteTimeoutSeconds = int(V.ABSOLUTE_TIMEOUT, DEFAULTS.absoluteTimeoutSeconds, 1, 365 * 24 * 3600);
+  if (absoluteTimeoutSeconds < idleTimeoutSeconds) {
+    problems.push(`${V.ABSOLUTE_TIMEOUT} (${absoluteTimeoutSeconds}) must not be shorter than ${V.IDLE_TIMEOUT} (${idleTimeoutSeconds})`);
+  }
+  const storeTimeoutMs = int(V.STORE_TIMEOUT_MS, DEFAULTS.storeTimeoutMs, 1, 60_000);
+  const maxSessionBytes = int(V.MAX_SESSION_BYTES, DEFAULTS.maxSessionBytes, 1, 100 * 1024 * 1024);
+
+  const secrets = list(V.COOKIE_SECRET);
+  const secretArn = get(V.COOKIE_SECRET_ARN);
+  if (store !== 'jwt' && secrets.length === 0 && secretArn === undefined) {
+    problems.push(`${V.COOKIE_SECRET} or ${V.COOKIE_SECRET_ARN} is required to sign session cookies`);
+  }
+  for (const s of secrets) {
+    if (Buffer.byteLength(s) < 32) problems.push(`each ${V.COOKIE_SECRET} entry must be at least 32 bytes`);
+  }
+  const cookieName = get(V.COOKIE_NAME) ?? DEFAULTS.cookieName;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(cookieName)) problems.push(`${V.COOKIE_NAME} must be 1-64 letters, digits, "_" or "-", got "${cookieName}"`);
+  if (/^awsalb/i.test(cookieName)) problems.push(`${V.COOKIE_NAME} must not start with AWSALB (reserved by the load balancer)`);
+  const cookie: CookieSettings = { secrets, secretArn, secure: bool(V.COOKIE_SECURE, true), name: cookieName };
+
+  let redis: RedisSettings | undefined;
+  let dynamodb: DynamoDbSettings | undefined;
+  let s3: S3Settings | undefined;
+  let memcached: MemcachedSettings | undefined;
+  let postgres: PostgresSettings | undefined;
+  let jwt: JwtSettings | undefined;
+  const why = `when ${V.STORE}=${store}`;
+  switch (store) {
+    case 'redis': {
+      const url = required(V.REDIS_URL, why);
+      if (url && !/^rediss?:\/\/[^/]+/.test(url)) problems.push(`${V.REDIS_URL} must start with redis:// or rediss://`);
+      redis = { url, authSecretArn: get(V.REDIS_AUTH_SECRET_ARN), cluster: bool(V.REDIS_CLUSTER, false) };
+      break;
+    }
+    case 'dynamodb':
+      dynamodb = { table: required(V.TABLE, why), overflowBucket: get(V.OVERFLOW_BUCKET) };
+      break;
+    case 's3':
+      s3 = { bucket: required(V.BUCKET, why), prefix: get(V.BUCKET_PREFIX) ?? DEFAULTS.bucketPrefix };
+      break;
+    case 'memcached': {
+      const servers = list(V.MEMCACHED_SERVERS);
+      if (servers.length === 0) problems.push(`${V.MEMCACHED_SERVERS} is required ${why}`);
+      for (const s of servers) if (!/^[^:\s]+:\d{1,5}$/.test(s)) problems.push(`${V.MEMCACHED_SERVERS} entry "${s}" must be host:port`);
+      memcached = { servers };
+      break;
+    }
+    case 'postgres': {
+      const url = required(V.DATABASE_URL, why);
+      if (url && !/^postgres(ql)?:\/\//.test(url)) problems.push(`${V.DATABASE_URL} must start with postgres:// or postgresql://`);
+      postgres = { url, secretArn: get(V.DATABASE_SECRET_ARN) };
+      break;
+    }
+    case 'jwt': {
+      const kmsKeyId = get(V.JWT_KMS_KEY_ID);
+      const privateKeyPem = get(V.JWT_PRIVATE_KEY);
+      if (!kmsKeyId && !privateKeyPem) problems.push(`${V.JWT_KMS_KEY_ID} or ${V.JWT_PRIVATE_KEY} is required ${why}`);
+      const check = get(V.REVOCATION_CHECK) ?? 'always';
+      if (check !== 'always' && check !== 'never') problems.push(`${V.REVOCATION_CHECK} must be "always" or "never", got "${check}"`);
+      jwt = {
+        kmsKeyId,
+        previousKmsKeyIds: list(V.JWT_PREVIOUS_KMS_KEY_IDS),
+        privateKeyPem,
+        issuer: required(V.JWT_ISSUER, why),
+        audience: required(V.JWT_AUDIENCE, why),
+        ttlSeconds: int(V.JWT_TTL, DEFAULTS.jwtTtlSeconds, 1, 24 * 3600),
+        revocationTable: get(V.REVOCATION_TABLE),
+        revocationCheck: check === 'never' ? 'never' : 'always',
+      };
+      break;
+    }
+    case 'memory':
+      break;
+  }
+
+  if (problems.length > 0) throw new SessionEnvError(problems);
+  return {
+    store,
+    port,
+    cookie,
+    idleTimeoutSeconds,
+    absoluteTimeoutSeconds,
+    storeTimeoutMs,
+    maxSessionBytes,
+    servedBy: get(V.SERVED_BY),
+    redis,
+    dynamodb,
+    s3,
+    memcached,
+    postgres,
+    jwt,
+  };
+}

@@ -1,0 +1,191 @@
+/**
+ * SessionManager: the session semantics of design.md on top of any {@link SessionStore}.
+ * - load: verify the signed cookie, one store round trip that also slides the idle expiry.
+ * - update: optimistic concurrency; on a lost compare-and-set, re-read and re-apply the
+ *   caller's function, with bounded, jittered retries; an unchanged session is never written.
+ * - regenerate (login): new id, data carried, old id deleted. destroy (logout): deleted in the store.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId } from './cookies';
+import { ConflictError, SessionGoneError, SessionTooLargeError, StoreUnavailableError } from './errors';
+import type { SessionData, SessionStore, StoredSession } from './types';
+
+export type Session = StoredSession;
+
+/** Changes a copy of the session data in place, or returns the new data. */
+export type SessionUpdate = (data: SessionData) => SessionData | void;
+
+export interface SessionManagerOptions {
+  readonly store: SessionStore;
+  /** Cookie signing secrets: the first signs, all verify. At least one, each ≥ 32 bytes. */
+  readonly secrets: readonly string[];
+  /** @default 1800 */
+  readonly idleTimeoutSeconds?: number;
+  /** @default 43200 */
+  readonly absoluteTimeoutSeconds?: number;
+  /** Cookie base name; `__Host-` is prefixed when secure. @default 'sid' */
+  readonly cookieName?: string;
+  /** Secure cookie (HTTPS). `false` only for plain-HTTP local runs. @default true */
+  readonly secure?: boolean;
+  /** The app's own limit on the serialized session, bytes; the store's limit also applies. @default 65536 */
+  readonly maxSessionBytes?: number;
+  /** Compare-and-set attempts before ConflictError. @default 40 */
+  readonly maxAttempts?: number;
+  /** Clock, epoch ms (tests). @default Date.now */
+  readonly now?: () => number;
+}
+
+export class SessionManager {
+  readonly store: SessionStore;
+  /** The cookie's full name (with `__Host-` when secure). */
+  readonly cookieName: string;
+  readonly secure: boolean;
+  readonly idleTimeoutSeconds: number;
+  readonly absoluteTimeoutSeconds: number;
+  readonly maxSessionBytes: number;
+  private secrets: readonly string[];
+  private readonly maxAttempts: number;
+  private readonly now: () => number;
+
+  constructor(opts: SessionManagerOptions) {
+    this.store = opts.store;
+    this.secure = opts.secure ?? true;
+    this.cookieName = cookieName(opts.cookieName ?? 'sid', this.secure);
+    this.idleTimeoutSeconds = opts.idleTimeoutSeconds ?? 1800;
+    this.absoluteTimeoutSeconds = opts.absoluteTimeoutSeconds ?? 43200;
+    this.maxSessionBytes = Math.min(opts.maxSessionBytes ?? 65536, opts.store.maxSessionBytes);
+    this.maxAttempts = opts.maxAttempts ?? 40;
+    this.now = opts.now ?? Date.now;
+    this.secrets = [];
+    this.setSecrets(opts.secrets);
+    if (this.absoluteTimeoutSeconds < this.idleTimeoutSeconds) {
+      throw new Error('absoluteTimeoutSeconds must not be shorter than idleTimeoutSeconds');
+    }
+  }
+
+  /** Replace the cookie secrets (rotation without a restart). */
+  setSecrets(secrets: readonly string[]): void {
+    if (secrets.length === 0) throw new Error('at least one cookie secret is required');
+    if (secrets.some((s) => Buffer.byteLength(s) < 32)) throw new Error('cookie secrets must be at least 32 bytes');
+    this.secrets = [...secrets];
+  }
+
+  /** The session id in a Cookie header (or API Gateway v2 `cookies`), if its signature verifies. */
+  idFromCookies(cookies: string | readonly string[] | undefined): string | undefined {
+    return verifySignedSessionId(readCookie(cookies, this.cookieName), this.secrets);
+  }
+
+  /** The live session named by the request's cookie; undefined for no, bad or expired cookie. */
+  async load(cookies: string | readonly string[] | undefined): Promise<Session | undefined> {
+    const id = this.idFromCookies(cookies);
+    return id === undefined ? undefined : this.loadById(id);
+  }
+
+  /** The live session with this id (one store round trip, slides the idle expiry). */
+  async loadById(id: string): Promise<Session | undefined> {
+    const now = this.now();
+    const s = await this.store.load(id, {
+      now,
+      idleTimeoutSeconds: this.idleTimeoutSeconds,
+      absoluteTimeoutSeconds: this.absoluteTimeoutSeconds,
+    });
+    if (s === undefined) return undefined;
+    if (s.expiresAt <= now || this.absoluteDeadline(s) <= now) {
+      if (this.absoluteDeadline(s) <= now) await this.store.delete(id);
+      return undefined;
+    }
+    return s;
+  }
+
+  /** A new session holding `data`. */
+  async create(data: SessionData = {}): Promise<Session> {
+    this.checkSize(data);
+    const now = this.now();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const s: Session = { id: newSessionId(), data, version: 1, createdAt: now, expiresAt: this.expiry(now, now) };
+      if (await this.store.create(s)) return s;
+    }
+    // Five collisions of 192-bit random ids means the store is not behaving.
+    throw new StoreUnavailableError('could not create a session with a fresh id');
+  }
+
+  /**
+   * Apply `fn` to the session's data and store it with compare-and-set. On a conflict the
+   * session is re-read and `fn` re-applied to the fresh data, up to `maxAttempts` times.
+   * When `fn` leaves the data unchanged nothing is written and the session is returned as is.
+   */
+  async update(session: Session, fn: SessionUpdate): Promise<Session> {
+    let current: Session | undefined = session;
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const data = structuredClone(current.data);
+      const next = fn(data) ?? data;
+      if (isDeepStrictEqual(next, current.data)) return current;
+      this.checkSize(next);
+      const now = this.now();
+      const written: Session = {
+        id: current.id,
+        data: next,
+        version: current.version + 1,
+        createdAt: current.createdAt,
+        expiresAt: this.expiry(current.createdAt, now),
+      };
+      if (await this.store.compareAndSet(written, current.version)) return written;
+      if (attempt < this.maxAttempts) await backoff(attempt);
+      current = await this.loadById(session.id);
+      if (current === undefined) throw new SessionGoneError();
+    }
+    throw new ConflictError(`session changed concurrently ${this.maxAttempts} times in a row; update not applied`);
+  }
+
+  /**
+   * Login: a new id carrying the old session's data (with `fn` applied), then the old id is
+   * deleted, so a fixated id is worthless. The new session is stored before the old one goes.
+   */
+  async regenerate(old: Session | undefined, fn?: SessionUpdate): Promise<Session> {
+    const data = structuredClone(old?.data ?? {});
+    const next = (fn ? fn(data) : undefined) ?? data;
+    const fresh = await this.create(next);
+    if (old !== undefined) await this.store.delete(old.id);
+    return fresh;
+  }
+
+  /** Logout: the session is deleted in the store. */
+  async destroy(session: Session | string): Promise<void> {
+    await this.store.delete(typeof session === 'string' ? session : session.id);
+  }
+
+  /** Set-Cookie value carrying the signed id; lives until the absolute deadline. */
+  setCookie(session: Session): string {
+    const maxAge = Math.max(0, Math.floor((this.absoluteDeadline(session) - this.now()) / 1000));
+    return serializeCookie(this.cookieName, signSessionId(session.id, this.secrets), { secure: this.secure, maxAgeSeconds: maxAge });
+  }
+
+  /** Set-Cookie value that removes the cookie. */
+  clearCookie(): string {
+    return serializeCookie(this.cookieName, '', { secure: this.secure, maxAgeSeconds: 0 });
+  }
+
+  /** Serialized size of `data` in bytes, as the limit counts it. */
+  sizeOf(data: SessionData): number {
+    return Buffer.byteLength(JSON.stringify(data));
+  }
+
+  private checkSize(data: SessionData): void {
+    const bytes = this.sizeOf(data);
+    if (bytes > this.maxSessionBytes) throw new SessionTooLargeError(bytes, this.maxSessionBytes);
+  }
+
+  private absoluteDeadline(s: Pick<Session, 'createdAt'>): number {
+    return s.createdAt + this.absoluteTimeoutSeconds * 1000;
+  }
+
+  private expiry(createdAt: number, now: number): number {
+    return Math.min(now + this.idleTimeoutSeconds * 1000, this.absoluteDeadline({ createdAt }));
+  }
+}
+
+/** Jittered exponential backoff: up to 1, 2, 4, … 32 ms. */
+function backoff(attempt: number): Promise<void> {
+  const cap = Math.min(32, 2 ** Math.min(attempt, 5));
+  return new Promise((r) => setTimeout(r, Math.random() * cap));
+}

@@ -1,0 +1,59 @@
+/** The contract between the SessionManager and every store backend. */
+
+/** Session payload: any JSON object. */
+export type SessionData = Record<string, unknown>;
+
+/** A session as a store keeps it. All times are epoch milliseconds. */
+export interface StoredSession {
+  /** Opaque id (base64url of ≥ 16 random bytes). */
+  readonly id: string;
+  readonly data: SessionData;
+  /** Starts at 1 on create; every successful write adds 1. Compare-and-set compares it. */
+  readonly version: number;
+  /** Creation time: the absolute timeout counts from here. */
+  readonly createdAt: number;
+  /** When the session dies unless used again: min(last use + idle timeout, createdAt + absolute timeout). */
+  readonly expiresAt: number;
+}
+
+/**
+ * One backend. Every method is bounded in time (throws StoreUnavailableError past the bound)
+ * and never loses a write silently.
+ */
+export interface SessionStore {
+  /** `memory`, `redis`, `dynamodb`, `s3`, … */
+  readonly kind: string;
+  /** Largest serialized session this store can hold, bytes (before the manager's own limit). */
+  readonly maxSessionBytes: number;
+
+  /**
+   * One round trip: return the session if present and not expired at `now`, and slide its
+   * expiry to `expiresAt` (the caller has already capped it at the absolute deadline when it
+   * can; stores that cannot know createdAt before reading may slide by `idleTimeoutSeconds`
+   * and leave the absolute check to the manager). A store that expires lazily must filter
+   * here: an expired session is never returned. Does not change the version.
+   */
+  load(id: string, opts: { now: number; idleTimeoutSeconds: number; absoluteTimeoutSeconds: number }): Promise<StoredSession | undefined>;
+
+  /**
+   * Write a new session only if no session with this id exists. Returns false if one does
+   * (the caller picks a new id). Throws SessionTooLargeError before writing anything if too large.
+   */
+  create(session: StoredSession): Promise<boolean>;
+
+  /**
+   * Replace the session only if its stored version is still `expectedVersion`
+   * (`session.version` must be `expectedVersion + 1`). Returns false on a version mismatch or
+   * when the session is gone. Throws SessionTooLargeError before writing anything if too large.
+   */
+  compareAndSet(session: StoredSession, expectedVersion: number): Promise<boolean>;
+
+  /** Delete the session (no error if it is already gone). */
+  delete(id: string): Promise<void>;
+
+  /** Cheap liveness check for /healthz; throws StoreUnavailableError when the store does not answer. */
+  ping(): Promise<void>;
+
+  /** Release connections (tests, graceful shutdown). */
+  close(): Promise<void>;
+}
