@@ -5,7 +5,6 @@
  *   caller's function, with bounded, jittered retries; an unchanged session is never written.
  * - regenerate (login): new id, data carried, old id deleted. destroy (logout): deleted in the store.
  */
-import { isDeepStrictEqual } from 'node:util';
 import { cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId } from './cookies';
 import { ConflictError, SessionGoneError, SessionTooLargeError, StoreUnavailableError } from './errors';
 import type { SessionData, SessionStore, StoredSession } from './types';
@@ -117,10 +116,12 @@ export class SessionManager {
   async update(session: Session, fn: SessionUpdate): Promise<Session> {
     let current: Session | undefined = session;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const data = structuredClone(current.data);
+      const before = JSON.stringify(current.data);
+      const data = JSON.parse(before) as SessionData;
       const next = fn(data) ?? data;
-      if (isDeepStrictEqual(next, current.data)) return current;
-      this.checkSize(next);
+      const after = JSON.stringify(next);
+      if (after === before) return current; // unchanged: never written back
+      this.checkBytes(Buffer.byteLength(after));
       const now = this.now();
       const written: Session = {
         id: current.id,
@@ -142,7 +143,7 @@ export class SessionManager {
    * deleted, so a fixated id is worthless. The new session is stored before the old one goes.
    */
   async regenerate(old: Session | undefined, fn?: SessionUpdate): Promise<Session> {
-    const data = structuredClone(old?.data ?? {});
+    const data = JSON.parse(JSON.stringify(old?.data ?? {})) as SessionData;
     const next = (fn ? fn(data) : undefined) ?? data;
     const fresh = await this.create(next);
     if (old !== undefined) await this.store.delete(old.id);
@@ -171,7 +172,10 @@ export class SessionManager {
   }
 
   private checkSize(data: SessionData): void {
-    const bytes = this.sizeOf(data);
+    this.checkBytes(this.sizeOf(data));
+  }
+
+  private checkBytes(bytes: number): void {
     if (bytes > this.maxSessionBytes) throw new SessionTooLargeError(bytes, this.maxSessionBytes);
   }
 

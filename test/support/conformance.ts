@@ -1,0 +1,192 @@
+/**
+ * The one conformance suite every SessionStore passes, run against a real server by each
+ * store's own test file (which starts and stops that server).
+ */
+import { SessionTooLargeError } from '../../lambda/session/errors';
+import { SessionManager, type Session } from '../../lambda/session/manager';
+import type { SessionStore } from '../../lambda/session/types';
+
+export interface ConformanceTarget {
+  /** A new store (its own client) for the running server; two stores act as two servers. */
+  makeStore(): Promise<SessionStore>;
+  /** false only where the server stand-in ignores compare-and-set (s3rver). @default true */
+  readonly enforcesCompareAndSet?: boolean;
+}
+
+const SECRET = 'conformance-secret-conformance-secret!';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `total` tasks with at most `width` in flight; resolves with every task's outcome. */
+export async function runWide<T>(total: number, width: number, task: (i: number) => Promise<T>): Promise<PromiseSettledResult<T>[]> {
+  const results: PromiseSettledResult<T>[] = new Array(total);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < total; i = next++) {
+      results[i] = await task(i).then(
+        (value) => ({ status: 'fulfilled', value }) as const,
+        (reason: unknown) => ({ status: 'rejected', reason }) as const,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+  return results;
+}
+
+/** One request's worth of work: read the session by id, then append `line` to its cart. */
+async function appendLine(m: SessionManager, id: string, line: number): Promise<Session> {
+  const s = await m.loadById(id);
+  if (s === undefined) throw new Error(`session ${id} vanished`);
+  return m.update(s, (d) => {
+    (d.cart as number[]).push(line);
+  });
+}
+
+export function describeStoreConformance(name: string, target: () => ConformanceTarget): void {
+  describe(`${name}: SessionStore conformance`, () => {
+    const stores: SessionStore[] = [];
+    let cas = true;
+    const store = async () => {
+      const s = await target().makeStore();
+      stores.push(s);
+      return s;
+    };
+    const manager = (s: SessionStore, idle = 60, absolute = 600) =>
+      new SessionManager({ store: s, secrets: [SECRET], idleTimeoutSeconds: idle, absoluteTimeoutSeconds: absolute, maxSessionBytes: Number.MAX_SAFE_INTEGER });
+
+    beforeAll(() => {
+      cas = target().enforcesCompareAndSet ?? true;
+    });
+    afterAll(async () => {
+      await Promise.all(stores.map((s) => s.close()));
+    });
+
+    it('creates, reads back, updates with a new version, and deletes a session', async () => {
+      const m = manager(await store());
+      const s = await m.create({ user: 'ada', cart: [] });
+      expect(s.version).toBe(1);
+      expect(await m.loadById(s.id)).toMatchObject({ id: s.id, version: 1, data: { user: 'ada', cart: [] } });
+      const u = await m.update(s, (d) => {
+        (d.cart as unknown[]).push({ sku: 'A', qty: 1 });
+      });
+      expect(u.version).toBe(2);
+      expect((await m.loadById(s.id))?.data).toEqual({ user: 'ada', cart: [{ sku: 'A', qty: 1 }] });
+      await m.destroy(u);
+      expect(await m.loadById(s.id)).toBeUndefined();
+    });
+
+    it('reads a session through a second store instance (another server)', async () => {
+      const a = manager(await store());
+      const b = manager(await store());
+      const s = await a.create({ user: 'grace' });
+      expect((await b.loadById(s.id))?.data).toEqual({ user: 'grace' });
+    });
+
+    it('never writes an unchanged session (version stays, no compare-and-set issued)', async () => {
+      const st = await store();
+      const m = manager(st);
+      const s = await m.create({ user: 'x', prefs: { a: '1' } });
+      const cas0 = st.compareAndSet.bind(st);
+      let casCalls = 0;
+      st.compareAndSet = (...args) => {
+        casCalls++;
+        return cas0(...args);
+      };
+      try {
+        const same = await m.update(s, (d) => {
+          (d.prefs as Record<string, string>).a = '1';
+        });
+        expect(same.version).toBe(1);
+        expect(casCalls).toBe(0);
+      } finally {
+        st.compareAndSet = cas0;
+      }
+      expect((await m.loadById(s.id))?.version).toBe(1);
+    });
+
+    it('create refuses an id that already exists', async () => {
+      const st = await store();
+      const m = manager(st);
+      const s = await m.create({ n: 1 });
+      expect(await st.create({ ...s, data: { n: 2 } })).toBe(false);
+      expect((await m.loadById(s.id))?.data).toEqual({ n: 1 });
+    });
+
+    it('compare-and-set with a stale version or on a missing session changes nothing', async () => {
+      if (!cas) return expect(cas).toBe(false); // stand-in without conditional writes: see the store's own test
+      const st = await store();
+      const m = manager(st);
+      const s = await m.create({ n: 1 });
+      const v2 = await m.update(s, (d) => ({ ...d, n: 2 }));
+      expect(await st.compareAndSet({ ...s, version: 2, data: { n: 99 } }, 1)).toBe(false);
+      expect((await m.loadById(s.id))?.data).toEqual({ n: 2 });
+      expect(await st.compareAndSet({ ...v2, id: 'missing-session-id-000000000', version: 3 }, 2)).toBe(false);
+      expect(await m.loadById('missing-session-id-000000000')).toBeUndefined();
+    });
+
+    it('idle timeout: a session unused for longer than the idle timeout is gone, and reading slides it', async () => {
+      const m = manager(await store(), 2, 60);
+      const idle = await m.create({ user: 'idle' });
+      const used = await m.create({ user: 'used' });
+      await sleep(1200);
+      expect(await m.loadById(used.id)).toBeDefined(); // slides `used` to now + 2 s
+      await sleep(1200); // `idle` is 2.4 s old, `used` was read 1.2 s ago
+      expect(await m.loadById(idle.id)).toBeUndefined();
+      expect((await m.loadById(used.id))?.data).toEqual({ user: 'used' });
+    });
+
+    it('absolute timeout: a session in constant use still ends at createdAt + absolute timeout', async () => {
+      const m = manager(await store(), 1.5, 2);
+      const s = await m.create({ user: 'busy' });
+      await sleep(1000);
+      expect(await m.loadById(s.id)).toBeDefined(); // slides the idle expiry to ~2.5 s …
+      await sleep(800);
+      expect(await m.loadById(s.id)).toBeDefined(); // … so it outlives its first idle deadline (1.5 s)
+      await sleep(500);
+      expect(await m.loadById(s.id)).toBeUndefined(); // … but not the absolute deadline (2 s)
+    });
+
+    it('regenerate (login) gives a new id carrying the data and deletes the old id', async () => {
+      const m = manager(await store());
+      const anon = await m.create({ cart: [{ sku: 'A', qty: 1 }] });
+      const fresh = await m.regenerate(anon, (d) => ({ ...d, user: 'ada' }));
+      expect(fresh.id).not.toBe(anon.id);
+      expect(fresh.id.length).toBeGreaterThanOrEqual(22);
+      expect((await m.loadById(fresh.id))?.data).toEqual({ cart: [{ sku: 'A', qty: 1 }], user: 'ada' });
+      expect(await m.loadById(anon.id)).toBeUndefined();
+    });
+
+    it('a session over the store limit is refused with SessionTooLarge and the stored data stays intact', async () => {
+      const st = await store();
+      const m = manager(st);
+      const s = await m.create({ user: 'big', blob: 'small' });
+      const huge = 'x'.repeat(st.maxSessionBytes + 1);
+      await expect(m.update(s, (d) => ({ ...d, blob: huge }))).rejects.toBeInstanceOf(SessionTooLargeError);
+      await expect(st.compareAndSet({ ...s, version: 2, data: { blob: huge } }, 1)).rejects.toBeInstanceOf(SessionTooLargeError);
+      const after = await m.loadById(s.id);
+      expect(after?.data).toEqual({ user: 'big', blob: 'small' });
+      expect(after?.version).toBe(1);
+    });
+
+    for (const width of [2, 10]) {
+      const title = `lost updates: 200 cart appends, ${width} at a time through two servers`;
+      it(cas ? `${title}, keep 200 of 200` : title, async () => {
+        const a = manager(await store());
+        const b = manager(await store());
+        const s = await a.create({ cart: [] });
+        const results = await runWide(200, width, (i) => appendLine(i % 2 === 0 ? a : b, s.id, i));
+        const failed = results.filter((r) => r.status === 'rejected');
+        const cart = (await a.loadById(s.id))?.data.cart as number[];
+        expect(new Set(cart).size).toBe(cart.length); // no line applied twice
+        if (cas) {
+          expect(failed).toEqual([]);
+          expect([...cart].sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+        } else {
+          // Without conditional writes a concurrent read-modify-write can overwrite another's
+          // change; this stand-in cannot show the guarantee, only that nothing crashed.
+          expect(failed).toEqual([]);
+          expect(cart.length).toBeLessThanOrEqual(200);
+        }
+      });
+    }
+  });
+}
