@@ -1,0 +1,74 @@
+import { parseSessionEnv, SessionEnvError, SessionEnvVars as V } from '../../lambda/session/env';
+
+const SECRET = 's'.repeat(32);
+
+describe('parseSessionEnv (the seam between constructs and runtime)', () => {
+  it('defaults to the memory store with secure cookies and the documented timeouts', () => {
+    const env = parseSessionEnv({ [V.COOKIE_SECRET]: SECRET });
+    expect(env).toMatchObject({
+      store: 'memory',
+      port: 8080,
+      idleTimeoutSeconds: 1800,
+      absoluteTimeoutSeconds: 43200,
+      storeTimeoutMs: 2000,
+      cookie: { secrets: [SECRET], secure: true, name: 'sid' },
+    });
+  });
+
+  it('reads a rotation list of cookie secrets, first one first', () => {
+    const other = 'o'.repeat(40);
+    expect(parseSessionEnv({ [V.COOKIE_SECRET]: `${SECRET}, ${other}` }).cookie.secrets).toEqual([SECRET, other]);
+  });
+
+  it('accepts a cookie secret ARN instead of a plain secret', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:cookie-AbCdEf';
+    expect(parseSessionEnv({ [V.COOKIE_SECRET_ARN]: arn }).cookie).toMatchObject({ secrets: [], secretArn: arn });
+  });
+
+  it('parses each store kind with its own settings', () => {
+    expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.STORE]: 'redis', [V.REDIS_URL]: 'rediss://h:6380', [V.REDIS_CLUSTER]: 'true' }).redis).toEqual({
+      url: 'rediss://h:6380',
+      authSecretArn: undefined,
+      cluster: true,
+    });
+    expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.STORE]: 'dynamodb', [V.TABLE]: 't', [V.OVERFLOW_BUCKET]: 'b' }).dynamodb).toEqual({ table: 't', overflowBucket: 'b' });
+    expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.STORE]: 's3', [V.BUCKET]: 'b' }).s3).toEqual({ bucket: 'b', prefix: 'sessions/' });
+    expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.STORE]: 'memcached', [V.MEMCACHED_SERVERS]: 'a:11211,b:11212' }).memcached).toEqual({ servers: ['a:11211', 'b:11212'] });
+    expect(parseSessionEnv({ [V.STORE]: 'jwt', [V.JWT_PRIVATE_KEY]: 'pem', [V.JWT_ISSUER]: 'i', [V.JWT_AUDIENCE]: 'a' }).jwt).toMatchObject({ issuer: 'i', audience: 'a', ttlSeconds: 900, revocationCheck: 'always' });
+  });
+
+  it('lists every problem at once in one error', () => {
+    let err: unknown;
+    try {
+      parseSessionEnv({
+        [V.STORE]: 'redis',
+        [V.PORT]: '99999',
+        [V.IDLE_TIMEOUT]: 'soon',
+        [V.COOKIE_SECURE]: 'yes',
+        [V.COOKIE_NAME]: 'AWSALBAPP-0',
+        [V.COOKIE_SECRET]: 'short',
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SessionEnvError);
+    const problems = (err as SessionEnvError).problems.join('\n');
+    expect(problems).toContain(V.PORT);
+    expect(problems).toContain(V.IDLE_TIMEOUT);
+    expect(problems).toContain(V.COOKIE_SECURE);
+    expect(problems).toContain('AWSALB');
+    expect(problems).toContain('at least 32 bytes');
+    expect(problems).toContain(`${V.REDIS_URL} is required`);
+    expect((err as SessionEnvError).problems).toHaveLength(6);
+  });
+
+  it('rejects an unknown store, a non-redis URL and an absolute timeout shorter than the idle one', () => {
+    expect(() => parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.STORE]: 'mongo' })).toThrow(/SESSION_STORE must be one of/);
+    expect(() => parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.STORE]: 'redis', [V.REDIS_URL]: 'http://x' })).toThrow(/redis:\/\/ or rediss:\/\//);
+    expect(() => parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.IDLE_TIMEOUT]: '600', [V.ABSOLUTE_TIMEOUT]: '60' })).toThrow(/must not be shorter/);
+  });
+
+  it('requires a cookie secret unless the store is jwt', () => {
+    expect(() => parseSessionEnv({})).toThrow(/SESSION_COOKIE_SECRET or SESSION_COOKIE_SECRET_ARN is required/);
+  });
+});

@@ -1,0 +1,57 @@
+import { ConflictError, SessionGoneError, SessionTooLargeError } from '../../lambda/session/errors';
+import { SessionManager } from '../../lambda/session/manager';
+import { MemoryStore } from '../../lambda/session/stores/memory';
+
+const secrets = ['m'.repeat(32)];
+
+describe('SessionManager', () => {
+  it('gives up with ConflictError once its compare-and-set attempts are used up, leaving the winner intact', async () => {
+    const m = new SessionManager({ store: new MemoryStore(), secrets, maxAttempts: 1 });
+    const s = await m.create({ n: 0 });
+    const [a, b] = await Promise.allSettled([m.update(s, (d) => ({ ...d, n: 1 })), m.update(s, (d) => ({ ...d, n: 2 }))]);
+    expect(a.status).toBe('fulfilled');
+    expect(b.status === 'rejected' && b.reason).toBeInstanceOf(ConflictError);
+    expect((await m.loadById(s.id))?.data).toEqual({ n: 1 });
+  });
+
+  it('re-applies the update function to fresh data after a conflict instead of overwriting it', async () => {
+    const m = new SessionManager({ store: new MemoryStore(), secrets });
+    const s = await m.create({ cart: [] as string[] });
+    await m.update(s, (d) => void (d.cart as string[]).push('first'));
+    const calls: unknown[] = [];
+    const u = await m.update(s, (d) => {
+      calls.push(structuredClone(d));
+      (d.cart as string[]).push('second');
+    });
+    expect(calls).toEqual([{ cart: [] }, { cart: ['first'] }]); // stale copy, then the re-read one
+    expect(u.data).toEqual({ cart: ['first', 'second'] });
+    expect(u.version).toBe(3);
+  });
+
+  it('reports SessionGone when the session is deleted while an update is retrying', async () => {
+    const m = new SessionManager({ store: new MemoryStore(), secrets });
+    const s = await m.create({ n: 0 });
+    await m.update(s, (d) => ({ ...d, n: 1 }));
+    await m.destroy(s);
+    await expect(m.update(s, (d) => ({ ...d, n: 2 }))).rejects.toBeInstanceOf(SessionGoneError);
+  });
+
+  it("applies the app's own size limit below the store's, before any write", async () => {
+    const store = new MemoryStore();
+    const m = new SessionManager({ store, secrets, maxSessionBytes: 100 });
+    await expect(m.create({ blob: 'x'.repeat(200) })).rejects.toBeInstanceOf(SessionTooLargeError);
+    expect(store.size).toBe(0);
+  });
+
+  it('refuses short or missing cookie secrets and an absolute timeout below the idle timeout', () => {
+    const store = new MemoryStore();
+    expect(() => new SessionManager({ store, secrets: [] })).toThrow(/at least one cookie secret/);
+    expect(() => new SessionManager({ store, secrets: ['short'] })).toThrow(/at least 32 bytes/);
+    expect(() => new SessionManager({ store, secrets, idleTimeoutSeconds: 100, absoluteTimeoutSeconds: 10 })).toThrow(/absoluteTimeoutSeconds/);
+  });
+
+  it('uses a plain cookie name only when not secure (local HTTP runs)', () => {
+    expect(new SessionManager({ store: new MemoryStore(), secrets, secure: false }).cookieName).toBe('sid');
+    expect(new SessionManager({ store: new MemoryStore(), secrets }).cookieName).toBe('__Host-sid');
+  });
+});
