@@ -1,0 +1,85 @@
+/**
+ * Handler bundles: minified size of each entry point with esbuild's tree-shaking, beside the
+ * same bundle with tree-shaking off (the named baseline), and cold init time — a new Node
+ * process from spawn to its first answered event — for both.
+ *
+ * Run: npx ts-node --transpile-only bench/bundles.ts
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { buildSync } from 'esbuild';
+
+const ROOT = resolve(__dirname, '..');
+/**
+ * Lambda handlers leave the AWS SDK v3 out, as NodejsFunction does by default (the Lambda Node
+ * runtime ships it); the instance server carries everything it needs (instances have no SDK).
+ */
+const ENTRIES: Record<string, { entry: string; external: string[]; budgetKb?: number }> = {
+  'http-api handler': { entry: 'lambda/handlers/http-api.ts', external: ['@aws-sdk/*'], budgetKb: 250 },
+  'alb handler': { entry: 'lambda/handlers/alb.ts', external: ['@aws-sdk/*'], budgetKb: 250 },
+  'instance server': { entry: 'lambda/instance/main.ts', external: [] },
+};
+const COLD_RUNS = 5;
+
+function bundle(entry: string, external: string[], outfile: string, treeShaking: boolean): number {
+  buildSync({
+    entryPoints: [join(ROOT, entry)],
+    outfile,
+    bundle: true,
+    minify: true,
+    treeShaking,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external,
+    logLevel: 'silent',
+  });
+  return statSync(outfile).size;
+}
+
+/** Median ms from spawning `node` to the first answered GET /healthz event, memory store. */
+function coldInit(bundlePath: string): number {
+  const probe = `
+    const t = process.hrtime.bigint();
+    const { handler } = require(${JSON.stringify(bundlePath)});
+    handler({ version: '2.0', rawPath: '/healthz', headers: {}, requestContext: { http: { method: 'GET', path: '/healthz' }, stage: '$default', requestId: 'r' }, isBase64Encoded: false })
+      .then((r) => { process.stdout.write(String(r.statusCode)); });`;
+  const times: number[] = [];
+  for (let i = 0; i < COLD_RUNS; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, ['-e', probe], {
+      encoding: 'utf8',
+      env: { ...process.env, SESSION_STORE: 'memory', SESSION_COOKIE_SECRET: 'b'.repeat(32), POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    });
+    if (r.stdout !== '200') throw new Error(`cold init probe failed: ${r.stdout} ${r.stderr}`);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+}
+
+export function main(): void {
+  // Inside the repository so the external AWS SDK resolves from node_modules, as the Lambda runtime provides it.
+  const dir = mkdtempSync(join(ROOT, 'node_modules', '.bench-bundles-'));
+  try {
+    console.log('\n## Handler bundles (esbuild, minified)\n');
+    console.log('| entry | tree-shaken | without tree-shaking | ratio | budget |');
+    console.log('| --- | ---: | ---: | ---: | --- |');
+    for (const [name, { entry, external, budgetKb }] of Object.entries(ENTRIES)) {
+      const shaken = bundle(entry, external, join(dir, `${name}.min.js`), true);
+      const whole = bundle(entry, external, join(dir, `${name}.whole.js`), false);
+      const verdict = budgetKb === undefined ? 'none (carries the AWS SDK)' : `${budgetKb} KB: ${shaken <= budgetKb * 1024 ? 'within' : 'OVER'}`;
+      console.log(`| ${name} | ${(shaken / 1024).toFixed(0)} KB | ${(whole / 1024).toFixed(0)} KB | ${(shaken / whole).toFixed(2)} | ${verdict} |`);
+    }
+    const shakenPath = join(dir, 'http-api handler.min.js');
+    const wholePath = join(dir, 'http-api handler.whole.js');
+    const a = coldInit(shakenPath);
+    const b = coldInit(wholePath);
+    console.log(`\nCold init of the http-api handler (new process → first answered event, median of ${COLD_RUNS}):`);
+    console.log(`tree-shaken ${a.toFixed(0)} ms, without tree-shaking ${b.toFixed(0)} ms, ratio ${(a / b).toFixed(2)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) main();

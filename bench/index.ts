@@ -1,0 +1,23 @@
+/**
+ * `npm run bench`: every benchmark, each printing what it measured in this run beside its
+ * named baseline. Benchmarks are not tests: they print numbers, they do not pass or fail on them.
+ * Pick some with `npm run bench -- redis bundles synth`.
+ */
+const SUITES: Record<string, () => Promise<unknown> | unknown> = {
+  redis: async () => (await import('./redis-commands')).main(),
+  bundles: async () => (await import('./bundles')).main(),
+  synth: async () => (await import('./synth')).main(),
+};
+
+async function run(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !(w in SUITES));
+  if (unknown.length > 0) throw new Error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(SUITES).join(', ')}`);
+  console.log(`# cdk-sessions benchmarks — ${new Date().toISOString()} — node ${process.version}, ${require('node:os').cpus().length} cores`);
+  for (const name of wanted.length > 0 ? wanted : Object.keys(SUITES)) await SUITES[name]();
+}
+
+run().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
