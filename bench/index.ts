@@ -3,11 +3,11 @@
  * named baseline. Benchmarks are not tests: they print numbers, they do not pass or fail on them.
  * Pick some with `npm run bench -- redis bundles synth`.
  */
-const SUITES: Record<string, () => Promise<unknown> | unknown> = {
-  redis: async () => (await import('./redis-commands')).main(),
-  bundles: async () => (await import('./bundles')).main(),
-  synth: async () => (await import('./synth')).main(),
-};
+import { main as bundles } from './bundles';
+import { main as redis } from './redis-commands';
+import { main as synth } from './synth';
+
+const SUITES: Record<string, () => Promise<unknown> | unknown> = { redis, bundles, synth };
 
 async function run(): Promise<void> {
   const wanted = process.argv.slice(2);

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -16,7 +16,6 @@ export async function freePort(): Promise<number> {
 
 /** Resolves once something accepts TCP connections on host:port, or rejects after `timeoutMs`. */
 export async function waitForPort(port: number, timeoutMs = 10000, host = '127.0.0.1'): Promise<void> {
-  const { connect } = await import('node:net');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {

@@ -1,0 +1,280 @@
+/**
+ * RedisStore: sessions in Redis or Valkey (standalone or cluster mode, TLS, AUTH/ACL), one key
+ * per session, `<prefix>{<id>}` — the hash tag keeps everything of a session in one slot.
+ *
+ * Commands, one round trip each:
+ * - load:          GETEX key PX <idle ms>            (reads and slides the idle expiry)
+ * - create:        SET key value PXAT <expiresAt> NX
+ * - compareAndSet: EVALSHA (Lua: GET, compare version, SET value PXAT <expiresAt>)
+ * - delete:        UNLINK key;  ping: PING
+ *
+ * Every call is bounded by `commandTimeoutMs` and then fails with StoreUnavailableError; the
+ * client reconnects in the background forever, so the same store works again when Redis does.
+ */
+import { Cluster } from 'ioredis';
+import type { Result } from 'ioredis';
+import { SessionError, SessionTooLargeError, StoreUnavailableError } from '../errors';
+import type { SessionData, SessionStore, StoredSession } from '../types';
+import { createRedisClient, isAuthError } from './redis-client';
+import type { RedisClient, RedisConnectionOptions, RedisCredentials } from './redis-client';
+
+export { isAuthError, parseRedisUrl } from './redis-client';
+export type { RedisClient, RedisConnectionOptions, RedisCredentials } from './redis-client';
+
+/** Compares the stored version (the number leading the JSON value) and replaces value and expiry. */
+const CAS_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+if string.match(cur, '^{"v":(%d+),') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+return 1
+`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** {@link CAS_SCRIPT}, defined on each client by RedisStore. 1 = written, 0 = version mismatch or gone. */
+    sessionCas(key: string, expectedVersion: string, value: string, pxat: string): Result<number, Context>;
+  }
+}
+
+/** Where the store writes its warnings (a Powertools Logger fits). */
+export interface RedisStoreLogger {
+  warn(message: string): void;
+}
+
+interface RedisStoreCommonOptions {
+  /** Prefix of every session key. @default 'sess:' */
+  readonly keyPrefix?: string;
+  /** Bound on every store call, ms, including waiting for a (re)connection. @default 2000 */
+  readonly commandTimeoutMs?: number;
+  /** Largest serialized session data accepted, bytes. @default 524288 (512 KiB) */
+  readonly maxSessionBytes?: number;
+  /** @default console */
+  readonly logger?: RedisStoreLogger;
+}
+
+/** Build the client from connection settings (the store owns it and closes it). */
+export interface RedisStoreOptions extends RedisConnectionOptions, RedisStoreCommonOptions {
+  /**
+   * Called when Redis rejects the credentials (WRONGPASS/NOAUTH), e.g. after the AUTH token was
+   * rotated: return the current ones (from Secrets Manager) and the store reconnects with them.
+   * Called at most once per `credentialsRefreshIntervalMs`.
+   * @default - no refresh; use {@link RedisStore.setCredentials} by hand
+   */
+  readonly refreshCredentials?: () => Promise<RedisCredentials>;
+  /** Least time between two `refreshCredentials` calls, ms. @default 5000 */
+  readonly credentialsRefreshIntervalMs?: number;
+}
+
+/** Use a client you built (the store does not close it; credentials cannot be replaced). */
+export interface RedisStoreClientOptions extends RedisStoreCommonOptions {
+  /** A ready ioredis Redis or Cluster. */
+  readonly client: RedisClient;
+}
+
+const DEFAULT_MAX_BYTES = 512 * 1024;
+
+export class RedisStore implements SessionStore {
+  readonly kind = 'redis';
+  readonly maxSessionBytes: number;
+  /** Bound on every call, ms. */
+  readonly commandTimeoutMs: number;
+  private readonly keyPrefix: string;
+  private readonly logger: RedisStoreLogger;
+  private readonly connection?: RedisStoreOptions;
+  private client: RedisClient;
+  private credentials?: RedisCredentials;
+  private lastRefresh = 0;
+  private refreshing?: Promise<void>;
+  private failing = false;
+  private closed = false;
+
+  constructor(opts: RedisStoreOptions | RedisStoreClientOptions) {
+    this.keyPrefix = opts.keyPrefix ?? 'sess:';
+    if (/[{}]/.test(this.keyPrefix)) throw new Error(`keyPrefix must not contain "{" or "}" (the id is the key's cluster hash tag), got "${this.keyPrefix}"`);
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? 2000;
+    this.maxSessionBytes = opts.maxSessionBytes ?? DEFAULT_MAX_BYTES;
+    this.logger = opts.logger ?? console;
+    if ('client' in opts) {
+      this.client = this.adopt(opts.client);
+    } else {
+      this.connection = opts;
+      this.credentials = opts.credentials;
+      this.client = this.adopt(createRedisClient({ ...opts, commandTimeoutMs: this.commandTimeoutMs }));
+    }
+  }
+
+  /** The Redis key of session `id`. */
+  keyOf(id: string): string {
+    return `${this.keyPrefix}{${id}}`;
+  }
+
+  async load(id: string, opts: { now: number; idleTimeoutSeconds: number; absoluteTimeoutSeconds: number }): Promise<StoredSession | undefined> {
+    const idleMs = opts.idleTimeoutSeconds * 1000;
+    const raw = await this.run('load', (c) => c.getex(this.keyOf(id), 'PX', idleMs));
+    if (raw === null) return undefined;
+    const s = decode(id, raw);
+    const deadline = s.createdAt + opts.absoluteTimeoutSeconds * 1000;
+    if (deadline <= opts.now) {
+      // Past the absolute timeout: never returned, and removed now rather than slid on.
+      await this.delete(id);
+      return undefined;
+    }
+    return { ...s, expiresAt: Math.min(opts.now + idleMs, deadline) };
+  }
+
+  async create(session: StoredSession): Promise<boolean> {
+    const value = this.encode(session);
+    const reply = await this.run('create', (c) => c.set(this.keyOf(session.id), value, 'PXAT', session.expiresAt, 'NX'));
+    return reply === 'OK';
+  }
+
+  async compareAndSet(session: StoredSession, expectedVersion: number): Promise<boolean> {
+    if (session.version !== expectedVersion + 1) {
+      throw new Error(`compareAndSet: version must be ${expectedVersion + 1}, got ${session.version}`);
+    }
+    const value = this.encode(session);
+    const reply = await this.run('compareAndSet', (c) =>
+      c.sessionCas(this.keyOf(session.id), String(expectedVersion), value, String(session.expiresAt)),
+    );
+    return reply === 1;
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.run('delete', (c) => c.unlink(this.keyOf(id)));
+  }
+
+  async ping(): Promise<void> {
+    await this.run('ping', (c) => c.ping());
+  }
+
+  /**
+   * Reconnect with new credentials (AUTH token rotation): a new client replaces the current
+   * one, which is closed once its pending replies are in. Only for stores built from options.
+   */
+  async setCredentials(credentials: RedisCredentials): Promise<void> {
+    if (this.connection === undefined) throw new Error('setCredentials needs a RedisStore built from connection options, not from a client');
+    if (this.closed) throw new Error('RedisStore is closed');
+    this.credentials = credentials;
+    const old = this.client;
+    this.client = this.adopt(createRedisClient({ ...this.connection, credentials, commandTimeoutMs: this.commandTimeoutMs }));
+    await this.quit(old);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.connection !== undefined) await this.quit(this.client);
+  }
+
+  /** Size check, then `{"v":…,"c":…,"e":…,"d":…}` — the version leads so the Lua script can read it cheaply. */
+  private encode(s: StoredSession): string {
+    const data = JSON.stringify(s.data);
+    const bytes = Buffer.byteLength(data);
+    if (bytes > this.maxSessionBytes) throw new SessionTooLargeError(bytes, this.maxSessionBytes);
+    return `{"v":${int(s.version)},"c":${int(s.createdAt)},"e":${int(s.expiresAt)},"d":${data}}`;
+  }
+
+  /**
+   * Runs one command within the bound: waits for a (re)connection if there is none, then for
+   * the reply. Any failure becomes StoreUnavailableError (typed session errors pass through).
+   */
+  private async run<T>(what: string, op: (c: RedisClient) => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError(`redis ${what}: the store is closed`);
+    const client = this.client;
+    const ms = this.commandTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    let onReady: (() => void) | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(`redis ${what} got no answer within ${ms} ms (status ${client.status})`)), ms);
+    });
+    try {
+      if (client.status !== 'ready') {
+        const ready = new Promise<void>((resolve) => {
+          onReady = resolve;
+          client.once('ready', resolve);
+        });
+        await Promise.race([ready, timeout]);
+      }
+      return await Promise.race([op(client), timeout]);
+    } catch (err) {
+      if (err instanceof SessionError) throw err;
+      this.noteAuthFailure(err);
+      throw new StoreUnavailableError(`redis ${what} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+      if (onReady) client.off('ready', onReady);
+    }
+  }
+
+  /** Defines the Lua command and listens for errors, so none goes unhandled. */
+  private adopt(client: RedisClient): RedisClient {
+    client.defineCommand('sessionCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
+    const onError = (err: unknown): void => {
+      this.noteAuthFailure(err);
+      if (this.failing) return; // logged once per outage; the reconnect loop repeats the same error
+      this.failing = true;
+      this.logger.warn(`redis session store: connection error, reconnecting in the background: ${err instanceof Error ? err.message : String(err)}`);
+    };
+    client.on('error', onError);
+    if (client instanceof Cluster) client.on('node error', onError);
+    client.on('ready', () => {
+      if (this.failing) this.logger.warn('redis session store: connection ready again');
+      this.failing = false;
+    });
+    return client;
+  }
+
+  /** On WRONGPASS/NOAUTH, fetch fresh credentials (at most once per interval) and reconnect. */
+  private noteAuthFailure(err: unknown): void {
+    const refresh = this.connection?.refreshCredentials;
+    if (!isAuthError(err) || refresh === undefined || this.refreshing || this.closed) return;
+    const interval = this.connection?.credentialsRefreshIntervalMs ?? 5000;
+    if (Date.now() - this.lastRefresh < interval) return;
+    this.lastRefresh = Date.now();
+    this.refreshing = refresh()
+      .then((creds) => this.setCredentials(creds))
+      .catch((e: unknown) => this.logger.warn(`redis session store: refreshing credentials failed: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+  }
+
+  /** QUIT within the bound, else drop the connection. */
+  private async quit(client: RedisClient): Promise<void> {
+    if (client.status === 'end') return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.commandTimeoutMs);
+    });
+    try {
+      const how = client.status === 'ready' ? await Promise.race([client.quit(), late]) : 'late';
+      if (how === 'late') client.disconnect();
+    } catch (err) {
+      // QUIT failed because the connection is already broken: dropping it is all that is left.
+      this.logger.warn(`redis session store: QUIT failed (${err instanceof Error ? err.message : String(err)}); disconnecting`);
+      client.disconnect();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function int(n: number): number {
+  if (!Number.isSafeInteger(n)) throw new Error(`expected a whole number, got ${n}`);
+  return n;
+}
+
+/** The stored value back into a session; a value not written by this store is an error, not "no session". */
+function decode(id: string, raw: string): StoredSession {
+  let o: { v?: unknown; c?: unknown; e?: unknown; d?: unknown };
+  try {
+    o = JSON.parse(raw) as typeof o;
+  } catch (err) {
+    throw new StoreUnavailableError(`redis: the value of session ${id.slice(0, 6)}… is not JSON`, { cause: err });
+  }
+  if (typeof o.v !== 'number' || typeof o.c !== 'number' || typeof o.e !== 'number' || typeof o.d !== 'object' || o.d === null || Array.isArray(o.d)) {
+    throw new StoreUnavailableError(`redis: the value of session ${id.slice(0, 6)}… is not a stored session`);
+  }
+  return { id, version: o.v, createdAt: o.c, expiresAt: o.e, data: o.d as SessionData };
+}

@@ -1,0 +1,248 @@
+/**
+ * Real redis-server processes for tests and benchmarks: plain, TLS (+ requirepass / ACL users),
+ * and a 3-master Redis Cluster. Each server gets its own loopback port and temp dir, no
+ * persistence; `dispose()` stops it and removes the dir. Stray processes are killed when the
+ * test process exits, even after a failed test.
+ */
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort, waitForPort } from './ports';
+
+const run = promisify(execFile);
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+/** An ACL user with every permission on every key. */
+export interface AclUser {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface RedisServerOptions {
+  /** `requirepass` for the default user. @default - none */
+  readonly password?: string;
+  /** Serve TLS only (self-signed CA made with openssl; `port 0`, `tls-port`). @default false */
+  readonly tls?: boolean;
+  /** Extra ACL users. @default - none */
+  readonly users?: readonly AclUser[];
+  /** Port to use. @default - a free one */
+  readonly port?: number;
+  /** More redis-server arguments. */
+  readonly args?: readonly string[];
+}
+
+/** The CA and server certificate a TLS server uses (PEM). */
+export interface TestCertificates {
+  readonly ca: string;
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** A self-signed CA and a server certificate for 127.0.0.1 / localhost, in `dir`. */
+export function makeCertificates(dir: string): TestCertificates {
+  const f = (name: string) => join(dir, name);
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  ssl('req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=cdk-sessions test CA');
+  ssl('req', '-new', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost');
+  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '2', '-extfile', f('san.ext'));
+  return { ca: readFileSync(f('ca.crt'), 'utf8'), caFile: f('ca.crt'), certFile: f('server.crt'), keyFile: f('server.key') };
+}
+
+/** One redis-server process on 127.0.0.1. */
+export class RedisServer {
+  /** Starts a server and waits until it accepts connections. */
+  static async start(opts: RedisServerOptions = {}): Promise<RedisServer> {
+    const dir = mkdtempSync(join(tmpdir(), 'cdk-sessions-redis-'));
+    let server: RedisServer | undefined;
+    try {
+      const port = opts.port ?? (await freePort());
+      const certs = opts.tls ? makeCertificates(dir) : undefined;
+      const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+      if (certs) {
+        args.push('--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.certFile, '--tls-key-file', certs.keyFile);
+        args.push('--tls-ca-cert-file', certs.caFile, '--tls-auth-clients', 'no');
+      } else {
+        args.push('--port', String(port));
+      }
+      if (opts.password !== undefined) args.push('--requirepass', opts.password);
+      for (const u of opts.users ?? []) args.push('--user', u.username, 'on', `>${u.password}`, '~*', '&*', '+@all');
+      args.push(...(opts.args ?? []));
+      server = new RedisServer(port, dir, args, opts, certs);
+      await server.restart();
+      return server;
+    } catch (err) {
+      await server?.stop(); // a process that started but never answered must not outlive the test
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private proc?: ChildProcess;
+  private output = '';
+
+  private constructor(
+    /** The (TLS) port. */
+    readonly port: number,
+    /** Its temp dir (removed by dispose). */
+    readonly dir: string,
+    private readonly args: readonly string[],
+    private readonly opts: RedisServerOptions,
+    /** Present for a TLS server. */
+    readonly certificates?: TestCertificates,
+  ) {}
+
+  /** `redis://` or `rediss://` URL, with `user:password@` when given. */
+  url(auth?: { username?: string; password: string }): string {
+    const scheme = this.opts.tls ? 'rediss' : 'redis';
+    const cred = auth ? `${encodeURIComponent(auth.username ?? '')}:${encodeURIComponent(auth.password)}@` : '';
+    return `${scheme}://${cred}127.0.0.1:${this.port}`;
+  }
+
+  /** True while the process runs. */
+  get running(): boolean {
+    return this.proc !== undefined;
+  }
+
+  /** (Re)start the process on the same port and wait until it accepts connections. */
+  async restart(): Promise<void> {
+    if (this.proc) throw new Error(`redis-server on ${this.port} is already running`);
+    const proc = spawn('redis-server', this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    live.add(proc);
+    const keep = (b: Buffer) => {
+      this.output = (this.output + b.toString()).slice(-4000);
+    };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+    const exited = new Promise<never>((_, reject) => {
+      proc.once('exit', (code, signal) => {
+        live.delete(proc);
+        if (this.proc === proc) this.proc = undefined;
+        reject(new Error(`redis-server on ${this.port} exited (code ${code}, signal ${signal}):\n${this.output}`));
+      });
+    });
+    exited.catch(() => undefined); // only meaningful while starting; awaited through the race below
+    await Promise.race([waitForPort(this.port, 10000), exited]);
+  }
+
+  /** Graceful stop (SIGTERM); the server can be restarted. */
+  async stop(): Promise<void> {
+    await this.signalAndWait('SIGTERM');
+  }
+
+  /** Hard kill (SIGKILL), as a crashed node; the server can be restarted. */
+  async kill(): Promise<void> {
+    await this.signalAndWait('SIGKILL');
+  }
+
+  /** Freeze the process (SIGSTOP): connections stay open, nothing answers — a hung server. */
+  pause(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  /** Undo {@link pause}. */
+  resume(): void {
+    this.proc?.kill('SIGCONT');
+  }
+
+  /** Stop the process and remove the temp dir. Safe to call more than once. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** redis-cli against this server (plain servers only), returning stdout. */
+  async cli(...args: string[]): Promise<string> {
+    const auth = this.opts.password !== undefined ? ['-a', this.opts.password, '--no-auth-warning'] : [];
+    const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), ...auth, ...args]);
+    return stdout;
+  }
+
+  private async signalAndWait(signal: NodeJS.Signals): Promise<void> {
+    const proc = this.proc;
+    if (!proc) return;
+    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGCONT'); // a paused process would not act on SIGTERM
+    proc.kill(signal);
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+/** True when nothing listens on 127.0.0.1:port. */
+async function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A free port whose cluster bus port (port + 10000) is free too. */
+export async function freeClusterPort(): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const p = await freePort();
+    if (p + 10000 <= 65535 && (await isFree(p + 10000))) return p;
+    const q = 20000 + Math.floor(Math.random() * 20000); // the OS's ephemeral range is often too high
+    if ((await isFree(q)) && (await isFree(q + 10000))) return q;
+  }
+  throw new Error('no free port pair (port, port + 10000) found');
+}
+
+/** A Redis Cluster of `masters` redis-server processes (no replicas), every slot assigned. */
+export class RedisCluster {
+  static async start(masters = 3): Promise<RedisCluster> {
+    const nodes: RedisServer[] = [];
+    const cluster = new RedisCluster(nodes);
+    try {
+      for (let i = 0; i < masters; i++) {
+        const port = await freeClusterPort();
+        nodes.push(
+          await RedisServer.start({
+            port,
+            args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '3000'],
+          }),
+        );
+      }
+      await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+      await cluster.waitUntilOk(20000);
+      return cluster;
+    } catch (err) {
+      await cluster.dispose();
+      throw err;
+    }
+  }
+
+  private constructor(readonly nodes: readonly RedisServer[]) {}
+
+  /** A URL of one node: the seed for ioredis Cluster. */
+  get url(): string {
+    return this.nodes[0].url();
+  }
+
+  /** Waits until every node reports cluster_state:ok and knows every other node. */
+  async waitUntilOk(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const infos = await Promise.all(this.nodes.map((n) => n.cli('CLUSTER', 'INFO')));
+      const ok = infos.every((i) => /cluster_state:ok/.test(i) && new RegExp(`cluster_known_nodes:${this.nodes.length}\\b`).test(i));
+      if (ok) return;
+      if (Date.now() > deadline) throw new Error(`cluster not ok after ${timeoutMs} ms:\n${infos.join('\n')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.dispose()));
+  }
+}
