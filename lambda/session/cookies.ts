@@ -35,6 +35,9 @@ export function verifySignedSessionId(value: string | undefined, secrets: readon
   const sigText = value.slice(dot + 1);
   if (!ID_PATTERN.test(id) || !/^[A-Za-z0-9_-]{43}$/.test(sigText)) return undefined;
   const given = Buffer.from(sigText, 'base64url');
+  // base64url of 32 bytes leaves 2 unused bits in the last character: only the canonical
+  // spelling is accepted, so a valid cookie has exactly one accepted text.
+  if (given.toString('base64url') !== sigText) return undefined;
   let ok = false;
   // Check every secret, without stopping early, so timing does not tell which one matched.
   for (const secret of secrets) {

@@ -1,0 +1,105 @@
+/**
+ * Strict validation of the app's request bodies. Every function throws BadRequestError with a
+ * message naming the field, or returns a clean value built from scratch (never the parsed
+ * object itself, so no prototype tricks travel into the session).
+ */
+import { BadRequestError } from '../session/errors';
+
+export const LIMITS = {
+  userMin: 1,
+  userMax: 128,
+  skuPattern: /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/,
+  qtyMin: 1,
+  qtyMax: 999,
+  prefsMaxKeys: 32,
+  prefKeyPattern: /^[A-Za-z0-9_.-]{1,64}$/,
+  prefValueMax: 256,
+} as const;
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export interface CartLine {
+  readonly sku: string;
+  readonly qty: number;
+}
+
+/** The body parsed as a JSON object (not an array, not a primitive). */
+export function parseJsonObject(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new BadRequestError('the body is not valid JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new BadRequestError('the body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+function onlyKeys(obj: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) throw new BadRequestError(`unknown field "${k.slice(0, 32)}"; allowed: ${allowed.join(', ')}`);
+  }
+}
+
+/** `{"user": "..."}`: 1-128 characters, no control characters. */
+export function validateLogin(obj: Record<string, unknown>): { user: string } {
+  onlyKeys(obj, ['user']);
+  const user = obj.user;
+  if (typeof user !== 'string') throw new BadRequestError('"user" must be a string');
+  const chars = [...user].length;
+  if (chars < LIMITS.userMin || chars > LIMITS.userMax) {
+    throw new BadRequestError(`"user" must be ${LIMITS.userMin}-${LIMITS.userMax} characters`);
+  }
+  if (/[\u0000-\u001f\u007f]/.test(user) || user.trim() === '') throw new BadRequestError('"user" must not be blank or contain control characters');
+  return { user };
+}
+
+/** `{"sku": "...", "qty": n}`: sku matches the pattern, qty an integer 1-999. */
+export function validateCartItem(obj: Record<string, unknown>): CartLine {
+  onlyKeys(obj, ['sku', 'qty']);
+  const { sku, qty } = obj;
+  if (typeof sku !== 'string' || !LIMITS.skuPattern.test(sku)) {
+    throw new BadRequestError('"sku" must be 1-64 letters, digits, "_" or "-", starting with a letter or digit');
+  }
+  if (typeof qty !== 'number' || !Number.isInteger(qty) || qty < LIMITS.qtyMin || qty > LIMITS.qtyMax) {
+    throw new BadRequestError(`"qty" must be an integer from ${LIMITS.qtyMin} to ${LIMITS.qtyMax}`);
+  }
+  return { sku, qty };
+}
+
+/** `{key: "value", …}`: ≤ 32 keys of a safe pattern, string values ≤ 256 characters. */
+export function validatePrefs(obj: Record<string, unknown>): Record<string, string> {
+  const keys = Object.keys(obj);
+  if (keys.length === 0) throw new BadRequestError('prefs must name at least one key');
+  if (keys.length > LIMITS.prefsMaxKeys) throw new BadRequestError(`prefs may have at most ${LIMITS.prefsMaxKeys} keys`);
+  const out: Record<string, string> = Object.create(null);
+  for (const k of keys) {
+    if (FORBIDDEN_KEYS.has(k)) throw new BadRequestError(`pref key "${k}" is not allowed`);
+    if (!LIMITS.prefKeyPattern.test(k)) throw new BadRequestError('pref keys must be 1-64 letters, digits, "_", "-" or "."');
+    const v = obj[k];
+    if (typeof v !== 'string') throw new BadRequestError(`pref "${k}" must be a string`);
+    if ([...v].length > LIMITS.prefValueMax) throw new BadRequestError(`pref "${k}" must be at most ${LIMITS.prefValueMax} characters`);
+    out[k] = v;
+  }
+  return { ...out };
+}
+
+/** The cart as stored, defensively read (a session written by an older version still works). */
+export function readCart(data: Record<string, unknown>): CartLine[] {
+  const cart = data.cart;
+  if (!Array.isArray(cart)) return [];
+  return cart.filter(
+    (l): l is CartLine => l !== null && typeof l === 'object' && typeof (l as CartLine).sku === 'string' && typeof (l as CartLine).qty === 'number',
+  );
+}
+
+/** The prefs as stored. */
+export function readPrefs(data: Record<string, unknown>): Record<string, string> {
+  const p = data.prefs;
+  if (p === null || typeof p !== 'object' || Array.isArray(p)) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(p)) if (typeof v === 'string' && !FORBIDDEN_KEYS.has(k)) out[k] = v;
+  return out;
+}

@@ -1,0 +1,51 @@
+/**
+ * Starts the instance server from the environment (design.md lists the variables):
+ * `npm run serve`, or `node main.js` on an ASG instance. SIGTERM/SIGINT shut it down
+ * gracefully (what the ALB deregistration delay relies on), close the store and exit 0.
+ * SHUTDOWN_GRACE_MS (instance-only, default 25000) bounds how long in-flight requests may take.
+ */
+import { hostname } from 'node:os';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createApp } from '../app/app';
+import { parseSessionEnv } from '../session/env';
+import { createSessionRuntime } from '../session/from-env';
+import { createInstanceServer } from './server';
+
+const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cdk-sessions' });
+
+async function main(): Promise<void> {
+  const env = parseSessionEnv(process.env);
+  const runtime = await createSessionRuntime(env, { logger });
+  let resolveApp!: (a: ReturnType<typeof createApp>) => void;
+  const app = new Promise<ReturnType<typeof createApp>>((r) => (resolveApp = r));
+  const instance = createInstanceServer({ app, logger });
+  const port = await instance.listen(env.port);
+  const servedBy = env.servedBy ?? `${hostname()}:${port}`;
+  resolveApp(createApp({ manager: runtime.manager, servedBy, logger }));
+  logger.info('listening', { port, servedBy, store: env.store });
+
+  const graceMs = Number(process.env.SHUTDOWN_GRACE_MS ?? 25_000);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    let code = 0;
+    try {
+      await instance.shutdown(graceMs);
+      await runtime.close();
+    } catch (err) {
+      logger.error('shutdown failed', { error: err instanceof Error ? err : new Error(String(err)) });
+      code = 1;
+    }
+    logger.info('stopped', { code });
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  logger.error('failed to start', { error: err instanceof Error ? err : new Error(String(err)) });
+  process.exit(1);
+});

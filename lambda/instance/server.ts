@@ -1,0 +1,194 @@
+/**
+ * The instance server: node:http + the reference app. What an ASG instance behind an ALB needs:
+ * - a body cap enforced while reading (413 as soon as the limit is passed, nothing buffered past it),
+ * - keep-alive longer than the ALB's idle timeout (so the ALB, not the instance, closes idle
+ *   connections and never sends on a socket the instance just closed), bounded header size/time,
+ * - graceful shutdown for the deregistration delay: stop accepting, let in-flight requests
+ *   finish (their connections then close), drop idle keep-alive sockets, force-close after a bound.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DEFAULT_MAX_BODY_BYTES, errorResponse } from '../app/app';
+import type { App } from '../app/app';
+import { BodyTooLargeError } from '../app/errors';
+import type { AppLogger, AppRequest, AppResponse } from '../app/types';
+
+export interface InstanceServerOptions {
+  /** The app, or a promise of it (requests wait until it is ready). */
+  readonly app: App | Promise<App>;
+  /** Largest request body read, bytes. @default 16384 */
+  readonly maxBodyBytes?: number;
+  /** Largest request head, bytes (node answers 431 past it). @default 16384 */
+  readonly maxHeaderSize?: number;
+  /** Idle keep-alive sockets close after this, ms; keep it above the ALB idle timeout (60 s). @default 65000 */
+  readonly keepAliveTimeoutMs?: number;
+  /** Whole request (head and body) must arrive within this, ms. @default 30000 */
+  readonly requestTimeoutMs?: number;
+  /** @default - nothing is logged */
+  readonly logger?: AppLogger;
+}
+
+export interface InstanceServer {
+  readonly server: Server;
+  /** Listen on `port` (0 = any free one) and resolve with the port. */
+  listen(port: number, host?: string): Promise<number>;
+  /**
+   * Graceful stop: no new connections, in-flight requests finish, idle keep-alive sockets are
+   * closed; after `graceMs` the remaining connections are cut. Resolves when the server is closed.
+   */
+  shutdown(graceMs?: number): Promise<void>;
+  /** True once shutdown started. */
+  readonly closing: boolean;
+}
+
+/** How much of an over-limit body is read and thrown away (so the 413 reaches the client) before the socket is cut. */
+const DISCARD_BYTES = 1024 * 1024;
+const DISCARD_MS = 2000;
+
+const silent: AppLogger = { info() {}, warn() {}, error() {} };
+
+export function createInstanceServer(opts: InstanceServerOptions): InstanceServer {
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const log = opts.logger ?? silent;
+  const appReady = Promise.resolve(opts.app);
+  let closing = false;
+
+  const server = createServer({ maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024 }, (req, res) => {
+    void handle(req, res);
+  });
+  server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 65_000;
+  server.headersTimeout = Math.min(server.keepAliveTimeout + 1000, opts.requestTimeoutMs ?? 30_000);
+  server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = headerValue(req.headers['x-amzn-trace-id']) ?? randomUUID();
+    try {
+      const body = await readBody(req, maxBodyBytes);
+      if (body === TOO_LARGE) {
+        send(res, errorResponse(new BodyTooLargeError(maxBodyBytes), requestId, log), true);
+        discardRest(req);
+        return;
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const appReq: AppRequest = {
+        method: (req.method ?? 'GET').toUpperCase(),
+        path: q >= 0 ? url.slice(0, q) : url,
+        headers,
+        body: body.length > 0 ? body : undefined,
+        requestId,
+      };
+      const app = await appReady;
+      send(res, await app(appReq), closing);
+    } catch (err) {
+      // The app answers every error itself; this is a broken socket or a bug in the adapter.
+      if (!res.headersSent && !res.destroyed) send(res, errorResponse(err, requestId, log), true);
+      else log.warn('request aborted', { requestId, reason: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  return {
+    server,
+    get closing() {
+      return closing;
+    },
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+    },
+    async shutdown(graceMs = 25_000) {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      timer.unref();
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
+
+const TOO_LARGE = Symbol('too large');
+
+/** The body, or TOO_LARGE as soon as Content-Length or the bytes read pass `max`. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | typeof TOO_LARGE> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > max) return Promise.resolve(TOO_LARGE);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        cleanup();
+        chunks.length = 0;
+        resolve(TOO_LARGE);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onAborted = () => {
+      cleanup();
+      reject(new Error('client aborted the request'));
+    };
+    function cleanup() {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+    }
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+    req.once('aborted', onAborted);
+  });
+}
+
+/** After an early 413: read and drop a bounded amount so the client sees the answer, then cut the socket. */
+function discardRest(req: IncomingMessage): void {
+  let dropped = 0;
+  const cut = () => req.socket.destroy();
+  const timer = setTimeout(cut, DISCARD_MS);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > DISCARD_BYTES) cut();
+  });
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
+}
+
+function send(res: ServerResponse, r: AppResponse, close: boolean): void {
+  if (res.headersSent || res.destroyed) return;
+  for (const [k, v] of Object.entries(r.headers)) res.setHeader(k, v);
+  if (r.cookies.length > 0) res.setHeader('set-cookie', r.cookies);
+  if (close) res.setHeader('connection', 'close');
+  res.statusCode = r.status;
+  if (r.status === 204) res.end();
+  else {
+    res.setHeader('content-length', Buffer.byteLength(r.body));
+    res.end(r.body);
+  }
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,192 @@
+/**
+ * Builds the runtime from the parsed environment: the store chosen by SESSION_STORE, the
+ * cookie secrets (from the environment or Secrets Manager) and the SessionManager on top.
+ *
+ * Meant to run once per process (instance start, Lambda cold start) and be reused:
+ * {@link lazySessionRuntime} memoizes it and retries on the next call if building failed.
+ * The Redis AUTH token is fetched from Secrets Manager when an ARN is given and fetched again
+ * when Redis rejects it, so a rotated token is picked up without a redeploy.
+ *
+ * Store modules are loaded with `require` on demand so that a memory-store process never
+ * loads ioredis or the AWS SDK clients it does not use.
+ */
+import { hostname } from 'node:os';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { parseSessionEnv } from './env';
+import type { SessionEnv } from './env';
+import { SessionManager } from './manager';
+import type { SessionStore } from './types';
+
+/** Where the runtime's own warnings go (a Powertools Logger fits). */
+export interface RuntimeLogger {
+  warn(message: string, ...extra: unknown[]): void;
+}
+
+export interface SessionRuntimeOptions {
+  /** Secrets Manager client. @default - one created on first use, with the SDK's region/endpoint chain */
+  readonly secretsManager?: SecretsManagerClient;
+  /** @default console */
+  readonly logger?: RuntimeLogger;
+}
+
+export interface SessionRuntime {
+  readonly env: SessionEnv;
+  readonly store: SessionStore;
+  readonly manager: SessionManager;
+  /** SESSION_SERVED_BY, else the Lambda function name, else the host name. */
+  readonly servedBy: string;
+  /** Closes the store's connections (graceful shutdown, tests). */
+  close(): Promise<void>;
+}
+
+/** Build the runtime: fetch secrets, create the store and the manager. */
+export async function createSessionRuntime(env: SessionEnv, opts: SessionRuntimeOptions = {}): Promise<SessionRuntime> {
+  const logger = opts.logger ?? console;
+  let sm = opts.secretsManager;
+  const secretsManager = () => (sm ??= new SecretsManagerClient({ maxAttempts: 3 }));
+
+  const secrets = env.cookie.secretArn !== undefined
+    ? parseCookieSecrets(await getSecretString(secretsManager(), env.cookie.secretArn))
+    : [...env.cookie.secrets];
+  const store = await createStore(env, secretsManager, logger);
+  try {
+    const manager = new SessionManager({
+      store,
+      secrets,
+      idleTimeoutSeconds: env.idleTimeoutSeconds,
+      absoluteTimeoutSeconds: env.absoluteTimeoutSeconds,
+      cookieName: env.cookie.name,
+      secure: env.cookie.secure,
+      maxSessionBytes: env.maxSessionBytes,
+    });
+    return {
+      env,
+      store,
+      manager,
+      servedBy: env.servedBy ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? hostname(),
+      close: () => store.close(),
+    };
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * A memoized {@link createSessionRuntime} over `parseSessionEnv(vars)`: the first call builds,
+ * later calls reuse; a failed build is forgotten so the next call tries again.
+ */
+export function lazySessionRuntime(
+  vars: Readonly<Record<string, string | undefined>> = process.env,
+  opts: SessionRuntimeOptions = {},
+): () => Promise<SessionRuntime> {
+  let pending: Promise<SessionRuntime> | undefined;
+  return () => {
+    pending ??= (async () => createSessionRuntime(parseSessionEnv(vars), opts))();
+    pending.catch(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
+}
+
+async function createStore(env: SessionEnv, secretsManager: () => SecretsManagerClient, logger: RuntimeLogger): Promise<SessionStore> {
+  const timeoutMs = env.storeTimeoutMs;
+  switch (env.store) {
+    case 'memory': {
+      const { MemoryStore } = require('./stores/memory') as typeof import('./stores/memory');
+      return new MemoryStore({ maxSessionBytes: env.maxSessionBytes });
+    }
+    case 'redis': {
+      const { RedisStore } = require('./stores/redis') as typeof import('./stores/redis');
+      const redis = env.redis!;
+      const arn = redis.authSecretArn;
+      const fetchCredentials = async () => parseRedisCredentials(await getSecretString(secretsManager(), arn!));
+      return new RedisStore({
+        url: redis.url,
+        cluster: redis.cluster,
+        commandTimeoutMs: timeoutMs,
+        maxSessionBytes: env.maxSessionBytes,
+        credentials: arn !== undefined ? await fetchCredentials() : undefined,
+        refreshCredentials: arn !== undefined ? fetchCredentials : undefined,
+        logger: { warn: (m: string) => logger.warn(m) },
+      });
+    }
+    case 'dynamodb': {
+      const { DynamoDbStore } = require('./stores/dynamodb') as typeof import('./stores/dynamodb');
+      const d = env.dynamodb!;
+      return new DynamoDbStore({
+        table: d.table,
+        timeoutMs,
+        overflow: d.overflowBucket !== undefined ? { bucket: d.overflowBucket, maxSessionBytes: env.maxSessionBytes } : undefined,
+        logger,
+      });
+    }
+    case 's3': {
+      const { S3Store } = require('./stores/s3') as typeof import('./stores/s3');
+      const s = env.s3!;
+      return new S3Store({
+        bucket: s.bucket,
+        prefix: s.prefix,
+        timeoutMs,
+        maxSessionBytes: env.maxSessionBytes,
+        // A custom endpoint is a local S3 stand-in, which wants path-style URLs.
+        forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined || process.env.AWS_ENDPOINT_URL !== undefined,
+      });
+    }
+    default:
+      throw new Error(`SESSION_STORE=${env.store} is not available in this runtime build (no session-cookie store for it yet)`);
+  }
+}
+
+/** SecretString of a secret (binary secrets are not supported). */
+export async function getSecretString(client: SecretsManagerClient, secretId: string): Promise<string> {
+  const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+  if (typeof out.SecretString !== 'string' || out.SecretString === '') {
+    throw new Error(`secret ${secretId} has no SecretString`);
+  }
+  return out.SecretString;
+}
+
+/**
+ * Cookie secrets out of a SecretString: a JSON array of strings, a JSON object whose string
+ * values are taken in order (e.g. `{"current": "...", "previous": "..."}` or the generated
+ * `{"secret": "..."}`), or a comma-separated list. The first signs, all verify.
+ */
+export function parseCookieSecrets(secretString: string): string[] {
+  const text = secretString.trim();
+  let list: string[];
+  if (text.startsWith('[') || text.startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new Error('the cookie secret looks like JSON but does not parse');
+    }
+    const values = Array.isArray(parsed) ? parsed : Object.values(parsed as Record<string, unknown>);
+    list = values.filter((v): v is string => typeof v === 'string').map((s) => s.trim());
+  } else {
+    list = text.split(',').map((s) => s.trim());
+  }
+  list = list.filter((s) => s !== '');
+  if (list.length === 0) throw new Error('the cookie secret holds no secrets');
+  if (list.some((s) => Buffer.byteLength(s) < 32)) throw new Error('each cookie secret must be at least 32 bytes');
+  return list;
+}
+
+/** Redis AUTH credentials out of a SecretString: the token itself, or JSON `{"password", "username"?}`. */
+export function parseRedisCredentials(secretString: string): { username?: string; password: string } {
+  const text = secretString.trim();
+  if (text.startsWith('{')) {
+    let parsed: { username?: unknown; password?: unknown };
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch {
+      throw new Error('the Redis auth secret looks like JSON but does not parse');
+    }
+    if (typeof parsed.password !== 'string' || parsed.password === '') throw new Error('the Redis auth secret JSON has no "password"');
+    return { password: parsed.password, username: typeof parsed.username === 'string' && parsed.username !== '' ? parsed.username : undefined };
+  }
+  if (text === '') throw new Error('the Redis auth secret is empty');
+  return { password: text };
+}

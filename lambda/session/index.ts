@@ -1,0 +1,28 @@
+/**
+ * `cdk-sessions/runtime`: the session runtime for your own Lambda and server code.
+ * Never imports aws-cdk-lib (a test checks the whole import graph).
+ */
+export { SessionManager } from './manager';
+export type { Session, SessionManagerOptions, SessionUpdate } from './manager';
+export type { SessionData, SessionStore, StoredSession } from './types';
+export * from './errors';
+export * from './env';
+export { cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId, SESSION_ID_BYTES } from './cookies';
+export type { CookieAttributes } from './cookies';
+export { createSessionRuntime, lazySessionRuntime, parseCookieSecrets, parseRedisCredentials } from './from-env';
+export type { RuntimeLogger, SessionRuntime, SessionRuntimeOptions } from './from-env';
+
+export { MemoryStore } from './stores/memory';
+export type { MemoryStoreOptions } from './stores/memory';
+export { RedisStore } from './stores/redis';
+export type { RedisClient, RedisConnectionOptions, RedisCredentials, RedisStoreClientOptions, RedisStoreOptions } from './stores/redis';
+export { DynamoDbStore } from './stores/dynamodb';
+export type { DynamoDbOverflowOptions, DynamoDbStoreOptions } from './stores/dynamodb';
+export { S3Store } from './stores/s3';
+export type { S3StoreOptions } from './stores/s3';
+
+export { createApp, errorResponse, sessionHash, DEFAULT_MAX_BODY_BYTES, LIMITS } from '../app';
+export type { App, AppLogger, AppOptions, AppRequest, AppResponse } from '../app';
+export { BodyTooLargeError, MethodNotAllowedError, NoSessionError, NotFoundError, UnsupportedMediaTypeError } from '../app';
+export { createInstanceServer } from '../instance/server';
+export type { InstanceServer, InstanceServerOptions } from '../instance/server';

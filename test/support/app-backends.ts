@@ -1,0 +1,79 @@
+/**
+ * Real store servers for the app tests, and the SESSION_* environment that points the runtime
+ * (lambda/session/from-env.ts) at them: memory (nothing to start), redis (redis-server),
+ * dynamodb (dynalite), s3 (s3rver — it ignores conditional writes, see test/support/s3rver.ts).
+ */
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { startDynalite, type Dynalite } from './dynalite';
+import { RedisServer } from './redis-server';
+import { S3RVER_CREDENTIALS, startS3rver } from './s3rver';
+
+export type BackendKind = 'memory' | 'redis' | 'dynamodb' | 's3';
+export const BACKENDS: readonly BackendKind[] = ['memory', 'redis', 'dynamodb', 's3'];
+
+export const TEST_SECRET = 'app-test-cookie-secret-0123456789abcdef';
+
+export interface Backend {
+  readonly kind: BackendKind;
+  /** Environment for parseSessionEnv / the instance server (merge over process.env). */
+  readonly env: Record<string, string>;
+  /** The redis-server, for the redis backend. */
+  readonly redis?: RedisServer;
+  stop(): Promise<void>;
+}
+
+/** AWS SDK settings for the local stand-ins (s3rver checks the access key; dynalite takes any). */
+export const LOCAL_AWS_ENV = {
+  AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+  AWS_REGION: 'us-east-1',
+} as const;
+
+/** Common settings: plain-HTTP cookies (tests speak HTTP), a short store bound so outages show fast. */
+export function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    SESSION_COOKIE_SECRET: TEST_SECRET,
+    SESSION_COOKIE_SECURE: 'false',
+    SESSION_STORE_TIMEOUT_MS: '1000',
+    SESSION_MAX_BYTES: '8192',
+    ...extra,
+  };
+}
+
+export async function startBackend(kind: BackendKind, redisArgs: readonly string[] = []): Promise<Backend> {
+  switch (kind) {
+    case 'memory':
+      return { kind, env: baseEnv({ SESSION_STORE: 'memory' }), stop: async () => undefined };
+    case 'redis': {
+      const redis = await RedisServer.start({ args: redisArgs });
+      return { kind, redis, env: baseEnv({ SESSION_STORE: 'redis', SESSION_REDIS_URL: redis.url() }), stop: () => redis.dispose() };
+    }
+    case 'dynamodb': {
+      const dyn = await startDynalite('app-sessions');
+      await waitForActiveTable(dyn);
+      const env = baseEnv({ SESSION_STORE: 'dynamodb', SESSION_TABLE: dyn.table, AWS_ENDPOINT_URL_DYNAMODB: dyn.endpoint, ...LOCAL_AWS_ENV });
+      return { kind, env, stop: () => dyn.close() };
+    }
+    case 's3': {
+      const s3 = await startS3rver(['app-sessions']);
+      const env = baseEnv({ SESSION_STORE: 's3', SESSION_BUCKET: 'app-sessions', AWS_ENDPOINT_URL_S3: s3.endpoint, ...LOCAL_AWS_ENV });
+      return { kind, env, stop: () => s3.close() };
+    }
+  }
+}
+
+/** dynalite answers CreateTable before the table is ACTIVE; a request in between gets ResourceNotFound. */
+export async function waitForActiveTable(dyn: Dynalite, timeoutMs = 10_000): Promise<void> {
+  const client = dyn.client();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const out = await client.send(new DescribeTableCommand({ TableName: dyn.table })).catch(() => undefined);
+      if (out?.Table?.TableStatus === 'ACTIVE') return;
+      if (Date.now() > deadline) throw new Error(`table ${dyn.table} not ACTIVE after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    client.destroy();
+  }
+}
