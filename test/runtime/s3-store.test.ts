@@ -1,0 +1,245 @@
+/**
+ * S3Store against s3rver (S3 stand-in). s3rver IGNORES conditional writes (If-None-Match /
+ * If-Match on PutObject): these tests show the store SENDS the right conditions (real S3
+ * enforces them: 412 / 409 → the write is refused), and everything that does not depend on the
+ * server enforcing them; they never pretend the emulator enforced a condition.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { StoreUnavailableError } from '../../lambda/session/errors';
+import { SessionManager } from '../../lambda/session/manager';
+import { S3Store, type S3StoreOptions } from '../../lambda/session/stores/s3';
+import type { StoredSession } from '../../lambda/session/types';
+import { describeStoreConformance } from '../support/conformance';
+import { freePort } from '../support/ports';
+import { S3RVER_CREDENTIALS, startS3rver, type LocalS3 } from '../support/s3rver';
+
+// The stores build their own SDK clients (as in Lambda), with s3rver's fixed credentials.
+process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
+process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+beforeAll(() => process.on('unhandledRejection', onUnhandled));
+afterAll(() => process.off('unhandledRejection', onUnhandled));
+
+const BUCKET = 'sessions-bucket';
+const SECRET = 's3-store-test-secret-0123456789abcdef';
+const LOAD = { idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 };
+
+/** One outgoing request as the SDK sends it (after serialization, before signing). */
+interface SentRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+let s3: LocalS3;
+let raw: S3Client;
+const opened: S3Store[] = [];
+const clients: S3Client[] = [];
+
+beforeAll(async () => {
+  s3 = await startS3rver([BUCKET]);
+  raw = s3.client();
+});
+afterAll(async () => {
+  await Promise.all(opened.map((s) => s.close()));
+  for (const c of clients) c.destroy();
+  raw?.destroy();
+  await s3?.close();
+});
+
+function makeStore(extra: Partial<S3StoreOptions> = {}): S3Store {
+  const s = new S3Store({ bucket: BUCKET, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, timeoutMs: 2000, ...extra });
+  opened.push(s);
+  return s;
+}
+
+/** A store whose client records every request it sends. */
+function recordingStore(): { store: S3Store; sent: SentRequest[] } {
+  const sent: SentRequest[] = [];
+  const client = s3.client();
+  clients.push(client);
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as SentRequest;
+      sent.push({ method: req.method, path: req.path, headers: { ...req.headers } });
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'recordSentRequests' },
+  );
+  return { store: makeStore({ client }), sent };
+}
+
+function session(id: string, data: Record<string, unknown>, version = 1, now = Date.now()): StoredSession {
+  return { id, data, version, createdAt: now, expiresAt: now + 60_000 };
+}
+
+async function rawObject(id: string): Promise<{ body: unknown; etag?: string }> {
+  const out = await raw.send(new GetObjectCommand({ Bucket: BUCKET, Key: `sessions/${id}` }));
+  return { body: JSON.parse((await out.Body?.transformToString()) ?? 'null'), etag: out.ETag };
+}
+
+const puts = (sent: readonly SentRequest[]) => sent.filter((r) => r.method === 'PUT');
+
+describe('S3Store on s3rver', () => {
+  describeStoreConformance('s3 (s3rver ignores conditional writes: compare-and-set not enforced by the stand-in)', () => ({
+    makeStore: async () => makeStore(),
+    enforcesCompareAndSet: false,
+  }));
+
+  it('create sends If-None-Match: * (s3rver ignores it; real S3 refuses an existing key with 412)', async () => {
+    const { store, sent } = recordingStore();
+    expect(await store.create(session('create-header-0000000000000', { a: 1 }))).toBe(true);
+    expect(puts(sent)).toHaveLength(1);
+    expect(puts(sent)[0].path).toBe(`/${BUCKET}/sessions/create-header-0000000000000`);
+    expect(puts(sent)[0].headers['if-none-match']).toBe('*');
+    expect(puts(sent)[0].headers['if-match']).toBeUndefined();
+  });
+
+  it('compareAndSet sends If-Match with the ETag of the version it read, and the next one with the ETag its own write returned (s3rver ignores it)', async () => {
+    const { store, sent } = recordingStore();
+    const s = session('cas-header-00000000000000000', { n: 1 });
+    await store.create(s);
+    const created = await rawObject(s.id);
+    const loaded = await store.load(s.id, { now: Date.now(), ...LOAD });
+    expect(loaded?.version).toBe(1);
+    sent.length = 0;
+
+    expect(await store.compareAndSet({ ...s, version: 2, data: { n: 2 } }, 1)).toBe(true);
+    expect(puts(sent)).toHaveLength(1); // the ETag came from the cache: no HeadObject first
+    expect(sent).toHaveLength(1);
+    expect(puts(sent)[0].headers['if-match']).toBe(created.etag);
+    expect(puts(sent)[0].headers['if-none-match']).toBeUndefined();
+    const afterV2 = await rawObject(s.id);
+    expect(afterV2.body).toMatchObject({ version: 2, data: { n: 2 } });
+    expect(afterV2.etag).not.toBe(created.etag);
+
+    sent.length = 0;
+    expect(await store.compareAndSet({ ...s, version: 3, data: { n: 3 } }, 2)).toBe(true);
+    expect(puts(sent)[0].headers['if-match']).toBe(afterV2.etag);
+  });
+
+  it('compareAndSet from a store that never saw the session fetches the ETag with HeadObject and sends it in If-Match', async () => {
+    const writer = makeStore();
+    const s = session('cas-head-000000000000000000', { n: 1 });
+    await writer.create(s);
+    const { etag } = await rawObject(s.id);
+    const { store, sent } = recordingStore();
+    expect(await store.compareAndSet({ ...s, version: 2, data: { n: 2 } }, 1)).toBe(true);
+    expect(sent.map((r) => r.method)).toEqual(['HEAD', 'PUT']);
+    expect(sent[1].headers['if-match']).toBe(etag);
+  });
+
+  it('compareAndSet refuses without writing when the stored version is not the expected one (the version check s3rver can show, via object metadata)', async () => {
+    const writer = makeStore();
+    const s = session('cas-stale-00000000000000000', { n: 1 });
+    await writer.create(s);
+    await writer.compareAndSet({ ...s, version: 2, data: { n: 2 } }, 1);
+    const { store, sent } = recordingStore(); // has no cached ETag, so it must look
+    expect(await store.compareAndSet({ ...s, version: 2, data: { n: 'stale' } }, 1)).toBe(false);
+    expect(puts(sent)).toHaveLength(0);
+    expect((await rawObject(s.id)).body).toMatchObject({ version: 2, data: { n: 2 } });
+    expect(await store.compareAndSet({ ...s, id: 'cas-missing-0000000000000000', version: 2 }, 1)).toBe(false);
+  });
+
+  it('an object already past expiresAt is not returned nor revived (lifecycle rules only delete in whole days)', async () => {
+    const past = Date.now() - 5_000;
+    const body = { version: 1, createdAt: past - 60_000, expiresAt: past, data: { user: 'gone' } };
+    await raw.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sessions/expired-object-00000000000', Body: JSON.stringify(body) }));
+    const { store, sent } = recordingStore();
+    expect(await store.load('expired-object-00000000000', { now: Date.now(), ...LOAD })).toBeUndefined();
+    expect(puts(sent)).toHaveLength(0);
+    expect((await rawObject('expired-object-00000000000')).body).toEqual(body);
+  });
+
+  it('load is one GET while more than half the idle time is left, and slides with one conditional PUT (same version) when less is left', async () => {
+    const { store, sent } = recordingStore();
+    const now = Date.now();
+    const fresh = { id: 'slide-fresh-000000000000000', data: { a: 1 }, version: 4, createdAt: now, expiresAt: now + 40_000 };
+    const old = { id: 'slide-old-00000000000000000', data: { a: 1 }, version: 4, createdAt: now, expiresAt: now + 20_000 };
+    await store.create(fresh);
+    await store.create(old);
+    sent.length = 0;
+
+    expect(await store.load(fresh.id, { now, ...LOAD })).toMatchObject({ version: 4, expiresAt: fresh.expiresAt });
+    expect(sent.map((r) => r.method)).toEqual(['GET']);
+
+    sent.length = 0;
+    const { etag } = await rawObject(old.id);
+    const slid = await store.load(old.id, { now, ...LOAD });
+    expect(slid).toMatchObject({ version: 4, expiresAt: now + 60_000, data: { a: 1 } });
+    expect(sent.map((r) => r.method)).toEqual(['GET', 'PUT']);
+    expect(sent[1].headers['if-match']).toBe(etag);
+    expect((await rawObject(old.id)).body).toEqual({ version: 4, createdAt: now, expiresAt: now + 60_000, data: { a: 1 } });
+  });
+
+  it('the slide never extends past the absolute deadline', async () => {
+    const store = makeStore();
+    const now = Date.now();
+    await store.create({ id: 'slide-capped-00000000000000', data: {}, version: 1, createdAt: now - 590_000, expiresAt: now + 5_000 });
+    expect((await store.load('slide-capped-00000000000000', { now, ...LOAD }))?.expiresAt).toBe(now + 10_000);
+  });
+
+  describe('when the store is down', () => {
+    const ops = (store: S3Store, s: StoredSession) => ({
+      load: () => store.load(s.id, { now: Date.now(), ...LOAD }),
+      create: () => store.create(s),
+      compareAndSet: () => store.compareAndSet({ ...s, version: 2 }, 1),
+      delete: () => store.delete(s.id),
+      ping: () => store.ping(),
+    });
+
+    it('an endpoint on a closed port gives StoreUnavailableError for every operation', async () => {
+      const store = makeStore({ endpoint: `http://127.0.0.1:${await freePort()}`, timeoutMs: 1000 });
+      for (const op of Object.values(ops(store, session('closed-port-000000000000000', {})))) {
+        const err = await op().then(() => undefined, (e: unknown) => e);
+        expect(err).toBeInstanceOf(StoreUnavailableError);
+        expect((err as Error).message).toMatch(/^s3 \w+ failed: .*ECONNREFUSED/);
+      }
+    });
+
+    it('an endpoint that accepts connections but never answers gives StoreUnavailableError at the bound instead of hanging', async () => {
+      const sockets = new Set<Socket>();
+      const blackhole: Server = createServer((sock) => {
+        sockets.add(sock);
+        sock.on('close', () => sockets.delete(sock));
+      });
+      const port = await freePort();
+      await new Promise<void>((r) => blackhole.listen(port, '127.0.0.1', r));
+      try {
+        const store = makeStore({ endpoint: `http://127.0.0.1:${port}`, timeoutMs: 300 });
+        for (const op of Object.values(ops(store, session('blackhole-0000000000000000', {})))) {
+          await expect(op()).rejects.toBeInstanceOf(StoreUnavailableError);
+        }
+      } finally {
+        for (const s of sockets) s.destroy();
+        await new Promise((r) => blackhole.close(r));
+      }
+    }, 10_000); // 5 calls bounded at 300 ms; without the bound the SDK would wait forever
+
+    it('s3rver stopped → StoreUnavailableError; restarted on the same port → the same store and manager work again, data intact', async () => {
+      const store = makeStore({ timeoutMs: 1000 });
+      const m = new SessionManager({ store, secrets: [SECRET] });
+      const s = await m.create({ user: 'ada' });
+      await s3.stop();
+      try {
+        await expect(m.loadById(s.id)).rejects.toBeInstanceOf(StoreUnavailableError);
+        await expect(m.update(s, (d) => ({ ...d, user: 'lost' }))).rejects.toBeInstanceOf(StoreUnavailableError);
+        await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+      } finally {
+        await s3.restart();
+      }
+      await store.ping();
+      expect((await m.loadById(s.id))?.data).toEqual({ user: 'ada' });
+      const u = await m.update(s, (d) => ({ ...d, user: 'grace' }));
+      expect(u.version).toBe(2);
+      expect((await m.loadById(s.id))?.data).toEqual({ user: 'grace' });
+    });
+
+    it('no unhandled promise rejection happened in this file', () => {
+      expect(unhandled).toEqual([]);
+    });
+  });
+});
