@@ -1,0 +1,207 @@
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { DEFAULTS, SessionEnvVars } from '../../lambda/session/env';
+import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
+import { checkExclusive, checkInt, validateProps } from '../core/validate';
+import { TABLE_KEY_ACTIONS } from './dynamodb-session-store';
+
+/** Partition key of the revocation (denylist) table: the token id (`jti`) or a subject marker. */
+export const REVOCATION_TABLE_PARTITION_KEY = 'pk';
+/** TTL attribute of the revocation table: an entry may go once the token it revokes has expired. */
+export const REVOCATION_TABLE_TTL_ATTRIBUTE = 'ttl';
+
+/** Properties of {@link JwtSessionKeys}. */
+export interface JwtSessionKeysProps {
+  /**
+   * Alias of the signing key, with or without the `alias/` prefix.
+   * @default - no alias; consumers get the key ARN
+   */
+  readonly alias?: string;
+  /**
+   * Description of the signing key.
+   * @default 'JWT session signing key (<construct path>)'
+   */
+  readonly description?: string;
+  /**
+   * What happens to the key (and the revocation table this construct creates) when they leave
+   * the stack. RETAIN: a deleted key makes every issued token unverifiable at once.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Waiting period before a scheduled key deletion takes effect, 7-30 days.
+   * @default Duration.days(30)
+   */
+  readonly pendingWindow?: Duration;
+  /**
+   * `iss` claim the runtime puts into and checks in tokens.
+   * @default 'cdk-sessions'
+   */
+  readonly issuer?: string;
+  /**
+   * `aud` claim the runtime puts into and checks in tokens.
+   * @default 'cdk-sessions'
+   */
+  readonly audience?: string;
+  /**
+   * Access-token lifetime, seconds (1 to 86400). Short, since revocation before expiry costs a
+   * table read.
+   * @default 900
+   */
+  readonly tokenTtlSeconds?: number;
+  /**
+   * A revocation table you made yourself: partition key `pk` (S), TTL `ttl`. Not with
+   * `revocationTableProps`.
+   * @default - a new TableV2
+   */
+  readonly existingRevocationTable?: dynamodb.ITableV2;
+  /**
+   * Extra props of the revocation table this construct creates (key, TTL, billing and PITR are fixed).
+   * @default - none
+   */
+  readonly revocationTableProps?: Omit<dynamodb.TablePropsV2, 'partitionKey' | 'timeToLiveAttribute' | 'billing' | 'pointInTimeRecovery' | 'pointInTimeRecoverySpecification'>;
+  /**
+   * Whether verifiers consult the revocation table on every request (`SESSION_REVOCATION_CHECK`).
+   * @default 'always'
+   */
+  readonly revocationCheck?: 'always' | 'never';
+}
+
+/**
+ * Keys for stateless JWT sessions: an asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY; ES256)
+ * whose private half never leaves KMS, and a DynamoDB revocation (denylist) table.
+ *
+ * - `grantSign(issuer)`: kms:Sign only. `grantVerify(verifier)`: kms:GetPublicKey + kms:Verify.
+ * - `bindIssuer(consumer)` (also `bind`, so it is an {@link ISessionStore} of kind 'jwt'): sign +
+ *   verify + revocation read/write; returns the full `SESSION_STORE=jwt` environment.
+ * - `bindVerifier(consumer)`: verify + revocation read; same environment (the runtime only
+ *   signs where it issues tokens).
+ */
+export class JwtSessionKeys extends Construct implements ISessionStore {
+  /** Always 'jwt'. */
+  public readonly kind = 'jwt' as const;
+  /** No VPC: KMS and DynamoDB are reached through their APIs. */
+  public readonly vpc = undefined;
+  /** The signing key. */
+  public readonly key: kms.Key;
+  /** The alias, when one was asked for. */
+  public readonly alias?: kms.Alias;
+  /** The revocation (denylist) table. */
+  public readonly revocationTable: dynamodb.ITableV2;
+  /** `iss` claim. */
+  public readonly issuer: string;
+  /** `aud` claim. */
+  public readonly audience: string;
+  private readonly tokenTtlSeconds: number;
+  private readonly revocationCheck: 'always' | 'never';
+
+  constructor(scope: Construct, id: string, props: JwtSessionKeysProps = {}) {
+    super(scope, id);
+    const problems: string[] = [];
+    checkExclusive(problems, { existingRevocationTable: props.existingRevocationTable, revocationTableProps: props.revocationTableProps });
+    const aliasName = props.alias === undefined ? undefined : props.alias.startsWith('alias/') ? props.alias : `alias/${props.alias}`;
+    if (aliasName !== undefined && !Token.isUnresolved(aliasName)) {
+      if (!/^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(aliasName)) problems.push(`alias must be letters, digits, '/', '_' or '-', got '${props.alias}'`);
+      if (aliasName.startsWith('alias/aws/')) problems.push("alias must not start with 'alias/aws/' (reserved for AWS managed keys)");
+    }
+    if (props.pendingWindow && !Token.isUnresolved(props.pendingWindow.toSeconds())) {
+      checkInt(problems, 'pendingWindow (days)', props.pendingWindow.toDays({ integral: false }), 7, 30);
+    }
+    checkInt(problems, 'tokenTtlSeconds', props.tokenTtlSeconds, 1, 24 * 3600);
+    for (const [name, v] of [['issuer', props.issuer], ['audience', props.audience]] as const) {
+      if (v !== undefined && !Token.isUnresolved(v) && v.trim() === '') problems.push(`${name} must not be empty`);
+    }
+    if (props.revocationCheck !== undefined && props.revocationCheck !== 'always' && props.revocationCheck !== 'never') {
+      problems.push(`revocationCheck must be 'always' or 'never', got '${props.revocationCheck}'`);
+    }
+    validateProps(this, problems);
+
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.issuer = props.issuer ?? 'cdk-sessions';
+    this.audience = props.audience ?? 'cdk-sessions';
+    this.tokenTtlSeconds = props.tokenTtlSeconds ?? DEFAULTS.jwtTtlSeconds;
+    this.revocationCheck = props.revocationCheck ?? 'always';
+
+    this.key = new kms.Key(this, 'SigningKey', {
+      description: props.description ?? `JWT session signing key (${this.node.path})`,
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      // KMS does not rotate asymmetric keys; rotation is a new key + SESSION_JWT_PREVIOUS_KMS_KEY_IDS.
+      enableKeyRotation: false,
+      removalPolicy,
+      pendingWindow: props.pendingWindow ?? Duration.days(30),
+    });
+    if (aliasName) this.alias = this.key.addAlias(aliasName);
+
+    this.revocationTable =
+      props.existingRevocationTable ??
+      new dynamodb.TableV2(this, 'RevocationTable', {
+        removalPolicy,
+        ...props.revocationTableProps,
+        partitionKey: { name: REVOCATION_TABLE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+        timeToLiveAttribute: REVOCATION_TABLE_TTL_ATTRIBUTE,
+        billing: dynamodb.Billing.onDemand(),
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      });
+  }
+
+  /** `kms:Sign` on this key only. */
+  public grantSign(issuer: iam.IGrantable): iam.Grant {
+    return this.key.grant(issuer, 'kms:Sign');
+  }
+
+  /** `kms:GetPublicKey` and `kms:Verify` on this key only. */
+  public grantVerify(verifier: iam.IGrantable): iam.Grant {
+    return this.key.grant(verifier, 'kms:GetPublicKey', 'kms:Verify');
+  }
+
+  /** `dynamodb:PutItem` on the revocation table (revoke a token or a subject). */
+  public grantRevocationWrite(grantee: iam.IGrantable): iam.Grant {
+    const grant = this.revocationTable.grant(grantee, 'dynamodb:PutItem');
+    this.revocationTable.encryptionKey?.grant(grantee, ...TABLE_KEY_ACTIONS);
+    return grant;
+  }
+
+  /** `dynamodb:GetItem` on the revocation table (is this token revoked?). */
+  public grantRevocationRead(grantee: iam.IGrantable): iam.Grant {
+    const grant = this.revocationTable.grant(grantee, 'dynamodb:GetItem');
+    this.revocationTable.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:DescribeKey');
+    return grant;
+  }
+
+  /** Issuer binding: sign, verify, revocation read + write. Returns the `SESSION_STORE=jwt` environment. */
+  public bindIssuer(consumer: ISessionStoreConsumer): SessionStoreBinding {
+    this.grantSign(consumer);
+    this.grantVerify(consumer);
+    this.grantRevocationRead(consumer);
+    this.grantRevocationWrite(consumer);
+    return { environment: this.environment() };
+  }
+
+  /** Verifier binding: verify and revocation read only (no kms:Sign, no table writes). */
+  public bindVerifier(consumer: ISessionStoreConsumer): SessionStoreBinding {
+    this.grantVerify(consumer);
+    this.grantRevocationRead(consumer);
+    return { environment: this.environment() };
+  }
+
+  /** Same as {@link bindIssuer}: the reference app both logs users in and serves them. */
+  public bind(consumer: ISessionStoreConsumer): SessionStoreBinding {
+    return this.bindIssuer(consumer);
+  }
+
+  private environment(): Record<string, string> {
+    return {
+      [SessionEnvVars.STORE]: 'jwt',
+      [SessionEnvVars.JWT_KMS_KEY_ID]: this.key.keyArn,
+      [SessionEnvVars.JWT_ISSUER]: this.issuer,
+      [SessionEnvVars.JWT_AUDIENCE]: this.audience,
+      [SessionEnvVars.JWT_TTL]: String(this.tokenTtlSeconds),
+      [SessionEnvVars.REVOCATION_TABLE]: this.revocationTable.tableName,
+      [SessionEnvVars.REVOCATION_CHECK]: this.revocationCheck,
+    };
+  }
+}

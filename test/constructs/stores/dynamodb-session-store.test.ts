@@ -1,0 +1,178 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { parseSessionEnv } from '../../../lambda/session/env';
+import { PropsValidationError } from '../../../lib/core/validate';
+import { DynamoDbSessionStore } from '../../../lib/stores';
+import { actionsOf, newConsumer, newStack, policyStatements } from './helpers';
+
+const SERVICE_WIDE = /^[a-z0-9-]+:\*$/;
+
+describe('DynamoDbSessionStore defaults', () => {
+  const stack = newStack();
+  const store = new DynamoDbSessionStore(stack, 'Store');
+  const binding = store.bind(newConsumer(stack, 'App'));
+  const template = Template.fromStack(stack);
+
+  test('table: pk id (S), TTL ttl, PITR on, on-demand billing, no replicas', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+      Replicas: [Match.objectLike({ Region: 'eu-west-1', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+    });
+  });
+
+  test('the table is retained when removed from the stack', () => {
+    template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  test('bind grants only Get/Put/Update/DeleteItem, on the one table ARN, with no service-wide wildcard', () => {
+    const statements = policyStatements(template);
+    expect(statements).toEqual([
+      {
+        Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Effect: 'Allow',
+        Resource: stack.resolve(store.table.tableArn),
+      },
+    ]);
+    for (const s of statements) for (const a of actionsOf(s)) expect(a).not.toMatch(SERVICE_WIDE);
+  });
+
+  test('bind returns SESSION_STORE=dynamodb and the table name, no overflow bucket; the runtime parser accepts it', () => {
+    expect(stack.resolve(binding.environment)).toEqual({ SESSION_STORE: 'dynamodb', SESSION_TABLE: stack.resolve(store.table.tableName) });
+    const env = parseSessionEnv({ ...binding.environment, SESSION_TABLE: 'sessions', SESSION_COOKIE_SECRET: 'x'.repeat(32) });
+    expect(env.dynamodb).toEqual({ table: 'sessions', overflowBucket: undefined });
+  });
+});
+
+describe('DynamoDbSessionStore options', () => {
+  test('replicaRegions make a global table with PITR in every replica', () => {
+    const stack = newStack();
+    new DynamoDbSessionStore(stack, 'Store', { replicaRegions: ['us-east-1', 'eu-central-1'] });
+    const table = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::GlobalTable'))[0];
+    const replicas = table.Properties.Replicas;
+    expect(replicas.map((r: any) => r.Region).sort()).toEqual(['eu-central-1', 'eu-west-1', 'us-east-1']);
+    for (const r of replicas) expect(r.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+  });
+
+  test('a customer key encrypts the table, and bind adds encrypt/decrypt on that key only', () => {
+    const stack = newStack();
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    const store = new DynamoDbSessionStore(stack, 'Store', { encryptionKey: key });
+    store.bind(newConsumer(stack, 'App'));
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      Replicas: [Match.objectLike({ SSESpecification: { KMSMasterKeyId: stack.resolve(key.keyArn) } })],
+    });
+    const keyStatements = policyStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+    expect(keyStatements).toHaveLength(1);
+    expect(keyStatements[0].Resource).toEqual(stack.resolve(key.keyArn));
+  });
+
+  test('an existing table is used as is and the grant is scoped to it', () => {
+    const stack = newStack();
+    const table = dynamodb.TableV2.fromTableName(stack, 'Existing', 'my-sessions');
+    const store = new DynamoDbSessionStore(stack, 'Store', { existingTable: table });
+    store.bind(newConsumer(stack, 'App'));
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 0);
+    const [statement] = policyStatements(template);
+    expect(JSON.stringify(statement.Resource)).toContain(':table/my-sessions');
+  });
+
+  test('removalPolicy DESTROY is passed through', () => {
+    const stack = newStack();
+    new DynamoDbSessionStore(stack, 'Store', { removalPolicy: RemovalPolicy.DESTROY });
+    Template.fromStack(stack).hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('DynamoDbSessionStore overflow bucket', () => {
+  const stack = newStack();
+  const store = new DynamoDbSessionStore(stack, 'Store', { overflowBucket: true, overflowExpiration: Duration.days(3) });
+  const binding = store.bind(newConsumer(stack, 'App'));
+  const template = Template.fromStack(stack);
+
+  test('the overflow bucket is private, TLS-only, unversioned and expires objects under session-overflow/', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      VersioningConfiguration: Match.absent(),
+      LifecycleConfiguration: {
+        Rules: [Match.objectLike({ Prefix: 'session-overflow/', ExpirationInDays: 3, Status: 'Enabled' })],
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  test('bind adds Get/Put/DeleteObject under the prefix and ListBucket on that bucket only, and returns SESSION_OVERFLOW_BUCKET', () => {
+    const bucket = store.overflowBucket!;
+    const statements = policyStatements(template);
+    expect(statements).toContainEqual({
+      Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+      Effect: 'Allow',
+      Resource: stack.resolve(bucket.arnForObjects('session-overflow/*')),
+    });
+    expect(statements).toContainEqual({ Action: 's3:ListBucket', Effect: 'Allow', Resource: stack.resolve(bucket.bucketArn) });
+    expect(statements).toHaveLength(3);
+    for (const s of statements) for (const a of actionsOf(s)) expect(a).not.toMatch(SERVICE_WIDE);
+    expect(stack.resolve(binding.environment)).toEqual({
+      SESSION_STORE: 'dynamodb',
+      SESSION_TABLE: stack.resolve(store.table.tableName),
+      SESSION_OVERFLOW_BUCKET: stack.resolve(bucket.bucketName),
+    });
+  });
+});
+
+describe('DynamoDbSessionStore validation', () => {
+  test('conflicting props are all reported in one error', () => {
+    const stack = newStack();
+    const key = new kms.Key(stack, 'Key');
+    let error: unknown;
+    try {
+      new DynamoDbSessionStore(stack, 'Store', {
+        existingTable: dynamodb.TableV2.fromTableName(stack, 'T', 't'),
+        tableProps: {},
+        encryptionKey: key,
+        replicaRegions: ['mars-north-1x', 'us-east-1', 'us-east-1'],
+        removalPolicy: RemovalPolicy.DESTROY,
+        overflowExpiration: Duration.hours(36),
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PropsValidationError);
+    const problems = (error as PropsValidationError).problems;
+    const expected = [
+      /^existingTable and tableProps are mutually exclusive/,
+      /^encryptionKey only applies to a table this construct creates/,
+      /^replicaRegions only applies to a table this construct creates/,
+      /^removalPolicy only applies to a table this construct creates/,
+      /^encryptionKey with replicaRegions needs a key per region/,
+      /^replicaRegions entry 'mars-north-1x' is not a region name/,
+      /^replicaRegions has duplicates/,
+      /^overflowExpiration needs overflowBucket: true/,
+      /^expiration must be a whole number of days/,
+    ];
+    for (const re of expected) expect(problems).toContainEqual(expect.stringMatching(re));
+    expect(problems).toHaveLength(expected.length);
+  });
+
+  test('overflow bucket props that would weaken it are rejected', () => {
+    const stack = newStack();
+    expect(
+      () => new DynamoDbSessionStore(stack, 'Store', { overflowBucket: true, overflowBucketProps: { versioned: true, enforceSSL: false, publicReadAccess: true } }),
+    ).toThrow(/versioned must not be true[\s\S]*enforceSSL must not be false|publicReadAccess/);
+  });
+});

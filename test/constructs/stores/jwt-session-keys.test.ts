@@ -1,0 +1,137 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { parseSessionEnv } from '../../../lambda/session/env';
+import { PropsValidationError } from '../../../lib/core/validate';
+import { JwtSessionKeys } from '../../../lib/stores';
+import { actionsOf, newConsumer, newStack, policyStatements } from './helpers';
+
+const SERVICE_WIDE = /^[a-z0-9-]+:\*$/;
+
+/** Statements of one consumer's DefaultPolicy. */
+function statementsOf(template: Template, roleLogicalId: string): any[] {
+  return policyStatements({
+    findResources: (type: string) =>
+      Object.fromEntries(
+        Object.entries(template.findResources(type)).filter(([, r]: [string, any]) => r.Properties.Roles[0].Ref === roleLogicalId),
+      ),
+  });
+}
+
+describe('JwtSessionKeys', () => {
+  const stack = newStack();
+  const keys = new JwtSessionKeys(stack, 'Jwt', { alias: 'sessions/jwt' });
+  const issuer = newConsumer(stack, 'Issuer');
+  const verifier = newConsumer(stack, 'Verifier');
+  const issuerBinding = keys.bindIssuer(issuer);
+  const verifierBinding = keys.bindVerifier(verifier);
+  const template = Template.fromStack(stack);
+  const keyArn = stack.resolve(keys.key.keyArn);
+  const tableArn = stack.resolve(keys.revocationTable.tableArn);
+
+  test('the key is ECC_NIST_P256 for SIGN_VERIFY, retained, with the alias', () => {
+    template.hasResource('AWS::KMS::Key', {
+      Properties: Match.objectLike({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', PendingWindowInDays: 30 }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/sessions/jwt' });
+  });
+
+  test('the revocation table has pk (S), TTL ttl, PITR, on-demand billing and is retained', () => {
+    template.hasResource('AWS::DynamoDB::GlobalTable', {
+      Properties: Match.objectLike({
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        BillingMode: 'PAY_PER_REQUEST',
+        Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+      }),
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  test('the issuer gets kms:Sign + GetPublicKey + Verify on the one key and Get/PutItem on the one table, nothing else', () => {
+    const statements = statementsOf(template, stack.resolve(issuer.role.roleName).Ref);
+    const byResource = new Map<string, string[]>();
+    for (const s of statements) {
+      const k = JSON.stringify(s.Resource);
+      byResource.set(k, [...(byResource.get(k) ?? []), ...actionsOf(s)].sort());
+    }
+    expect(Object.fromEntries(byResource)).toEqual({
+      [JSON.stringify(keyArn)]: ['kms:GetPublicKey', 'kms:Sign', 'kms:Verify'],
+      [JSON.stringify(tableArn)]: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+    });
+    for (const s of statements) for (const a of actionsOf(s)) expect(a).not.toMatch(SERVICE_WIDE);
+  });
+
+  test('the verifier gets GetPublicKey + Verify and GetItem only: no kms:Sign, no table writes', () => {
+    const statements = statementsOf(template, stack.resolve(verifier.role.roleName).Ref);
+    const actions = statements.flatMap(actionsOf).sort();
+    expect(actions).toEqual(['dynamodb:GetItem', 'kms:GetPublicKey', 'kms:Verify']);
+    for (const s of statements) expect([JSON.stringify(keyArn), JSON.stringify(tableArn)]).toContain(JSON.stringify(s.Resource));
+  });
+
+  test('the key policy does not name the consumers (grants live on their roles)', () => {
+    const keyPolicy = Object.values(template.findResources('AWS::KMS::Key'))[0].Properties.KeyPolicy;
+    expect(JSON.stringify(keyPolicy)).not.toContain('IssuerRole');
+    expect(JSON.stringify(keyPolicy)).not.toContain('kms:Sign');
+  });
+
+  test('both bindings return the jwt environment, which the runtime parser accepts', () => {
+    const env = stack.resolve(issuerBinding.environment);
+    expect(env).toEqual({
+      SESSION_STORE: 'jwt',
+      SESSION_JWT_KMS_KEY_ID: keyArn,
+      SESSION_JWT_ISSUER: 'cdk-sessions',
+      SESSION_JWT_AUDIENCE: 'cdk-sessions',
+      SESSION_JWT_TTL: '900',
+      SESSION_REVOCATION_TABLE: stack.resolve(keys.revocationTable.tableName),
+      SESSION_REVOCATION_CHECK: 'always',
+    });
+    expect(stack.resolve(verifierBinding.environment)).toEqual(env);
+    const parsed = parseSessionEnv({ ...issuerBinding.environment, SESSION_JWT_KMS_KEY_ID: 'arn:aws:kms:eu-west-1:1:key/k', SESSION_REVOCATION_TABLE: 'r' });
+    expect(parsed.jwt).toMatchObject({ issuer: 'cdk-sessions', audience: 'cdk-sessions', ttlSeconds: 900, revocationCheck: 'always' });
+  });
+
+  test('bind() is the issuer binding (kind jwt)', () => {
+    const s2 = newStack();
+    const k2 = new JwtSessionKeys(s2, 'Jwt');
+    expect(k2.kind).toBe('jwt');
+    k2.bind(newConsumer(s2, 'App'));
+    expect(policyStatements(Template.fromStack(s2)).flatMap(actionsOf)).toContain('kms:Sign');
+  });
+});
+
+describe('JwtSessionKeys validation', () => {
+  test('bad props are all reported in one error', () => {
+    const stack = newStack();
+    let error: unknown;
+    try {
+      new JwtSessionKeys(stack, 'Jwt', {
+        alias: 'aws/mine',
+        pendingWindow: Duration.days(3),
+        tokenTtlSeconds: 0,
+        issuer: ' ',
+        audience: '',
+        revocationCheck: 'sometimes' as never,
+        existingRevocationTable: dynamodb.TableV2.fromTableName(stack, 'T', 't'),
+        revocationTableProps: {},
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PropsValidationError);
+    const problems = (error as PropsValidationError).problems;
+    const expected = [
+      /^existingRevocationTable and revocationTableProps are mutually exclusive/,
+      /^alias must not start with 'alias\/aws\/'/,
+      /^pendingWindow \(days\) must be a whole number from 7 to 30/,
+      /^tokenTtlSeconds must be a whole number from 1 to 86400/,
+      /^issuer must not be empty/,
+      /^audience must not be empty/,
+      /^revocationCheck must be 'always' or 'never'/,
+    ];
+    for (const re of expected) expect(problems).toContainEqual(expect.stringMatching(re));
+    expect(problems).toHaveLength(expected.length);
+  });
+});
