@@ -1,0 +1,52 @@
+import { App, CfnOutput, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { DynamoDbSessions, JwtSessions, RedisSessions, S3Sessions, StickySessions } from '../lib';
+
+/** The reference stacks, one per row of the seed's table; environment-agnostic. */
+export interface ReferenceStacks {
+  readonly sticky: Stack;
+  readonly redis: Stack;
+  readonly dynamodb: Stack;
+  readonly s3: Stack;
+  readonly jwt: Stack;
+}
+
+/**
+ * Adds the reference stacks to `app`. Context `certificateArn` (an ACM certificate in the
+ * target region) turns the load balancers' listeners into HTTPS; without it they are plain
+ * HTTP and say so in a warning.
+ */
+export function addReferenceStacks(app: App, props: StackProps = {}): ReferenceStacks {
+  const certificateArn: string | undefined = app.node.tryGetContext('certificateArn');
+  const certificate = (stack: Stack) =>
+    certificateArn ? acm.Certificate.fromCertificateArn(stack, 'Certificate', certificateArn) : undefined;
+
+  const sticky = new Stack(app, 'CdkSessions-Sticky', { ...props, description: 'cdk-sessions: sticky sessions on an ALB, in-memory store' });
+  const s = new StickySessions(sticky, 'Sessions', { certificate: certificate(sticky) });
+  new CfnOutput(sticky, 'Url', { value: s.url });
+
+  const redis = new Stack(app, 'CdkSessions-Redis', { ...props, description: 'cdk-sessions: Redis/Valkey store shared by an ALB fleet and a Lambda API' });
+  const r = new RedisSessions(redis, 'Sessions', { fleet: { certificate: certificate(redis) } });
+  new CfnOutput(redis, 'FleetUrl', { value: r.fleet.url });
+  new CfnOutput(redis, 'ApiUrl', { value: r.api.url });
+
+  const dynamodb = new Stack(app, 'CdkSessions-DynamoDb', { ...props, description: 'cdk-sessions: DynamoDB store behind a Lambda API' });
+  const d = new DynamoDbSessions(dynamodb, 'Sessions');
+  new CfnOutput(dynamodb, 'ApiUrl', { value: d.api.url });
+
+  const s3 = new Stack(app, 'CdkSessions-S3', { ...props, description: 'cdk-sessions: S3 store behind a Lambda API' });
+  const b = new S3Sessions(s3, 'Sessions');
+  new CfnOutput(s3, 'ApiUrl', { value: b.api.url });
+
+  const jwt = new Stack(app, 'CdkSessions-Jwt', { ...props, description: 'cdk-sessions: stateless JWT sessions signed by KMS, DynamoDB revocation list' });
+  const j = new JwtSessions(jwt, 'Sessions');
+  new CfnOutput(jwt, 'ApiUrl', { value: j.api.url });
+
+  return { sticky, redis, dynamodb, s3, jwt };
+}
+
+/** cdk-nag's AWS Solutions pack as a policy-validation plugin: synth fails on any unacknowledged finding. */
+export function addNagChecks(app: App): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+}

@@ -1,0 +1,5 @@
+export * from './common';
+export * from './instance-fleet';
+export * from './runtime-assets';
+export * from './session-api';
+export * from './vpc';

@@ -1,0 +1,110 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AssetHashType, DockerImage, ILocalBundling } from 'aws-cdk-lib';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import { Construct } from 'constructs';
+
+/**
+ * Finds a runtime entry point (`lambda/<relative>`), whether this library runs from source
+ * (`lib/compute/*.ts`) or compiled (`dist/lib/compute/*.js`). The `.ts` source wins: the
+ * package ships `lambda/**\/*.ts`, and esbuild bundles it directly.
+ *
+ * @param relative path below `lambda/` without extension, e.g. `handlers/http-api`
+ */
+export function runtimeEntry(relative: string): string {
+  const roots = [path.join(__dirname, '..', '..'), path.join(__dirname, '..', '..', '..')];
+  const candidates: string[] = [];
+  for (const ext of ['.ts', '.js']) {
+    for (const root of roots) candidates.push(path.join(root, 'lambda', `${relative}${ext}`));
+  }
+  const found = candidates.find((c) => fs.existsSync(c));
+  // Not found (yet): return the canonical source path so that the error names the file to add.
+  return found ?? candidates[0];
+}
+
+/** The package root that holds `lambda/` and `package-lock.json` next to it. */
+export function runtimeRoot(entry: string): string {
+  return path.resolve(path.dirname(entry), '..', '..');
+}
+
+/** Options of {@link bundleInstanceServer}. */
+export interface InstanceServerBundleOptions {
+  /**
+   * The server's entry point.
+   * @default - lambda/instance/main.ts of this package
+   */
+  readonly entry?: string;
+  /**
+   * Node version esbuild targets (AL2023 ships nodejs20 and nodejs22).
+   * @default 'node20'
+   */
+  readonly target?: string;
+}
+
+/** Name of the bundled server file inside the asset. */
+export const INSTANCE_SERVER_FILE = 'server.js';
+
+/**
+ * esbuild on this machine: no Docker. Runs esbuild's JS API synchronously and writes one
+ * minified CommonJS file plus its source map. The AWS SDK v3 is bundled: a plain instance has
+ * no SDK on its Node path.
+ */
+class EsbuildLocalBundling implements ILocalBundling {
+  constructor(
+    private readonly entry: string,
+    private readonly target: string,
+  ) {}
+
+  public tryBundle(outputDir: string): boolean {
+    let esbuild: typeof import('esbuild');
+    try {
+      // esbuild is a build-time tool of the CDK app, not a runtime dependency of the library.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      esbuild = require('esbuild');
+    } catch {
+      return false; // falls back to the Docker image below
+    }
+    if (!fs.existsSync(this.entry)) {
+      throw new Error(`Instance server entry point not found: ${this.entry}`);
+    }
+    esbuild.buildSync({
+      entryPoints: [this.entry],
+      outfile: path.join(outputDir, INSTANCE_SERVER_FILE),
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: this.target,
+      minify: true,
+      sourcemap: true,
+      sourcesContent: false,
+      legalComments: 'none',
+      logLevel: 'error',
+    });
+    return true;
+  }
+}
+
+/**
+ * An S3 asset holding the instance server as one esbuild bundle (`server.js` + source map).
+ * Bundled locally with esbuild; Docker is only the fallback when esbuild is not installed.
+ */
+export function bundleInstanceServer(scope: Construct, id: string, options: InstanceServerBundleOptions = {}): s3assets.Asset {
+  const entry = options.entry ?? runtimeEntry('instance/main');
+  const target = options.target ?? 'node20';
+  const root = runtimeRoot(entry);
+  return new s3assets.Asset(scope, id, {
+    // The hash covers the bundle, not the sources: edits anywhere under lambda/ or in
+    // node_modules that change the output give a new asset, nothing else does.
+    path: path.join(root, 'lambda'),
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      local: new EsbuildLocalBundling(entry, target),
+      image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs20.x'),
+      command: [
+        'bash',
+        '-c',
+        `npx --yes esbuild@0 /asset-input/${path.relative(path.join(root, 'lambda'), entry)} --bundle --platform=node --format=cjs --target=${target} --minify --sourcemap --outfile=/asset-output/${INSTANCE_SERVER_FILE}`,
+      ],
+    },
+  });
+}

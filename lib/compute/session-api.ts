@@ -1,0 +1,255 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ISessionStore } from '../core/session-store';
+import { createCookieSecret, runtimeEnvironment, SessionRuntimeOptions, throwIfProblems, validateRuntimeOptions } from './common';
+import { runtimeEntry, runtimeRoot } from './runtime-assets';
+
+/** Props of {@link SessionApi}. */
+export interface SessionApiProps extends SessionRuntimeOptions {
+  /**
+   * The session store; bound to the function. When it has a `vpc`, the function runs in that
+   * VPC's private subnets.
+   */
+  readonly store: ISessionStore;
+  /**
+   * Handler entry point (exports `handler` for API Gateway HTTP API payload v2).
+   * @default - lambda/handlers/http-api.ts of this package
+   */
+  readonly entry?: string;
+  /**
+   * Memory of the function, MiB.
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * Function timeout; API Gateway gives up after 30 s anyway.
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Reserved concurrency, a cap that also protects the store from a flood.
+   * @default - none: the account's unreserved pool
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * How long the function's and the API's logs are kept.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Stage throttling: steady requests per second.
+   * @default 1000
+   */
+  readonly throttleRateLimit?: number;
+  /**
+   * Stage throttling: burst.
+   * @default 2000
+   */
+  readonly throttleBurstLimit?: number;
+  /**
+   * With a VPC store: add a DynamoDB gateway endpoint and a Secrets Manager interface endpoint
+   * to the store's VPC so that those calls stay off the NAT. Turn off when the VPC has them.
+   * @default true
+   */
+  readonly addVpcEndpoints?: boolean;
+}
+
+/** The newest Node.js Lambda runtime this aws-cdk-lib knows. */
+export const SESSION_API_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/**
+ * The session runtime as a Lambda function (ARM64, esbuild-bundled, X-Ray traced) behind an
+ * API Gateway HTTP API on its `$default` stage: HTTPS on the execute-api domain, access logs
+ * in CloudWatch Logs.
+ */
+export class SessionApi extends Construct implements ec2.IConnectable {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly role: iam.Role;
+  public readonly logGroup: logs.LogGroup;
+  public readonly httpApi: apigwv2.HttpApi;
+  public readonly stage: apigwv2.HttpStage;
+  public readonly accessLogGroup: logs.LogGroup;
+  public readonly cookieSecret: secretsmanager.ISecret;
+  /** The store's VPC, when the function runs in one. */
+  public readonly vpc?: ec2.IVpc;
+  /** The function's security group, when it runs in a VPC. */
+  public readonly securityGroup?: ec2.SecurityGroup;
+  /** Endpoints added to the store's VPC (empty without a VPC or with `addVpcEndpoints: false`). */
+  public readonly vpcEndpoints: ec2.IVpcEndpoint[] = [];
+  /** The environment of the function (tokens resolve at deploy time). */
+  public readonly environment: Readonly<Record<string, string>>;
+  /** `https://<id>.execute-api.<region>.amazonaws.com/` */
+  public readonly url: string;
+  public readonly connections: ec2.Connections;
+
+  constructor(scope: Construct, id: string, props: SessionApiProps) {
+    super(scope, id);
+    throwIfProblems('SessionApi', validateApiProps(props));
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    this.cookieSecret = props.cookieSecret ?? createCookieSecret(this, 'CookieSecret');
+    this.vpc = props.store.vpc;
+
+    this.logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention, removalPolicy: RemovalPolicy.DESTROY });
+    // An own role instead of AWSLambdaBasicExecutionRole: log writes only to this log group.
+    this.role = new iam.Role(this, 'FunctionRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Session API handler: its log group, its session store, its cookie secret',
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    if (this.vpc) {
+      this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        reason:
+          'Lambda needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface to attach to the ' +
+          "store's VPC; these actions take no resource-level restriction and AWS maintains this minimal policy.",
+      });
+      this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+        vpc: this.vpc,
+        description: 'Session API function: egress to its store and AWS APIs',
+        allowAllOutbound: true,
+      });
+    }
+
+    const entry = props.entry ?? runtimeEntry('handlers/http-api');
+    const root = runtimeRoot(entry);
+    const lockFile = path.join(root, 'package-lock.json');
+    const hasLock = fs.existsSync(lockFile);
+    this.function = new nodejs.NodejsFunction(this, 'Handler', {
+      entry,
+      handler: 'handler',
+      runtime: SESSION_API_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      vpc: this.vpc,
+      vpcSubnets: this.vpc ? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : undefined,
+      securityGroups: this.securityGroup ? [this.securityGroup] : undefined,
+      projectRoot: hasLock ? root : undefined,
+      depsLockFilePath: hasLock ? lockFile : undefined,
+      // SDK v3 reuses connections by itself; the env var is for SDK v2 only.
+      awsSdkConnectionReuse: false,
+      // Stack traces through the minified bundle.
+      environment: { NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        target: 'node22',
+        format: nodejs.OutputFormat.CJS,
+        // The runtime ships AWS SDK v3: leave it out of the bundle (smaller, faster cold starts).
+        bundleAwsSDK: false,
+        forceDockerBundling: false,
+        legalComments: 'none',
+        logLevel: nodejs.LogLevel.ERROR,
+      } as nodejs.BundlingOptions,
+    });
+    // Active X-Ray tracing. Not through `tracing: Tracing.ACTIVE`: that puts xray:* on "*" into the
+    // role's default policy, where an IAM5 acknowledgment would also hide any other wildcard.
+    // The AWS-managed daemon policy keeps the one exception named and separate.
+    (this.function.node.defaultChild as lambda.CfnFunction).tracingConfig = { mode: 'Active' };
+    this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('AWSXRayDaemonWriteAccess'));
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSXRayDaemonWriteAccess]',
+      reason:
+        'X-Ray trace upload (xray:PutTraceSegments, PutTelemetryRecords, sampling rule reads) supports no ' +
+        'resource-level permissions; the AWS-maintained write-only policy is the least privilege for active tracing.',
+    });
+    this.connections = this.securityGroup
+      ? this.function.connections
+      : new ec2.Connections(); // no network identity outside a VPC
+
+    const storeEnv = props.store.bind(this.function).environment;
+    this.cookieSecret.grantRead(this.role);
+    this.environment = {
+      ...(props.environment ?? {}),
+      ...storeEnv,
+      ...runtimeEnvironment(props, this.cookieSecret, true),
+    };
+    for (const [k, v] of Object.entries(this.environment)) this.function.addEnvironment(k, v);
+
+    if (this.vpc && (props.addVpcEndpoints ?? true)) this.addEndpoints(this.vpc);
+
+    // ---- HTTP API -------------------------------------------------------------------------
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      description: 'Session reference app (HTTP API payload v2 -> Lambda)',
+      defaultIntegration: new HttpLambdaIntegration('Handler', this.function, {
+        payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+      }),
+      createDefaultStage: false,
+    });
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention, removalPolicy: RemovalPolicy.DESTROY });
+    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.throttleRateLimit ?? 1000, burstLimit: props.throttleBurstLimit ?? 2000 },
+      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup) },
+    });
+    const defaultRoute = this.httpApi.node.tryFindChild('DefaultRoute');
+    if (defaultRoute) {
+      Validations.of(defaultRoute).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'The public web app authenticates users itself: POST /login starts a session, every other route checks the ' +
+          'signed session cookie (or JWT) and answers 401 without one. An API Gateway authorizer would sit in front of login.',
+      });
+    }
+    this.url = this.stage.url;
+  }
+
+  private addEndpoints(vpc: ec2.IVpc): void {
+    const subnets = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+    this.vpcEndpoints.push(
+      new ec2.GatewayVpcEndpoint(this, 'DynamoDbEndpoint', { vpc, service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [subnets] }),
+    );
+    const secrets = new ec2.InterfaceVpcEndpoint(this, 'SecretsManagerEndpoint', {
+      vpc,
+      service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+      subnets,
+      privateDnsEnabled: true,
+      open: false,
+    });
+    secrets.connections.allowDefaultPortFrom(this.function, 'Session API function to Secrets Manager');
+    this.vpcEndpoints.push(secrets);
+  }
+}
+
+function validateApiProps(props: SessionApiProps): string[] {
+  const problems = validateRuntimeOptions(props);
+  if (!props.store) problems.push('store is required');
+  if (props.memorySize !== undefined && (!Number.isInteger(props.memorySize) || props.memorySize < 128 || props.memorySize > 10240)) {
+    problems.push(`memorySize must be a whole number of MiB from 128 to 10240, got ${props.memorySize}`);
+  }
+  const t = props.timeout;
+  if (t && !t.isUnresolved() && (t.toSeconds({ integral: false }) < 1 || t.toSeconds({ integral: false }) > 29)) {
+    problems.push(`timeout must be from 1 to 29 seconds (API Gateway's integration limit), got ${t.toSeconds({ integral: false })} s`);
+  }
+  const rc = props.reservedConcurrentExecutions;
+  if (rc !== undefined && (!Number.isInteger(rc) || rc < 1)) problems.push(`reservedConcurrentExecutions must be a whole number >= 1, got ${rc}`);
+  if (props.throttleRateLimit !== undefined && !(props.throttleRateLimit > 0)) problems.push(`throttleRateLimit must be > 0, got ${props.throttleRateLimit}`);
+  if (props.throttleBurstLimit !== undefined && !(Number.isInteger(props.throttleBurstLimit) && props.throttleBurstLimit > 0)) {
+    problems.push(`throttleBurstLimit must be a whole number > 0, got ${props.throttleBurstLimit}`);
+  }
+  if (props.entry !== undefined && !/\.(ts|js|mjs|cjs|mts|cts)$/.test(props.entry)) problems.push(`entry must be a .ts or .js file, got "${props.entry}"`);
+  return problems;
+}

@@ -1,0 +1,6 @@
+export type { ApiOptions, FleetOptions, TopologyRuntimeProps } from './common';
+export * from './dynamodb-sessions';
+export * from './jwt-sessions';
+export * from './redis-sessions';
+export * from './s3-sessions';
+export * from './sticky-sessions';

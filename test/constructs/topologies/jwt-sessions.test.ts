@@ -1,0 +1,63 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { JwtSessions } from '../../../lib';
+import { expectNoServiceWideWildcards, policyStatements, stackIn } from './helpers';
+
+describe('JwtSessions', () => {
+  const stack = stackIn();
+  const jwt = new JwtSessions(stack, 'Sessions', { keys: { issuer: 'https://issuer.example', audience: 'shop' } });
+  const template = Template.fromStack(stack);
+
+  test('function environment selects the jwt store with key, issuer, audience and revocation table', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Environment: {
+        Variables: Match.objectLike({
+          SESSION_STORE: 'jwt',
+          SESSION_JWT_KMS_KEY_ID: { 'Fn::GetAtt': [Match.stringLikeRegexp('KeysSigningKey'), 'Arn'] },
+          SESSION_JWT_ISSUER: 'https://issuer.example',
+          SESSION_JWT_AUDIENCE: 'shop',
+          SESSION_REVOCATION_TABLE: { Ref: Match.stringLikeRegexp('RevocationTable') },
+        }),
+      },
+    });
+  });
+
+  test('the function may sign with exactly the one KMS key', () => {
+    const sign = policyStatements(template).filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes('kms:Sign'));
+    expect(sign).toHaveLength(1);
+    expect(JSON.stringify(sign[0].Resource)).toMatch(/KeysSigningKey.*Arn/);
+  });
+
+  test('signing key is asymmetric ECC P-256 for SIGN_VERIFY', () => {
+    template.hasResourceProperties('AWS::KMS::Key', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(jwt.signingKey).toBe(jwt.keys.key);
+    expect(jwt.revocationTable).toBe(jwt.keys.revocationTable);
+  });
+
+  test('no VPC, no instances: stateless behind an HTTP API', () => {
+    template.resourceCountIs('AWS::EC2::VPC', 0);
+    template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 0);
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+  });
+
+  test('IAM has no service-wide wildcards', () => {
+    expectNoServiceWideWildcards(template);
+  });
+
+  test('rejects bad props all at once', () => {
+    let message = '';
+    try {
+      new JwtSessions(stackIn(), 'Sessions', { api: { timeout: Duration.seconds(90), memorySize: 20000 } });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('timeout must be from 1 to 29 seconds');
+    expect(message).toContain('memorySize must be a whole number of MiB from 128 to 10240, got 20000');
+  });
+
+  test('template snapshot', () => {
+    expect(template.toJSON()).toMatchSnapshot();
+  });
+});

@@ -1,0 +1,102 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { RedisSessions } from '../../../lib';
+import { expectNoServiceWideWildcards, stackIn, tgAttributes } from './helpers';
+
+describe('RedisSessions', () => {
+  const stack = stackIn();
+  const redis = new RedisSessions(stack, 'Sessions');
+  const template = Template.fromStack(stack);
+
+  test('one VPC shared by the store, the fleet and the function', () => {
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+    expect(redis.fleet.vpc).toBe(redis.vpc);
+    expect(redis.store.vpc).toBe(redis.vpc);
+    expect(redis.api.vpc).toBe(redis.vpc);
+  });
+
+  test('fleet and function both get the one store: same Redis environment, one cookie secret', () => {
+    expect(redis.fleet.environment.SESSION_STORE).toBe('redis');
+    expect(redis.api.environment.SESSION_STORE).toBe('redis');
+    const resolve = (v: string) => JSON.stringify(stack.resolve(v));
+    expect(resolve(redis.fleet.environment.SESSION_REDIS_URL)).toBe(resolve(redis.api.environment.SESSION_REDIS_URL));
+    expect(resolve(redis.fleet.environment.SESSION_COOKIE_SECRET_ARN)).toBe(resolve(redis.api.environment.SESSION_COOKIE_SECRET_ARN));
+    expect(redis.fleet.cookieSecret).toBe(redis.cookieSecret);
+    expect(redis.api.cookieSecret).toBe(redis.cookieSecret);
+  });
+
+  test("the store's port is opened from the instances and from the function, not from a CIDR", () => {
+    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
+    const storePort = ingress.filter((p) => p.FromPort !== 8080 && p.FromPort !== 443 && p.FromPort !== 80);
+    const sources = storePort.map((p) => JSON.stringify(p.SourceSecurityGroupId));
+    expect(sources.some((s) => s.includes('InstanceSecurityGroup'))).toBe(true);
+    expect(sources.some((s) => s.includes('ApiSecurityGroup'))).toBe(true);
+    for (const p of storePort) expect(p.CidrIp).toBeUndefined();
+  });
+
+  test('no stickiness by default: any instance serves any session', () => {
+    expect(tgAttributes(template)['stickiness.enabled']).toBe('false');
+  });
+
+  test('stickiness is optional', () => {
+    const s = stackIn();
+    new RedisSessions(s, 'Sessions', { fleet: { stickiness: { type: 'lb_cookie', duration: Duration.minutes(10) } } });
+    const a = tgAttributes(Template.fromStack(s));
+    expect(a['stickiness.type']).toBe('lb_cookie');
+    expect(a['stickiness.lb_cookie.duration_seconds']).toBe('600');
+  });
+
+  test('function: Node 24 on ARM64 in the private subnets; endpoints for DynamoDB and Secrets Manager', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      VpcConfig: Match.objectLike({ SubnetIds: Match.arrayWith([{ Ref: Match.stringLikeRegexp('VpcPrivateSubnet') }]) }),
+    });
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 2);
+  });
+
+  test('instances: IMDSv2, encrypted EBS, /healthz; listener HTTP without certificate', () => {
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        MetadataOptions: Match.objectLike({ HttpTokens: 'required' }),
+        BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })],
+      }),
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckPath: '/healthz' });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'HTTP' });
+  });
+
+  test('IAM has no service-wide wildcards', () => {
+    expectNoServiceWideWildcards(template);
+  });
+
+  test('existingVpc is used', () => {
+    const s = stackIn();
+    const vpc = new ec2.Vpc(s, 'Mine', { maxAzs: 2 });
+    const r = new RedisSessions(s, 'Sessions', { existingVpc: vpc });
+    expect(r.vpc).toBe(vpc);
+    Template.fromStack(s).resourceCountIs('AWS::EC2::VPC', 1);
+  });
+
+  test('rejects bad props all at once', () => {
+    const s = stackIn();
+    expect(() => new RedisSessions(s, 'Sessions', { existingVpc: new ec2.Vpc(s, 'V'), vpcProps: {} })).toThrow(
+      /existingVpc and vpcProps are mutually exclusive/,
+    );
+    let message = '';
+    try {
+      new RedisSessions(stackIn(), 'Sessions', {
+        fleet: { minCapacity: 4, maxCapacity: 2, stickiness: { type: 'app_cookie', cookieName: 'AWSALBTG' } },
+      });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('minCapacity (4) must not exceed maxCapacity (2)');
+    expect(message).toContain('stickiness cookie name must not start with AWSALB');
+  });
+
+  test('template snapshot', () => {
+    expect(template.toJSON()).toMatchSnapshot();
+  });
+});

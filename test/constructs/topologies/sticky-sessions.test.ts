@@ -1,0 +1,75 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { StickySessions } from '../../../lib';
+import { expectNoServiceWideWildcards, stackIn, tgAttributes } from './helpers';
+
+describe('StickySessions', () => {
+  const stack = stackIn();
+  const sticky = new StickySessions(stack, 'Sessions');
+  const template = Template.fromStack(stack);
+
+  test('target group uses AWSALB (lb_cookie) stickiness for one day by default', () => {
+    const a = tgAttributes(template);
+    expect(a['stickiness.enabled']).toBe('true');
+    expect(a['stickiness.type']).toBe('lb_cookie');
+    expect(a['stickiness.lb_cookie.duration_seconds']).toBe('86400');
+  });
+
+  test('instances keep sessions in memory, so stickiness is what keeps a user on theirs', () => {
+    expect(sticky.fleet.environment.SESSION_STORE).toBe('memory');
+    expect(JSON.stringify(template.toJSON())).toContain('SESSION_STORE=memory');
+  });
+
+  test('IMDSv2 required, encrypted root volume, /healthz health check, HTTP listener without certificate', () => {
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        MetadataOptions: Match.objectLike({ HttpTokens: 'required' }),
+        BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })],
+      }),
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckPath: '/healthz' });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'HTTP', Port: 80 });
+  });
+
+  test('exposes its parts', () => {
+    expect(sticky.loadBalancer).toBe(sticky.fleet.loadBalancer);
+    expect(sticky.targetGroup).toBe(sticky.fleet.targetGroup);
+    expect(sticky.autoScalingGroup).toBe(sticky.fleet.autoScalingGroup);
+    expect(sticky.vpc).toBe(sticky.fleet.vpc);
+    expect(sticky.cookieSecret).toBe(sticky.fleet.cookieSecret);
+  });
+
+  test('IAM has no service-wide wildcards', () => {
+    expectNoServiceWideWildcards(template);
+  });
+
+  test('app_cookie stickiness can replace the default', () => {
+    const s = stackIn();
+    new StickySessions(s, 'Sessions', { stickiness: { type: 'app_cookie', duration: Duration.hours(1) } });
+    const a = tgAttributes(Template.fromStack(s));
+    expect(a['stickiness.type']).toBe('app_cookie');
+    expect(a['stickiness.app_cookie.cookie_name']).toBe('sid');
+    expect(a['stickiness.app_cookie.duration_seconds']).toBe('3600');
+  });
+
+  test('rejects bad props all at once', () => {
+    let message = '';
+    try {
+      new StickySessions(stackIn(), 'Sessions', {
+        stickiness: { type: 'lb_cookie', duration: Duration.days(8) },
+        minCapacity: 3,
+        maxCapacity: 1,
+        cookieName: 'AWSALBAPP-x',
+      });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('stickiness.duration must be a whole number of seconds from 1 second to 7 days, got 691200 s');
+    expect(message).toContain('minCapacity (3) must not exceed maxCapacity (1)');
+    expect(message).toContain('cookieName must not start with AWSALB');
+  });
+
+  test('template snapshot', () => {
+    expect(template.toJSON()).toMatchSnapshot();
+  });
+});
