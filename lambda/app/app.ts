@@ -67,24 +67,7 @@ export function createApp(opts: AppOptions): App {
     return s;
   };
 
-  /** The JSON object body of a write: 415, 413 and 400 checks, in that order. */
-  const jsonBody = (req: AppRequest): Record<string, unknown> => {
-    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    if (type !== 'application/json') throw new UnsupportedMediaTypeError();
-    const raw = req.body ?? '';
-    const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
-    if (bytes > maxBodyBytes) throw new BodyTooLargeError(maxBodyBytes);
-    let text: string;
-    if (typeof raw === 'string') text = raw;
-    else {
-      try {
-        text = utf8.decode(raw);
-      } catch {
-        throw new BadRequestError('the body is not valid UTF-8');
-      }
-    }
-    return parseJsonObject(text);
-  };
+  const jsonBody = (req: AppRequest): Record<string, unknown> => readJsonBody(req, maxBodyBytes);
 
   const handlers: Record<keyof typeof HANDLER_NAMES, Handler> = {
     async login(ctx) {
@@ -168,13 +151,32 @@ export function createApp(opts: AppOptions): App {
   };
 }
 
-function json(status: number, body: unknown, cookies: string[] = []): AppResponse {
+export function json(status: number, body: unknown, cookies: string[] = []): AppResponse {
   return {
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
     cookies,
     body: JSON.stringify(body),
   };
+}
+
+/** The JSON object body of a write: 415, 413 and 400 checks, in that order. (Shared with the JWT-mode app.) */
+export function readJsonBody(req: AppRequest, maxBodyBytes: number): Record<string, unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json') throw new UnsupportedMediaTypeError();
+  const raw = req.body ?? '';
+  const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
+  if (bytes > maxBodyBytes) throw new BodyTooLargeError(maxBodyBytes);
+  let text: string;
+  if (typeof raw === 'string') text = raw;
+  else {
+    try {
+      text = utf8.decode(raw);
+    } catch {
+      throw new BadRequestError('the body is not valid UTF-8');
+    }
+  }
+  return parseJsonObject(text);
 }
 
 /** The one place an error becomes a response; its status comes from `httpStatusOf`. */
@@ -193,7 +195,8 @@ export function errorResponse(err: unknown, requestId: string, log: AppLogger): 
   return json(500, { error: { code: 'internal', message: `internal error; request id ${requestId}` } });
 }
 
-function hasOwnCookie(cookies: string | readonly string[] | undefined, name: string): boolean {
+/** True when the request carries a cookie named `name` (whatever its value). */
+export function hasOwnCookie(cookies: string | readonly string[] | undefined, name: string): boolean {
   if (cookies === undefined) return false;
   const parts = typeof cookies === 'string' ? cookies.split(';') : cookies.flatMap((c) => c.split(';'));
   return parts.some((p) => p.split('=')[0].trim() === name);

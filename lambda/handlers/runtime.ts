@@ -7,14 +7,22 @@ import { createApp, errorResponse } from '../app/app';
 import type { App } from '../app/app';
 import type { AppResponse } from '../app/types';
 import { lazySessionRuntime } from '../session/from-env';
+import { createJwtApp } from '../app/jwt-app';
+import { lazyJwtRuntime } from '../session/jwt/from-env';
 
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cdk-sessions' });
 
 const runtime = lazySessionRuntime(process.env, { logger });
+// SESSION_STORE=jwt: tokens instead of a session store (lambda/session/jwt), same routes.
+const jwtRuntime = lazyJwtRuntime(process.env);
 let app: App | undefined;
 
 /** The app of this execution environment; built on the first call, then reused. */
 export async function defaultApp(): Promise<App> {
+  if (app === undefined && process.env.SESSION_STORE?.trim() === 'jwt') {
+    const rt = await jwtRuntime();
+    app ??= createJwtApp({ sessions: rt.sessions, servedBy: rt.servedBy, logger });
+  }
   if (app === undefined) {
     const rt = await runtime();
     app ??= createApp({ manager: rt.manager, servedBy: rt.servedBy, logger });

@@ -56,6 +56,8 @@ export const SessionEnvVars = {
   JWT_PREVIOUS_KMS_KEY_IDS: 'SESSION_JWT_PREVIOUS_KMS_KEY_IDS',
   /** JWT: local signing key as a PKCS#8 PEM (development and tests only). */
   JWT_PRIVATE_KEY: 'SESSION_JWT_PRIVATE_KEY',
+  /** JWT: public (or private) PEMs of previous local signing keys that still verify (rotation without KMS). */
+  JWT_PREVIOUS_PUBLIC_KEYS: 'SESSION_JWT_PREVIOUS_PUBLIC_KEYS',
   /** JWT: `iss` claim. */
   JWT_ISSUER: 'SESSION_JWT_ISSUER',
   /** JWT: `aud` claim. */
@@ -122,6 +124,8 @@ export interface JwtSettings {
   readonly kmsKeyId?: string;
   readonly previousKmsKeyIds: readonly string[];
   readonly privateKeyPem?: string;
+  /** PEM blocks of previous local keys (SESSION_JWT_PREVIOUS_PUBLIC_KEYS). */
+  readonly previousPublicKeyPems?: readonly string[];
   readonly issuer: string;
   readonly audience: string;
   readonly ttlSeconds: number;
@@ -262,10 +266,14 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
       if (!kmsKeyId && !privateKeyPem) problems.push(`${V.JWT_KMS_KEY_ID} or ${V.JWT_PRIVATE_KEY} is required ${why}`);
       const check = get(V.REVOCATION_CHECK) ?? 'always';
       if (check !== 'always' && check !== 'never') problems.push(`${V.REVOCATION_CHECK} must be "always" or "never", got "${check}"`);
+      const previousPemText = (get(V.JWT_PREVIOUS_PUBLIC_KEYS) ?? '').replace(/\\n/g, '\n');
+      const previousPublicKeyPems = previousPemText.match(/-----BEGIN [A-Z0-9 ]+-----[\s\S]*?-----END [A-Z0-9 ]+-----/g) ?? [];
+      if (previousPemText.trim() !== '' && previousPublicKeyPems.length === 0) problems.push(`${V.JWT_PREVIOUS_PUBLIC_KEYS} must hold one or more PEM blocks`);
       jwt = {
         kmsKeyId,
         previousKmsKeyIds: list(V.JWT_PREVIOUS_KMS_KEY_IDS),
         privateKeyPem,
+        previousPublicKeyPems,
         issuer: required(V.JWT_ISSUER, why),
         audience: required(V.JWT_AUDIENCE, why),
         ttlSeconds: int(V.JWT_TTL, DEFAULTS.jwtTtlSeconds, 1, 24 * 3600),

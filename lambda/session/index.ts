@@ -26,3 +26,8 @@ export type { App, AppLogger, AppOptions, AppRequest, AppResponse } from '../app
 export { BodyTooLargeError, MethodNotAllowedError, NoSessionError, NotFoundError, UnsupportedMediaTypeError } from '../app';
 export { createInstanceServer } from '../instance/server';
 export type { InstanceServer, InstanceServerOptions } from '../instance/server';
+
+// Stateless JWT sessions (SESSION_STORE=jwt): signers (local, KMS), verifier, denylist, the service and its app.
+export * from './jwt';
+export { createJwtApp, JWKS_MAX_AGE_SECONDS } from '../app/jwt-app';
+export type { JwtAppOptions } from '../app/jwt-app';

@@ -21,6 +21,20 @@ export interface JwtSessionKeysProps {
    */
   readonly alias?: string;
   /**
+   * A signing key you made yourself (ECC_NIST_P256, SIGN_VERIFY). This is how a rotation is
+   * deployed: make a new key, pass it here and the old one in `previousSigningKeys`. Not with
+   * `description` or `pendingWindow` (they shape the key this construct creates).
+   * @default - a new key
+   */
+  readonly existingSigningKey?: kms.IKey;
+  /**
+   * Earlier signing keys whose tokens must still verify (rotation). Consumers get
+   * kms:GetPublicKey on them (never kms:Sign) and their ARNs in SESSION_JWT_PREVIOUS_KMS_KEY_IDS.
+   * Remove a key from this list once the token TTL has passed since the rotation.
+   * @default - none
+   */
+  readonly previousSigningKeys?: kms.IKey[];
+  /**
    * Description of the signing key.
    * @default 'JWT session signing key (<construct path>)'
    */
@@ -74,7 +88,7 @@ export interface JwtSessionKeysProps {
  * Keys for stateless JWT sessions: an asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY; ES256)
  * whose private half never leaves KMS, and a DynamoDB revocation (denylist) table.
  *
- * - `grantSign(issuer)`: kms:Sign only. `grantVerify(verifier)`: kms:GetPublicKey + kms:Verify.
+ * - `grantSign(issuer)`: kms:Sign only. `grantVerify(verifier)`: kms:GetPublicKey (current and previous keys).
  * - `bindIssuer(consumer)` (also `bind`, so it is an {@link ISessionStore} of kind 'jwt'): sign +
  *   verify + revocation read/write; returns the full `SESSION_STORE=jwt` environment.
  * - `bindVerifier(consumer)`: verify + revocation read; same environment (the runtime only
@@ -86,7 +100,9 @@ export class JwtSessionKeys extends Construct implements ISessionStore {
   /** No VPC: KMS and DynamoDB are reached through their APIs. */
   public readonly vpc = undefined;
   /** The signing key. */
-  public readonly key: kms.Key;
+  public readonly key: kms.IKey;
+  /** Earlier signing keys that still verify. */
+  public readonly previousKeys: readonly kms.IKey[];
   /** The alias, when one was asked for. */
   public readonly alias?: kms.Alias;
   /** The revocation (denylist) table. */
@@ -102,6 +118,8 @@ export class JwtSessionKeys extends Construct implements ISessionStore {
     super(scope, id);
     const problems: string[] = [];
     checkExclusive(problems, { existingRevocationTable: props.existingRevocationTable, revocationTableProps: props.revocationTableProps });
+    checkExclusive(problems, { existingSigningKey: props.existingSigningKey, description: props.description });
+    checkExclusive(problems, { existingSigningKey: props.existingSigningKey, pendingWindow: props.pendingWindow });
     const aliasName = props.alias === undefined ? undefined : props.alias.startsWith('alias/') ? props.alias : `alias/${props.alias}`;
     if (aliasName !== undefined && !Token.isUnresolved(aliasName)) {
       if (!/^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(aliasName)) problems.push(`alias must be letters, digits, '/', '_' or '-', got '${props.alias}'`);
@@ -125,7 +143,8 @@ export class JwtSessionKeys extends Construct implements ISessionStore {
     this.tokenTtlSeconds = props.tokenTtlSeconds ?? DEFAULTS.jwtTtlSeconds;
     this.revocationCheck = props.revocationCheck ?? 'always';
 
-    this.key = new kms.Key(this, 'SigningKey', {
+    this.previousKeys = [...(props.previousSigningKeys ?? [])];
+    this.key = props.existingSigningKey ?? new kms.Key(this, 'SigningKey', {
       description: props.description ?? `JWT session signing key (${this.node.path})`,
       keySpec: kms.KeySpec.ECC_NIST_P256,
       keyUsage: kms.KeyUsage.SIGN_VERIFY,
@@ -153,9 +172,14 @@ export class JwtSessionKeys extends Construct implements ISessionStore {
     return this.key.grant(issuer, 'kms:Sign');
   }
 
-  /** `kms:GetPublicKey` and `kms:Verify` on this key only. */
+  /**
+   * `kms:GetPublicKey` on the signing key and the previous keys: the runtime verifies locally
+   * with the public keys (jose), so it never calls kms:Verify.
+   */
   public grantVerify(verifier: iam.IGrantable): iam.Grant {
-    return this.key.grant(verifier, 'kms:GetPublicKey', 'kms:Verify');
+    const grant = this.key.grant(verifier, 'kms:GetPublicKey');
+    for (const k of this.previousKeys) k.grant(verifier, 'kms:GetPublicKey');
+    return grant;
   }
 
   /** `dynamodb:PutItem` on the revocation table (revoke a token or a subject). */
@@ -197,6 +221,7 @@ export class JwtSessionKeys extends Construct implements ISessionStore {
     return {
       [SessionEnvVars.STORE]: 'jwt',
       [SessionEnvVars.JWT_KMS_KEY_ID]: this.key.keyArn,
+      ...(this.previousKeys.length > 0 ? { [SessionEnvVars.JWT_PREVIOUS_KMS_KEY_IDS]: this.previousKeys.map((k) => k.keyArn).join(',') } : {}),
       [SessionEnvVars.JWT_ISSUER]: this.issuer,
       [SessionEnvVars.JWT_AUDIENCE]: this.audience,
       [SessionEnvVars.JWT_TTL]: String(this.tokenTtlSeconds),

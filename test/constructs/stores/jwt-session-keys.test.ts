@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { parseSessionEnv } from '../../../lambda/session/env';
 import { PropsValidationError } from '../../../lib/core/validate';
 import { JwtSessionKeys } from '../../../lib/stores';
@@ -50,7 +51,7 @@ describe('JwtSessionKeys', () => {
     });
   });
 
-  test('the issuer gets kms:Sign + GetPublicKey + Verify on the one key and Get/PutItem on the one table, nothing else', () => {
+  test('the issuer gets kms:Sign + GetPublicKey on the one key and Get/PutItem on the one table, nothing else', () => {
     const statements = statementsOf(template, stack.resolve(issuer.role.roleName).Ref);
     const byResource = new Map<string, string[]>();
     for (const s of statements) {
@@ -58,16 +59,16 @@ describe('JwtSessionKeys', () => {
       byResource.set(k, [...(byResource.get(k) ?? []), ...actionsOf(s)].sort());
     }
     expect(Object.fromEntries(byResource)).toEqual({
-      [JSON.stringify(keyArn)]: ['kms:GetPublicKey', 'kms:Sign', 'kms:Verify'],
+      [JSON.stringify(keyArn)]: ['kms:GetPublicKey', 'kms:Sign'],
       [JSON.stringify(tableArn)]: ['dynamodb:GetItem', 'dynamodb:PutItem'],
     });
     for (const s of statements) for (const a of actionsOf(s)) expect(a).not.toMatch(SERVICE_WIDE);
   });
 
-  test('the verifier gets GetPublicKey + Verify and GetItem only: no kms:Sign, no table writes', () => {
+  test('the verifier gets kms:GetPublicKey and GetItem only: no kms:Sign, no kms:Verify (verification is local), no table writes', () => {
     const statements = statementsOf(template, stack.resolve(verifier.role.roleName).Ref);
     const actions = statements.flatMap(actionsOf).sort();
-    expect(actions).toEqual(['dynamodb:GetItem', 'kms:GetPublicKey', 'kms:Verify']);
+    expect(actions).toEqual(['dynamodb:GetItem', 'kms:GetPublicKey']);
     for (const s of statements) expect([JSON.stringify(keyArn), JSON.stringify(tableArn)]).toContain(JSON.stringify(s.Resource));
   });
 
@@ -99,6 +100,46 @@ describe('JwtSessionKeys', () => {
     expect(k2.kind).toBe('jwt');
     k2.bind(newConsumer(s2, 'App'));
     expect(policyStatements(Template.fromStack(s2)).flatMap(actionsOf)).toContain('kms:Sign');
+  });
+});
+
+describe('JwtSessionKeys rotation', () => {
+  test('with an existing signing key and a previous key: Sign only on the new key, GetPublicKey on both, previous ARNs in the environment', () => {
+    const stack = newStack();
+    const spec = { keySpec: kms.KeySpec.ECC_NIST_P256, keyUsage: kms.KeyUsage.SIGN_VERIFY };
+    const next = new kms.Key(stack, 'KeyV2', spec);
+    const old = kms.Key.fromKeyArn(stack, 'KeyV1', 'arn:aws:kms:us-east-1:111122223333:key/1111aaaa-11aa-11aa-11aa-111111aaaaaa');
+    const keys = new JwtSessionKeys(stack, 'Jwt', { existingSigningKey: next, previousSigningKeys: [old] });
+    const issuer = newConsumer(stack, 'Issuer');
+    const verifier = newConsumer(stack, 'Verifier');
+    const binding = keys.bindIssuer(issuer);
+    keys.bindVerifier(verifier);
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::KMS::Key', 1); // ours, not a second one made by the construct
+    expect(keys.key).toBe(next);
+    const nextArn = JSON.stringify(stack.resolve(next.keyArn));
+    const oldArn = JSON.stringify(old.keyArn);
+    const byResource = (role: string) => {
+      const m: Record<string, string[]> = {};
+      for (const st of statementsOf(template, stack.resolve(role).Ref)) {
+        const k = JSON.stringify(st.Resource);
+        m[k] = [...(m[k] ?? []), ...actionsOf(st)].sort();
+      }
+      return m;
+    };
+    expect(byResource(issuer.role.roleName)).toMatchObject({ [nextArn]: ['kms:GetPublicKey', 'kms:Sign'], [oldArn]: ['kms:GetPublicKey'] });
+    expect(byResource(verifier.role.roleName)).toMatchObject({ [nextArn]: ['kms:GetPublicKey'], [oldArn]: ['kms:GetPublicKey'] });
+    const env = stack.resolve(binding.environment);
+    expect(env.SESSION_JWT_KMS_KEY_ID).toEqual(stack.resolve(next.keyArn));
+    expect(env.SESSION_JWT_PREVIOUS_KMS_KEY_IDS).toBe(old.keyArn);
+  });
+
+  test('existingSigningKey together with description or pendingWindow is refused', () => {
+    const stack = newStack();
+    const key = new kms.Key(stack, 'K', { keySpec: kms.KeySpec.ECC_NIST_P256, keyUsage: kms.KeyUsage.SIGN_VERIFY });
+    expect(() => new JwtSessionKeys(stack, 'Jwt', { existingSigningKey: key, description: 'x', pendingWindow: Duration.days(7) })).toThrow(
+      /existingSigningKey and description are mutually exclusive[\s\S]*existingSigningKey and pendingWindow are mutually exclusive/,
+    );
   });
 });
 

@@ -19,6 +19,8 @@ describe('JwtSessions', () => {
           SESSION_JWT_ISSUER: 'https://issuer.example',
           SESSION_JWT_AUDIENCE: 'shop',
           SESSION_REVOCATION_TABLE: { Ref: Match.stringLikeRegexp('RevocationTable') },
+          SESSION_JWT_TTL: '900',
+          SESSION_REVOCATION_CHECK: 'always',
         }),
       },
     });
@@ -28,6 +30,23 @@ describe('JwtSessions', () => {
     const sign = policyStatements(template).filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes('kms:Sign'));
     expect(sign).toHaveLength(1);
     expect(JSON.stringify(sign[0].Resource)).toMatch(/KeysSigningKey.*Arn/);
+  });
+
+  test('KMS: Sign and GetPublicKey on the one key, no kms:Verify (tokens are verified locally with the public key)', () => {
+    const kmsActions = policyStatements(template)
+      .filter((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]).some((a: string) => a.startsWith('kms:') && a !== 'kms:Decrypt' && a !== 'kms:DescribeKey'))
+      .flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]))
+      .sort();
+    expect(kmsActions).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+  });
+
+  test('denylist grants: GetItem and PutItem on the one revocation table, nothing else in DynamoDB', () => {
+    const ddb = policyStatements(template).filter((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]).some((a: string) => a.startsWith('dynamodb:')));
+    expect(ddb.flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action])).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    for (const st of ddb) {
+      const resources = Array.isArray(st.Resource) ? st.Resource : [st.Resource];
+      for (const r of resources) expect(JSON.stringify(r)).toMatch(/KeysRevocationTable/);
+    }
   });
 
   test('signing key is asymmetric ECC P-256 for SIGN_VERIFY', () => {

@@ -1,0 +1,88 @@
+/**
+ * Builds the JWT runtime from the parsed environment (SESSION_STORE=jwt):
+ * - signer: KMS (SESSION_JWT_KMS_KEY_ID; one GetPublicKey at start) or a local PEM
+ *   (SESSION_JWT_PRIVATE_KEY, development and tests);
+ * - previous keys that still verify: SESSION_JWT_PREVIOUS_KMS_KEY_IDS (GetPublicKey each) and/or
+ *   SESSION_JWT_PREVIOUS_PUBLIC_KEYS (PEMs);
+ * - denylist: SESSION_REVOCATION_TABLE (DynamoDB; AWS_ENDPOINT_URL_DYNAMODB for a local stand-in),
+ *   consulted per SESSION_REVOCATION_CHECK.
+ * Once per process (cold start); {@link lazyJwtRuntime} memoizes and retries after a failure.
+ */
+import { hostname } from 'node:os';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { parseSessionEnv } from '../env';
+import type { SessionEnv } from '../env';
+import { sdkClientConfig } from '../stores/aws-call';
+import { DynamoDbDenylist } from './denylist';
+import { LocalKeySigner, publicJwkFromPem } from './keys';
+import type { JwtSigner, PublicJwk } from './keys';
+import { KmsSigner, kmsPublicJwk } from './kms-signer';
+import { JwtSessionService } from './service';
+
+export interface JwtRuntimeOptions {
+  /** @default - one client with the SDK's region/endpoint chain (AWS_ENDPOINT_URL_KMS), bounded timeouts */
+  readonly kms?: KMSClient;
+  /** Clock, epoch ms (tests). @default Date.now */
+  readonly now?: () => number;
+}
+
+export interface JwtRuntime {
+  readonly env: SessionEnv;
+  readonly sessions: JwtSessionService;
+  /** SESSION_SERVED_BY, else the Lambda function name, else the host name. */
+  readonly servedBy: string;
+  close(): Promise<void>;
+}
+
+export async function createJwtRuntime(env: SessionEnv, opts: JwtRuntimeOptions = {}): Promise<JwtRuntime> {
+  const jwt = env.jwt;
+  if (env.store !== 'jwt' || jwt === undefined) throw new Error('createJwtRuntime needs SESSION_STORE=jwt');
+  if (jwt.revocationCheck === 'always' && jwt.revocationTable === undefined) {
+    throw new Error('SESSION_REVOCATION_TABLE is required when SESSION_REVOCATION_CHECK=always (the default); set it to never to run without revocation');
+  }
+  const usesKms = jwt.kmsKeyId !== undefined || jwt.previousKmsKeyIds.length > 0;
+  const kms = usesKms ? (opts.kms ?? new KMSClient(sdkClientConfig({ timeoutMs: env.storeTimeoutMs }))) : undefined;
+
+  let signer: JwtSigner;
+  if (jwt.kmsKeyId !== undefined) signer = await KmsSigner.create({ keyId: jwt.kmsKeyId, client: kms });
+  else signer = await LocalKeySigner.fromPem(jwt.privateKeyPem!);
+  const previousKeys: PublicJwk[] = [
+    ...(await Promise.all(jwt.previousKmsKeyIds.map((id) => kmsPublicJwk(kms!, id)))),
+    ...(await Promise.all((jwt.previousPublicKeyPems ?? []).map(publicJwkFromPem))),
+  ];
+  const denylist = jwt.revocationTable !== undefined ? new DynamoDbDenylist({ table: jwt.revocationTable, timeoutMs: env.storeTimeoutMs }) : undefined;
+  const sessions = new JwtSessionService({
+    signer,
+    previousKeys,
+    issuer: jwt.issuer,
+    audience: jwt.audience,
+    ttlSeconds: jwt.ttlSeconds,
+    denylist,
+    revocationCheck: jwt.revocationCheck,
+    cookieName: env.cookie.name,
+    secure: env.cookie.secure,
+    signTimeoutMs: env.storeTimeoutMs,
+    now: opts.now,
+  });
+  return {
+    env,
+    sessions,
+    servedBy: env.servedBy ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? hostname(),
+    close: async () => {
+      await sessions.close();
+      if (opts.kms === undefined) kms?.destroy();
+    },
+  };
+}
+
+/** A memoized {@link createJwtRuntime} over `parseSessionEnv(vars)`; a failed build is retried on the next call. */
+export function lazyJwtRuntime(vars: Readonly<Record<string, string | undefined>> = process.env, opts: JwtRuntimeOptions = {}): () => Promise<JwtRuntime> {
+  let pending: Promise<JwtRuntime> | undefined;
+  return () => {
+    pending ??= (async () => createJwtRuntime(parseSessionEnv(vars), opts))();
+    pending.catch(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
+}

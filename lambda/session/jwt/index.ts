@@ -1,0 +1,14 @@
+/** Stateless JWT sessions: ES256 tokens signed locally or by KMS, verified with jose, revoked through a DynamoDB denylist. */
+export { derToJose, DerSignatureError, P256_COORDINATE_BYTES } from './der';
+export { JWT_ALG, LocalKeySigner, publicJwkFromPem, publicJwkFromSpki, publicJwkOf } from './keys';
+export type { JwtSigner, PublicJwk } from './keys';
+export { KmsSigner, kmsPublicJwk, KMS_RAW_MESSAGE_LIMIT } from './kms-signer';
+export type { KmsSignerOptions } from './kms-signer';
+export { newJti, signToken, signingInput, TokenRejectedError, TokenVerifier } from './token';
+export type { RejectReason, SessionClaims, TokenVerifierOptions } from './token';
+export { DynamoDbDenylist, jtiKey, userKey } from './denylist';
+export type { Denylist, DenylistVerdict, DynamoDbDenylistOptions } from './denylist';
+export { JwtSessionService, MAX_COOKIE_BYTES } from './service';
+export type { IssuedToken, JwtSession, JwtSessionServiceOptions, SessionContent } from './service';
+export { createJwtRuntime, lazyJwtRuntime } from './from-env';
+export type { JwtRuntime, JwtRuntimeOptions } from './from-env';
