@@ -3,31 +3,23 @@
  * start from the environment (store, clients, secrets), reused by every warm invocation.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createApp, errorResponse } from '../app/app';
+import { errorResponse } from '../app/app';
 import type { App } from '../app/app';
+import { createAppFromEnv, type RuntimeApp } from '../app/from-env';
 import type { AppResponse } from '../app/types';
-import { lazySessionRuntime } from '../session/from-env';
-import { createJwtApp } from '../app/jwt-app';
-import { lazyJwtRuntime } from '../session/jwt/from-env';
+import { parseSessionEnv } from '../session/env';
 
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cdk-sessions' });
 
-const runtime = lazySessionRuntime(process.env, { logger });
-// SESSION_STORE=jwt: tokens instead of a session store (lambda/session/jwt), same routes.
-const jwtRuntime = lazyJwtRuntime(process.env);
-let app: App | undefined;
+let pending: Promise<RuntimeApp> | undefined;
 
-/** The app of this execution environment; built on the first call, then reused. */
+/** The app of this execution environment; built on the first call, then reused. A failed build is retried on the next call. */
 export async function defaultApp(): Promise<App> {
-  if (app === undefined && process.env.SESSION_STORE?.trim() === 'jwt') {
-    const rt = await jwtRuntime();
-    app ??= createJwtApp({ sessions: rt.sessions, servedBy: rt.servedBy, logger });
-  }
-  if (app === undefined) {
-    const rt = await runtime();
-    app ??= createApp({ manager: rt.manager, servedBy: rt.servedBy, logger });
-  }
-  return app;
+  pending ??= (async () => createAppFromEnv(parseSessionEnv(process.env), { logger }))().catch((err: unknown) => {
+    pending = undefined;
+    throw err;
+  });
+  return (await pending).app;
 }
 
 /** Runs `fn` with the app; a failed cold start becomes a JSON 500 (logged), never a crash. */

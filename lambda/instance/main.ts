@@ -6,22 +6,22 @@
  */
 import { hostname } from 'node:os';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createApp } from '../app/app';
+import type { App } from '../app/app';
+import { createAppFromEnv } from '../app/from-env';
 import { parseSessionEnv } from '../session/env';
-import { createSessionRuntime } from '../session/from-env';
 import { createInstanceServer } from './server';
 
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cdk-sessions' });
 
 async function main(): Promise<void> {
   const env = parseSessionEnv(process.env);
-  const runtime = await createSessionRuntime(env, { logger });
-  let resolveApp!: (a: ReturnType<typeof createApp>) => void;
-  const app = new Promise<ReturnType<typeof createApp>>((r) => (resolveApp = r));
+  let resolveApp!: (a: App) => void;
+  const app = new Promise<App>((r) => (resolveApp = r));
   const instance = createInstanceServer({ app, logger });
   const port = await instance.listen(env.port);
   const servedBy = env.servedBy ?? `${hostname()}:${port}`;
-  resolveApp(createApp({ manager: runtime.manager, servedBy, logger }));
+  const runtime = await createAppFromEnv(env, { logger, servedBy });
+  resolveApp(runtime.app);
   logger.info('listening', { port, servedBy, store: env.store });
 
   const graceMs = Number(process.env.SHUTDOWN_GRACE_MS ?? 25_000);

@@ -12,7 +12,8 @@ import { createJwtRuntime, type JwtRuntime } from '../../lambda/session/jwt/from
 import { LocalKeySigner } from '../../lambda/session/jwt/keys';
 import { JwtSessionService } from '../../lambda/session/jwt/service';
 import { LOCAL_AWS_ENV } from '../support/app-backends';
-import { Client, httpApiSend } from '../support/app-client';
+import { Client, httpApiSend, httpSend } from '../support/app-client';
+import { removeInstanceBundle, startInstance } from '../support/app-instance';
 import type { Dynalite } from '../support/dynalite';
 import { REVOCATION_TABLE, startDenylistDynalite } from '../support/jwt-denylist';
 
@@ -247,5 +248,20 @@ describe('reference app, SESSION_STORE=jwt, via the HTTP API adapter', () => {
     expect((await c.post('/login', { user: 'max' })).status).toBe(200);
     expect(decodeProtectedHeader(tokenOf(c)).kid).toBe(key.kid);
     expect((await c.get('/session')).json).toMatchObject({ user: 'max' });
+  });
+
+  test('the instance server (npm run serve) serves JWT mode too: login, cart re-issue, session', async () => {
+    const inst = await startInstance({ ...env, SESSION_SERVED_BY: 'instance-jwt' });
+    try {
+      const c = new Client(httpSend(inst.port));
+      expect((await c.post('/login', { user: 'ivy' })).status).toBe(200);
+      const first = tokenOf(c);
+      expect((await c.post('/cart/items', { sku: 'A-1', qty: 2 })).status).toBe(200);
+      expect(tokenOf(c)).not.toBe(first); // re-issued on change
+      expect((await c.get('/session')).json).toMatchObject({ user: 'ivy', cart: [{ sku: 'A-1', qty: 2 }], servedBy: 'instance-jwt' });
+    } finally {
+      await inst.dispose();
+      removeInstanceBundle();
+    }
   });
 });

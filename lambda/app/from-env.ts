@@ -1,0 +1,35 @@
+/**
+ * The reference app built from the environment, for both computes: a session store and its
+ * SessionManager, or (SESSION_STORE=jwt) the stateless token service — same routes either way.
+ */
+import type { SessionEnv } from '../session/env';
+import { createSessionRuntime, type RuntimeLogger } from '../session/from-env';
+import { createJwtRuntime } from '../session/jwt/from-env';
+import { createApp, type App } from './app';
+import type { AppLogger } from './types';
+import { createJwtApp } from './jwt-app';
+
+export interface RuntimeApp {
+  readonly app: App;
+  readonly servedBy: string;
+  /** Closes the store's or the denylist's connections (graceful shutdown). */
+  close(): Promise<void>;
+}
+
+export interface AppFromEnvOptions {
+  readonly logger: RuntimeLogger & AppLogger;
+  /** @default - SESSION_SERVED_BY, else the Lambda function name, else the host name */
+  readonly servedBy?: string;
+}
+
+export async function createAppFromEnv(env: SessionEnv, opts: AppFromEnvOptions): Promise<RuntimeApp> {
+  const { logger } = opts;
+  if (env.store === 'jwt') {
+    const rt = await createJwtRuntime(env);
+    const servedBy = opts.servedBy ?? rt.servedBy;
+    return { app: createJwtApp({ sessions: rt.sessions, servedBy, logger }), servedBy, close: () => rt.close() };
+  }
+  const rt = await createSessionRuntime(env, { logger });
+  const servedBy = opts.servedBy ?? rt.servedBy;
+  return { app: createApp({ manager: rt.manager, servedBy, logger }), servedBy, close: () => rt.close() };
+}
