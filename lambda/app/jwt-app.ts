@@ -14,13 +14,11 @@
  * | GET /.well-known/jwks.json | current + previous public keys, cacheable for 5 minutes |
  * | GET /healthz | 200 when the denylist answers (or there is none), 503 when not |
  */
-import { randomUUID } from 'node:crypto';
 import { BadRequestError, StoreUnavailableError } from '../session/errors';
 import type { JwtSession, JwtSessionService } from '../session/jwt/service';
-import { DEFAULT_MAX_BODY_BYTES, errorResponse, hasOwnCookie, json, readJsonBody, sessionHash } from './app';
-import type { App } from './app';
-import { MethodNotAllowedError, NoSessionError, NotFoundError, truncate } from './errors';
-import type { AppLogger, AppRequest, AppResponse } from './types';
+import { NoSessionError } from './errors';
+import { cookiesOf, createRouter, DEFAULT_MAX_BODY_BYTES, json, noContent, readJsonBody, silentLogger, type App, type RouteContext } from './http';
+import type { AppLogger } from './types';
 import { LIMITS, readCart, readPrefs, validateCartItem, validateLogin, validatePrefs } from './validate';
 
 /** How long clients and caches may keep the JWKS, seconds. Short, so a rotation is seen soon. */
@@ -36,82 +34,61 @@ export interface JwtAppOptions {
   readonly logger?: AppLogger;
 }
 
-type Name = 'login' | 'session' | 'cartItems' | 'prefs' | 'logout' | 'logoutEverywhere' | 'jwks' | 'healthz';
-const ROUTES: Record<string, Partial<Record<string, Name>>> = {
-  '/login': { POST: 'login' },
-  '/session': { GET: 'session' },
-  '/cart/items': { POST: 'cartItems' },
-  '/prefs': { PUT: 'prefs' },
-  '/logout': { POST: 'logout' },
-  '/logout/everywhere': { POST: 'logoutEverywhere' },
-  '/.well-known/jwks.json': { GET: 'jwks' },
-  '/healthz': { GET: 'healthz' },
-};
-
-interface Ctx {
-  readonly req: AppRequest;
-  jti?: string;
-}
-
-const silent: AppLogger = { info() {}, warn() {}, error() {} };
-
 export function createJwtApp(opts: JwtAppOptions): App {
   const { sessions, servedBy } = opts;
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const log = opts.logger ?? silent;
-  const cookiesOf = (req: AppRequest) => req.cookies ?? req.headers.cookie;
 
-  const requireSession = async (ctx: Ctx): Promise<JwtSession> => {
+  const requireSession = async (ctx: RouteContext): Promise<JwtSession> => {
     const s = await sessions.load(cookiesOf(ctx.req));
     if (s === undefined) throw new NoSessionError();
-    ctx.jti = s.claims.jti;
+    ctx.sessionRef = s.claims.jti;
     return s;
   };
 
-  const jsonBody = (req: AppRequest) => readJsonBody(req, maxBodyBytes);
+  const jsonBody = (ctx: RouteContext) => readJsonBody(ctx.req, maxBodyBytes);
 
-  const handlers: Record<Name, (ctx: Ctx) => Promise<AppResponse>> = {
-    async login(ctx) {
-      const { user } = validateLogin(jsonBody(ctx.req));
+  const handlers = {
+    async login(ctx: RouteContext) {
+      const { user } = validateLogin(jsonBody(ctx));
       const old = await sessions.load(cookiesOf(ctx.req));
       // The cart and prefs of the current token come along (a guest cart survives logging in).
       const data = old === undefined ? {} : dataOf(old);
       const issued = await sessions.issue({ sub: user, cart: readCart(data), prefs: readPrefs(data) });
-      ctx.jti = issued.claims.jti;
+      ctx.sessionRef = issued.claims.jti;
       return json(200, { user }, [issued.setCookie]);
     },
-    async session(ctx) {
+    async session(ctx: RouteContext) {
       const s = await requireSession(ctx);
       return json(200, { user: s.claims.sub, cart: readCart(dataOf(s)), prefs: readPrefs(dataOf(s)), servedBy });
     },
-    async cartItems(ctx) {
-      const line = validateCartItem(jsonBody(ctx.req));
+    async cartItems(ctx: RouteContext) {
+      const line = validateCartItem(jsonBody(ctx));
       const s = await requireSession(ctx);
       const cart = [...readCart(dataOf(s)), line];
       const issued = await sessions.issue({ sub: s.claims.sub, cart, prefs: readPrefs(dataOf(s)) });
       return json(200, { cart }, [issued.setCookie]);
     },
-    async prefs(ctx) {
-      const changes = validatePrefs(jsonBody(ctx.req));
+    async prefs(ctx: RouteContext) {
+      const changes = validatePrefs(jsonBody(ctx));
       const s = await requireSession(ctx);
       const merged = { ...readPrefs(dataOf(s)), ...changes };
       if (Object.keys(merged).length > LIMITS.prefsMaxKeys) throw new BadRequestError(`prefs may hold at most ${LIMITS.prefsMaxKeys} keys in all`);
       const issued = await sessions.issue({ sub: s.claims.sub, cart: readCart(dataOf(s)), prefs: merged });
       return json(200, { prefs: merged }, [issued.setCookie]);
     },
-    async logout(ctx) {
+    async logout(ctx: RouteContext) {
       // Idempotent like the store mode: 204 and a cleared cookie whether or not a valid token came.
       const s = await sessions.load(cookiesOf(ctx.req));
       if (s !== undefined) {
-        ctx.jti = s.claims.jti;
+        ctx.sessionRef = s.claims.jti;
         await sessions.revoke(s);
       }
-      return { status: 204, headers: { 'cache-control': 'no-store' }, cookies: [sessions.clearCookie()], body: '' };
+      return noContent([sessions.clearCookie()]);
     },
-    async logoutEverywhere(ctx) {
+    async logoutEverywhere(ctx: RouteContext) {
       const s = await requireSession(ctx);
       await sessions.revokeEverywhere(s.claims.sub);
-      return { status: 204, headers: { 'cache-control': 'no-store' }, cookies: [sessions.clearCookie()], body: '' };
+      return noContent([sessions.clearCookie()]);
     },
     async jwks() {
       return {
@@ -131,31 +108,21 @@ export function createJwtApp(opts: JwtAppOptions): App {
     },
   };
 
-  return async function app(req: AppRequest): Promise<AppResponse> {
-    const started = Date.now();
-    const ctx: Ctx = { req };
-    const requestId = req.requestId ?? randomUUID();
-    let res: AppResponse;
-    try {
-      const route = Object.prototype.hasOwnProperty.call(ROUTES, req.path) ? ROUTES[req.path] : undefined;
-      if (route === undefined) throw new NotFoundError(req.path);
-      const name = Object.prototype.hasOwnProperty.call(route, req.method) ? route[req.method] : undefined;
-      if (name === undefined) throw new MethodNotAllowedError(Object.keys(route));
-      res = await handlers[name](ctx);
-    } catch (err) {
-      res = errorResponse(err, requestId, log);
-      if (err instanceof NoSessionError && hasOwnCookie(cookiesOf(req), sessions.cookieName)) res.cookies.push(sessions.clearCookie());
-    }
-    log.info('request', {
-      requestId,
-      method: truncate(req.method, 16),
-      path: truncate(req.path),
-      status: res.status,
-      session: ctx.jti === undefined ? undefined : sessionHash(ctx.jti),
-      ms: Date.now() - started,
-    });
-    return res;
-  };
+  return createRouter({
+    routes: {
+      '/login': { POST: handlers.login },
+      '/session': { GET: handlers.session },
+      '/cart/items': { POST: handlers.cartItems },
+      '/prefs': { PUT: handlers.prefs },
+      '/logout': { POST: handlers.logout },
+      '/logout/everywhere': { POST: handlers.logoutEverywhere },
+      '/.well-known/jwks.json': { GET: handlers.jwks },
+      '/healthz': { GET: handlers.healthz },
+    },
+    logger: opts.logger ?? silentLogger,
+    cookieName: sessions.cookieName,
+    clearCookie: () => sessions.clearCookie(),
+  });
 }
 
 /** The session data inside a verified token, for the shared defensive readers. */

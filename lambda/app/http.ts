@@ -1,0 +1,138 @@
+/**
+ * What both reference apps (store mode and JWT mode) share: JSON responses, the one place an
+ * error becomes a response, strict body reading, and the router that dispatches a request to a
+ * route handler, logs one line per request and clears a cookie that names no live session.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { TextDecoder } from 'node:util';
+import { BadRequestError, httpStatusOf, SessionError } from '../session/errors';
+import { BodyTooLargeError, MethodNotAllowedError, NoSessionError, NotFoundError, truncate, UnsupportedMediaTypeError } from './errors';
+import type { AppLogger, AppRequest, AppResponse } from './types';
+import { parseJsonObject } from './validate';
+
+/** Default cap on a request body, bytes. */
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
+
+export type App = (req: AppRequest) => Promise<AppResponse>;
+
+/** Per-request state a handler fills in for the log line. */
+export interface RouteContext {
+  readonly req: AppRequest;
+  /** Session id or token id once known; only its hash is logged. */
+  sessionRef?: string;
+}
+
+export type RouteHandler = (ctx: RouteContext) => Promise<AppResponse>;
+
+/** path → method → handler. */
+export type RouteTable = Readonly<Record<string, Readonly<Partial<Record<string, RouteHandler>>>>>;
+
+export interface RouterOptions {
+  readonly routes: RouteTable;
+  readonly logger: AppLogger;
+  /** The session cookie's full name, and the Set-Cookie value that clears it. */
+  readonly cookieName: string;
+  readonly clearCookie: () => string;
+}
+
+export const silentLogger: AppLogger = { info() {}, warn() {}, error() {} };
+
+/** The request's cookies: API Gateway v2's `cookies` array, else the Cookie header. */
+export function cookiesOf(req: AppRequest): string | readonly string[] | undefined {
+  return req.cookies ?? req.headers.cookie;
+}
+
+/** The first 12 hex digits of SHA-256(session id): correlates log lines, never reveals the id. */
+export function sessionHash(id: string): string {
+  return createHash('sha256').update(id).digest('hex').slice(0, 12);
+}
+
+const own = <T extends object>(o: T, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+export function createRouter(opts: RouterOptions): App {
+  const { routes, logger: log } = opts;
+  return async function app(req: AppRequest): Promise<AppResponse> {
+    const started = Date.now();
+    const ctx: RouteContext = { req };
+    const requestId = req.requestId ?? randomUUID();
+    let res: AppResponse;
+    try {
+      const route = own(routes, req.path) ? routes[req.path] : undefined;
+      if (route === undefined) throw new NotFoundError(req.path);
+      const handler = own(route, req.method) ? route[req.method] : undefined;
+      if (handler === undefined) throw new MethodNotAllowedError(Object.keys(route));
+      res = await handler(ctx);
+    } catch (err) {
+      res = errorResponse(err, requestId, log);
+      // A cookie that names no live session (bad signature, expired, deleted) is cleared so the browser stops sending it.
+      if (err instanceof NoSessionError && hasOwnCookie(cookiesOf(req), opts.cookieName)) res.cookies.push(opts.clearCookie());
+    }
+    log.info('request', {
+      requestId,
+      method: truncate(req.method, 16),
+      path: truncate(req.path),
+      status: res.status,
+      session: ctx.sessionRef === undefined ? undefined : sessionHash(ctx.sessionRef),
+      ms: Date.now() - started,
+    });
+    return res;
+  };
+}
+
+export function json(status: number, body: unknown, cookies: string[] = []): AppResponse {
+  return {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
+    cookies,
+    body: JSON.stringify(body),
+  };
+}
+
+/** 204 with the session cookie cleared (logout). */
+export function noContent(cookies: string[]): AppResponse {
+  return { status: 204, headers: { 'cache-control': 'no-store' }, cookies, body: '' };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The JSON object body of a write: 415, 413 and 400 checks, in that order. */
+export function readJsonBody(req: AppRequest, maxBodyBytes: number): Record<string, unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json') throw new UnsupportedMediaTypeError();
+  const raw = req.body ?? '';
+  const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
+  if (bytes > maxBodyBytes) throw new BodyTooLargeError(maxBodyBytes);
+  let text: string;
+  if (typeof raw === 'string') text = raw;
+  else {
+    try {
+      text = utf8.decode(raw);
+    } catch {
+      throw new BadRequestError('the body is not valid UTF-8');
+    }
+  }
+  return parseJsonObject(text);
+}
+
+/** The one place an error becomes a response; its status comes from `httpStatusOf`. */
+export function errorResponse(err: unknown, requestId: string, log: AppLogger): AppResponse {
+  const status = httpStatusOf(err);
+  if (err instanceof SessionError && status < 500) {
+    const res = json(status, { error: { code: err.code, message: err.message } });
+    if (err instanceof MethodNotAllowedError) res.headers.allow = err.allow.join(', ');
+    return res;
+  }
+  if (err instanceof SessionError) {
+    log.warn('store error', { requestId, code: err.code, reason: err.message });
+    return json(status, { error: { code: err.code, message: err.message } });
+  }
+  log.error('unexpected error', { requestId, error: err instanceof Error ? err : new Error(String(err)) });
+  return json(500, { error: { code: 'internal', message: `internal error; request id ${requestId}` } });
+}
+
+/** True when the request carries a cookie named `name` (whatever its value). */
+export function hasOwnCookie(cookies: string | readonly string[] | undefined, name: string): boolean {
+  if (cookies === undefined) return false;
+  const parts = typeof cookies === 'string' ? cookies.split(';') : cookies.flatMap((c) => c.split(';'));
+  return parts.some((p) => p.split('=')[0].trim() === name);
+}
