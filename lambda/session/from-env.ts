@@ -134,6 +134,44 @@ async function createStore(env: SessionEnv, secretsManager: () => SecretsManager
         forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined || process.env.AWS_ENDPOINT_URL !== undefined,
       });
     }
+    case 'memcached': {
+      const { MemcachedStore } = require('./stores/memcached') as typeof import('./stores/memcached');
+      return new MemcachedStore({ servers: env.memcached!.servers, timeoutMs, maxSessionBytes: env.maxSessionBytes });
+    }
+    case 'postgres': {
+      const { PostgresStore } = require('./stores/postgres') as typeof import('./stores/postgres');
+      const pg = env.postgres!;
+      const arn = pg.secretArn;
+      // The RDS secret's username and password. The password is asked for on every new
+      // connection and fetched again when a minute old, so a rotated secret is picked up
+      // without a restart.
+      let fetched: { at: number; creds: Promise<{ username: string; password: string }> } | undefined;
+      const credentials = () => {
+        if (fetched === undefined || Date.now() - fetched.at > 60_000) {
+          const creds = getSecretString(secretsManager(), arn!).then(parseDatabaseCredentials);
+          fetched = { at: Date.now(), creds };
+          creds.catch(() => {
+            if (fetched?.creds === creds) fetched = undefined;
+          });
+        }
+        return fetched.creds;
+      };
+      const store = new PostgresStore({
+        connectionString: pg.url,
+        user: arn !== undefined ? (await credentials()).username : undefined,
+        password: arn !== undefined ? async () => (await credentials()).password : undefined,
+        timeoutMs,
+        maxSessionBytes: env.maxSessionBytes,
+        logger: { warn: (m: string) => logger.warn(m) },
+      });
+      try {
+        await store.ensureSchema();
+      } catch (err) {
+        await store.close().catch(() => undefined);
+        throw err;
+      }
+      return store;
+    }
     default:
       throw new Error(`SESSION_STORE=${env.store} is not available in this runtime build (no session-cookie store for it yet)`);
   }
@@ -172,6 +210,23 @@ export function parseCookieSecrets(secretString: string): string[] {
   if (list.length === 0) throw new Error('the cookie secret holds no secrets');
   if (list.some((s) => Buffer.byteLength(s) < 32)) throw new Error('each cookie secret must be at least 32 bytes');
   return list;
+}
+
+/**
+ * Database credentials out of an RDS secret's SecretString: JSON
+ * `{"username","password","host"?,"port"?,"dbname"?}` (host, port and dbname are in SESSION_DATABASE_URL).
+ */
+export function parseDatabaseCredentials(secretString: string): { username: string; password: string } {
+  let parsed: { username?: unknown; password?: unknown };
+  try {
+    parsed = JSON.parse(secretString) as typeof parsed;
+  } catch {
+    throw new Error('the database secret is not JSON (expected the RDS secret {"username","password",...})');
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw new Error('the database secret is not a JSON object');
+  if (typeof parsed.username !== 'string' || parsed.username === '') throw new Error('the database secret JSON has no "username"');
+  if (typeof parsed.password !== 'string' || parsed.password === '') throw new Error('the database secret JSON has no "password"');
+  return { username: parsed.username, password: parsed.password };
 }
 
 /** Redis AUTH credentials out of a SecretString: the token itself, or JSON `{"password", "username"?}`. */

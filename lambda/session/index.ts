@@ -9,7 +9,7 @@ export * from './errors';
 export * from './env';
 export { cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId, SESSION_ID_BYTES } from './cookies';
 export type { CookieAttributes } from './cookies';
-export { createSessionRuntime, lazySessionRuntime, parseCookieSecrets, parseRedisCredentials } from './from-env';
+export { createSessionRuntime, lazySessionRuntime, parseCookieSecrets, parseDatabaseCredentials, parseRedisCredentials } from './from-env';
 export type { RuntimeLogger, SessionRuntime, SessionRuntimeOptions } from './from-env';
 
 export { MemoryStore } from './stores/memory';
@@ -20,6 +20,10 @@ export { DynamoDbStore } from './stores/dynamodb';
 export type { DynamoDbOverflowOptions, DynamoDbStoreOptions } from './stores/dynamodb';
 export { S3Store } from './stores/s3';
 export type { S3StoreOptions } from './stores/s3';
+export { MemcachedStore, memcachedExptime } from './stores/memcached';
+export type { MemcachedStoreOptions } from './stores/memcached';
+export { PostgresStore, ensureSchema, isPostgresUnavailable } from './stores/postgres';
+export type { PostgresStoreLogger, PostgresStoreOptions, SweepResult } from './stores/postgres';
 
 export { createApp, errorResponse, sessionHash, DEFAULT_MAX_BODY_BYTES, LIMITS } from '../app';
 export type { App, AppLogger, AppOptions, AppRequest, AppResponse } from '../app';

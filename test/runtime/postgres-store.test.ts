@@ -1,0 +1,312 @@
+/**
+ * PostgresStore against real PostgreSQL: the conformance suite on a throwaway database on the
+ * machine's server (created here, dropped in afterAll); schema creation run twice and
+ * concurrently; an expired row not blocking create; the batched sweep; and, on a cluster of
+ * our own that the test stops and starts (the machine's server is never stopped), the store
+ * failing within its bound and working again. The elapsed-time checks are a correctness bound
+ * (timeoutMs plus scheduling slack), not a benchmark.
+ */
+import type { Client } from 'pg';
+import { SessionTooLargeError, StoreUnavailableError } from '../../lambda/session/errors';
+import { SessionManager } from '../../lambda/session/manager';
+import { parseSessionEnv } from '../../lambda/session/env';
+import { createSessionRuntime, parseDatabaseCredentials } from '../../lambda/session/from-env';
+import { ensureSchema, PostgresStore, type PostgresStoreOptions } from '../../lambda/session/stores/postgres';
+import type { StoredSession } from '../../lambda/session/types';
+import { describeStoreConformance } from '../support/conformance';
+import { startSecretsStandIn } from '../support/app-secrets';
+import { PostgresCluster, ThrowawayDatabase } from '../support/postgres';
+
+const SECRET = 'postgres-store-test-secret-0123456789';
+const LOAD = { idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 };
+const quiet = { warn: () => undefined }; // connection warnings are the expected outcome in the outage tests
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+beforeAll(() => process.on('unhandledRejection', onUnhandled));
+afterAll(() => process.off('unhandledRejection', onUnhandled));
+
+const opened: PostgresStore[] = [];
+function makeStore(opts: PostgresStoreOptions): PostgresStore {
+  const s = new PostgresStore(opts);
+  opened.push(s);
+  return s;
+}
+
+let n = 0;
+function session(data: Record<string, unknown>, over: Partial<StoredSession> = {}): StoredSession {
+  const now = Date.now();
+  return { id: `pg-test-${process.pid}-${++n}-aaaaaaaaaaaa`, data, version: 1, createdAt: now, expiresAt: now + 60_000, ...over };
+}
+
+async function eventually<T>(fn: () => Promise<T>, ms = 10000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+describe('PostgresStore on a throwaway database of the machine\'s PostgreSQL', () => {
+  let db: ThrowawayDatabase;
+  let sql: Client;
+  beforeAll(async () => {
+    db = await ThrowawayDatabase.create('store');
+    const setup = makeStore({ connectionString: db.url });
+    await setup.ensureSchema();
+    sql = await db.client();
+  });
+  afterAll(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+    await sql?.end();
+    await db?.drop();
+  });
+
+  describeStoreConformance('postgres', () => ({ makeStore: async () => makeStore({ connectionString: db.url }) }));
+
+  it('schema creation is idempotent: ensureSchema twice in a row and four times at once leave one table and one expires_at index', async () => {
+    const store = makeStore({ connectionString: db.url, table: 'twice' });
+    await store.ensureSchema();
+    await store.ensureSchema();
+    await Promise.all([store.ensureSchema(), ensureSchema(store.pool, 'twice'), store.ensureSchema(), ensureSchema(store.pool, 'twice')]);
+    const tables = await sql.query(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'twice'`);
+    const indexes = await sql.query(`SELECT indexdef FROM pg_indexes WHERE tablename = 'twice' ORDER BY indexname`);
+    expect(tables.rows[0].n).toBe(1);
+    expect(indexes.rows.map((r) => r.indexdef as string)).toEqual([
+      expect.stringMatching(/^CREATE INDEX twice_expires_at_idx .* USING btree \(expires_at\)$/),
+      expect.stringMatching(/^CREATE UNIQUE INDEX twice_pkey .* \(id\)$/),
+    ]);
+    const s = session({ ok: true });
+    expect(await store.create(s)).toBe(true);
+    expect((await store.load(s.id, { now: Date.now(), ...LOAD }))?.data).toEqual({ ok: true });
+  });
+
+  it('load reads and slides in one statement: expires_at moves to now + idle, capped at created_at + absolute', async () => {
+    const store = makeStore({ connectionString: db.url });
+    const t0 = Date.now();
+    const s = session({ n: 1 }, { createdAt: t0, expiresAt: t0 + 10_000 });
+    expect(await store.create(s)).toBe(true);
+    const slid = await store.load(s.id, { now: t0 + 5_000, idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 });
+    expect(slid?.expiresAt).toBe(t0 + 65_000);
+    const capped = await store.load(s.id, { now: t0 + 6_000, idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 30 });
+    expect(capped?.expiresAt).toBe(t0 + 30_000);
+    const row = await sql.query(`SELECT version, (extract(epoch FROM expires_at) * 1000)::bigint AS e FROM sessions WHERE id = $1`, [s.id]);
+    expect(row.rows[0]).toEqual({ version: '1', e: String(t0 + 30_000) }); // the version did not change
+  });
+
+  it('an expired row with the same id does not block create, and a live one does', async () => {
+    const store = makeStore({ connectionString: db.url });
+    const past = Date.now() - 5_000;
+    const old = session({ user: 'old' }, { version: 9, createdAt: past - 1_000, expiresAt: past });
+    await sql.query(`INSERT INTO sessions (id, version, data, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`, [
+      old.id, old.version, JSON.stringify(old.data), new Date(old.createdAt), new Date(old.expiresAt),
+    ]);
+    expect(await store.load(old.id, { now: Date.now(), ...LOAD })).toBeUndefined();
+    expect(await store.create({ ...old, version: 1, data: { user: 'new' }, createdAt: Date.now(), expiresAt: Date.now() + 60_000 })).toBe(true);
+    expect(await store.load(old.id, { now: Date.now(), ...LOAD })).toMatchObject({ version: 1, data: { user: 'new' } });
+    expect(await store.create({ ...old, version: 1, data: { user: 'third' }, expiresAt: Date.now() + 60_000 })).toBe(false);
+  });
+
+  it('compare-and-set does not revive an expired row', async () => {
+    const store = makeStore({ connectionString: db.url });
+    const past = Date.now() - 1_000;
+    const s = session({ n: 1 }, { createdAt: past - 1_000, expiresAt: past });
+    expect(await store.create(s)).toBe(true); // stored as it is: already expired
+    expect(await store.compareAndSet({ ...s, version: 2, data: { n: 2 }, expiresAt: Date.now() + 60_000 }, 1)).toBe(false);
+    const row = await sql.query(`SELECT version FROM sessions WHERE id = $1`, [s.id]);
+    expect(row.rows[0].version).toBe('1');
+  });
+
+  it('sweepExpired deletes only expired rows, batch by batch', async () => {
+    const store = makeStore({ connectionString: db.url, table: 'sweep' });
+    await store.ensureSchema();
+    const now = Date.now();
+    for (let i = 0; i < 25; i++) expect(await store.create(session({ i }, { id: `expired-${i}`, createdAt: now - 10_000, expiresAt: now - 1_000 - i }))).toBe(true);
+    for (let i = 0; i < 5; i++) expect(await store.create(session({ i }, { id: `live-${i}` }))).toBe(true);
+    expect(await store.sweepExpired(10, { maxBatches: 1 })).toEqual({ deleted: 10, batches: 1 });
+    expect(await store.sweepExpired(10)).toEqual({ deleted: 15, batches: 2 });
+    expect(await store.sweepExpired(10)).toEqual({ deleted: 0, batches: 1 });
+    const left = await sql.query(`SELECT id FROM sweep ORDER BY id`);
+    expect(left.rows.map((r) => r.id as string)).toEqual(['live-0', 'live-1', 'live-2', 'live-3', 'live-4']);
+  });
+
+  it('a row locked by another transaction makes compare-and-set fail at the bound with StoreUnavailableError, and sweep skips it', async () => {
+    const store = makeStore({ connectionString: db.url, timeoutMs: 500 });
+    const s = session({ n: 1 }, { expiresAt: Date.now() + 60_000 });
+    const gone = session({ n: 1 }, { createdAt: Date.now() - 5_000, expiresAt: Date.now() - 1_000 });
+    expect(await store.create(s)).toBe(true);
+    expect(await store.create(gone)).toBe(true);
+    const locker = await db.client();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM sessions WHERE id = ANY($1) FOR UPDATE', [[s.id, gone.id]]);
+      const t0 = performance.now();
+      await expect(store.compareAndSet({ ...s, version: 2, data: { n: 2 } }, 1)).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(performance.now() - t0).toBeLessThanOrEqual(500 + 300);
+      await store.sweepExpired(1000);
+      expect((await sql.query('SELECT count(*)::int AS n FROM sessions WHERE id = $1', [gone.id])).rows[0].n).toBe(1); // skipped, not waited on
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+    expect(await store.compareAndSet({ ...s, version: 2, data: { n: 2 } }, 1)).toBe(true);
+    expect((await store.sweepExpired(1000)).deleted).toBeGreaterThanOrEqual(1);
+    expect((await sql.query('SELECT count(*)::int AS n FROM sessions WHERE id = $1', [gone.id])).rows[0].n).toBe(0);
+  });
+
+  it('a missing table is rethrown as the bug it is, not reported as StoreUnavailableError', async () => {
+    const store = makeStore({ connectionString: db.url, table: 'no_such_table' });
+    const err = await store.create(session({})).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(StoreUnavailableError);
+    expect((err as { code?: string }).code).toBe('42P01');
+  });
+
+  it('the store limit (1 MiB by default) is enforced before writing, and the stored data stays intact', async () => {
+    const store = makeStore({ connectionString: db.url });
+    const m = new SessionManager({ store, secrets: [SECRET], secure: false, maxSessionBytes: Number.MAX_SAFE_INTEGER });
+    const s = await m.create({ blob: 'x'.repeat(1024 * 1024 - 20) });
+    await expect(m.update(s, (d) => ({ ...d, more: 'x'.repeat(100) }))).rejects.toBeInstanceOf(SessionTooLargeError);
+    expect((await m.loadById(s.id))?.version).toBe(1);
+  });
+});
+
+describe('parseDatabaseCredentials reads the RDS secret JSON', () => {
+  it('takes username and password, and refuses a secret without them', () => {
+    expect(parseDatabaseCredentials('{"username":"app","password":"p@ss","host":"h","port":5432,"dbname":"d"}')).toEqual({ username: 'app', password: 'p@ss' });
+    expect(() => parseDatabaseCredentials('{"username":"app"}')).toThrow(/password/);
+    expect(() => parseDatabaseCredentials('plain-token')).toThrow(/not JSON/);
+  });
+});
+
+describe('PostgresStore on a PostgreSQL cluster of its own that is stopped and started', () => {
+  const BOUND_MS = 500;
+  const SLACK_MS = 300;
+  let cluster: PostgresCluster;
+  let store: PostgresStore;
+  let m: SessionManager;
+
+  beforeAll(async () => {
+    cluster = await PostgresCluster.start();
+    store = makeStore({ connectionString: cluster.url, timeoutMs: BOUND_MS, logger: quiet });
+    await store.ensureSchema();
+    m = new SessionManager({ store, secrets: [SECRET], secure: false });
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+    await cluster?.dispose();
+  });
+
+  async function expectAllUnavailableWithinBound(): Promise<void> {
+    const id = 'no-such-session-0000000000000000';
+    const calls: Record<string, () => Promise<unknown>> = {
+      load: () => m.loadById(id),
+      create: () => m.create({ n: 1 }),
+      compareAndSet: () => store.compareAndSet({ id, data: { n: 2 }, version: 2, createdAt: Date.now(), expiresAt: Date.now() + 60000 }, 1),
+      delete: () => store.delete(id),
+      ping: () => store.ping(),
+      sweepExpired: () => store.sweepExpired(100),
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      const t0 = performance.now();
+      const outcome = await call().then(
+        () => `${name} succeeded`,
+        (e: unknown) => e,
+      );
+      const elapsed = performance.now() - t0;
+      expect({ name, outcome }).toEqual({ name, outcome: expect.any(StoreUnavailableError) });
+      expect({ name, withinBound: elapsed <= BOUND_MS + SLACK_MS }).toEqual({ name, withinBound: true });
+    }
+  }
+
+  it('server stopped (fast): every call fails with StoreUnavailableError within the bound; after a start the same store works and the data is intact', async () => {
+    const before = await m.create({ user: 'ada' });
+    await cluster.stop('fast');
+    await expectAllUnavailableWithinBound();
+    await cluster.restart();
+    await eventually(() => store.ping());
+    const loaded = await m.loadById(before.id);
+    expect(loaded?.data).toEqual({ user: 'ada' });
+    await m.update(loaded!, (d) => ({ ...d, user: 'grace' }));
+    expect(await m.loadById(before.id)).toMatchObject({ version: 2, data: { user: 'grace' } });
+  });
+
+  it('server crashed (immediate): the pool\'s broken idle connections do not crash the process; the same store works after a start', async () => {
+    const s = await m.create({ n: 0 });
+    await Promise.all([store.ping(), store.ping(), store.ping()]); // several pooled connections now idle
+    await cluster.stop('immediate');
+    await expectAllUnavailableWithinBound();
+    await cluster.restart();
+    const loaded = await eventually(() => m.loadById(s.id));
+    expect(loaded).toMatchObject({ version: 1, data: { n: 0 } });
+  });
+
+  it('a store created while the server is down fails within the bound and connects once it is up', async () => {
+    await cluster.stop('fast');
+    const late = makeStore({ connectionString: cluster.url, timeoutMs: BOUND_MS, logger: quiet });
+    try {
+      const t0 = performance.now();
+      await expect(late.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(performance.now() - t0).toBeLessThanOrEqual(BOUND_MS + SLACK_MS);
+    } finally {
+      await cluster.restart();
+    }
+    await eventually(() => late.ping());
+  });
+
+  it('a user and a password function given apart from the URL (as from the RDS secret) log in; a wrong password is StoreUnavailableError', async () => {
+    let asked = 0;
+    const withSecret = makeStore({
+      connectionString: `postgres://127.0.0.1:${cluster.port}/postgres`,
+      user: 'postgres',
+      password: async () => {
+        asked++;
+        return cluster.password;
+      },
+      timeoutMs: 2000,
+    });
+    await withSecret.ping();
+    expect(asked).toBeGreaterThanOrEqual(1); // SCRAM asked, once per new connection
+    const wrong = makeStore({ connectionString: `postgres://127.0.0.1:${cluster.port}/postgres`, user: 'postgres', password: 'wrong', timeoutMs: 2000 });
+    await expect(wrong.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('SESSION_STORE=postgres with SESSION_DATABASE_SECRET_ARN: the runtime logs in with the RDS secret\'s user and password, creates the schema and serves', async () => {
+    const sm = await startSecretsStandIn();
+    const arn = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:db-AbCdEf';
+    sm.secrets.set(arn, JSON.stringify({ engine: 'postgres', username: 'postgres', password: cluster.password, host: '127.0.0.1', port: cluster.port, dbname: 'postgres' }));
+    const client = sm.client();
+    try {
+      const env = parseSessionEnv({
+        SESSION_STORE: 'postgres',
+        SESSION_DATABASE_URL: `postgres://127.0.0.1:${cluster.port}/postgres`,
+        SESSION_DATABASE_SECRET_ARN: arn,
+        SESSION_COOKIE_SECRET: SECRET,
+      });
+      await cluster.exec('psql', ['-h', cluster.dir, '-p', String(cluster.port), '-U', 'postgres', '-c', 'DROP TABLE IF EXISTS sessions']);
+      const rt = await createSessionRuntime(env, { secretsManager: client, logger: quiet });
+      try {
+        expect(rt.store.kind).toBe('postgres');
+        const s = await rt.manager.create({ user: 'ada' });
+        expect((await rt.manager.loadById(s.id))?.data).toEqual({ user: 'ada' });
+        expect(sm.calls.get(arn)).toBeGreaterThanOrEqual(1);
+      } finally {
+        await rt.close();
+      }
+    } finally {
+      client.destroy();
+      await sm.close();
+    }
+  });
+
+  it('no unhandled promise rejection happened in this file', () => {
+    expect(unhandled).toEqual([]);
+  });
+});
