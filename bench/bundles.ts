@@ -1,7 +1,8 @@
 /**
- * Handler bundles: minified size of each entry point with esbuild's tree-shaking, beside the
- * same bundle with tree-shaking off (the named baseline), and cold init time — a new Node
- * process from spawn to its first answered event — for both.
+ * Handler bundles: minified size of each entry point as SessionApi builds it (esbuild, the AWS
+ * SDK left to the Lambda runtime, only the bound store kept via SESSION_BUNDLE_STORE), beside
+ * two named baselines: the same entry with every store in it, and with tree-shaking off. Cold
+ * init — a new Node process from spawn to its first answered event — for both bundles.
  *
  * Run: npx ts-node --transpile-only bench/bundles.ts
  */
@@ -15,14 +16,20 @@ const ROOT = resolve(__dirname, '..');
  * Lambda handlers leave the AWS SDK v3 out, as NodejsFunction does by default (the Lambda Node
  * runtime ships it); the instance server carries everything it needs (instances have no SDK).
  */
-const ENTRIES: Record<string, { entry: string; external: string[]; budgetKb?: number }> = {
-  'http-api handler': { entry: 'lambda/handlers/http-api.ts', external: ['@aws-sdk/*'], budgetKb: 250 },
-  'alb handler': { entry: 'lambda/handlers/alb.ts', external: ['@aws-sdk/*'], budgetKb: 250 },
-  'instance server': { entry: 'lambda/instance/main.ts', external: [] },
+const ENTRIES: Record<string, { entry: string; external: string[]; budgetKb?: number; store?: string }> = {
+  ...Object.fromEntries(
+    ['memory', 'redis', 'dynamodb', 's3', 'memcached', 'postgres', 'jwt'].map((store) => [
+      `http-api handler, ${store}`,
+      { entry: 'lambda/handlers/http-api.ts', external: ['@aws-sdk/*'], budgetKb: 250, store },
+    ]),
+  ),
+  'http-api handler, every store': { entry: 'lambda/handlers/http-api.ts', external: ['@aws-sdk/*'], budgetKb: 250 },
+  'alb handler, redis': { entry: 'lambda/handlers/alb.ts', external: ['@aws-sdk/*'], budgetKb: 250, store: 'redis' },
+  'instance server, redis': { entry: 'lambda/instance/main.ts', external: [], store: 'redis' },
 };
 const COLD_RUNS = 5;
 
-function bundle(entry: string, external: string[], outfile: string, treeShaking: boolean): number {
+function bundle(entry: string, external: string[], store: string | undefined, outfile: string, treeShaking: boolean): number {
   buildSync({
     entryPoints: [join(ROOT, entry)],
     outfile,
@@ -33,6 +40,7 @@ function bundle(entry: string, external: string[], outfile: string, treeShaking:
     target: 'node20',
     format: 'cjs',
     external,
+    define: store === undefined ? {} : { 'process.env.SESSION_BUNDLE_STORE': JSON.stringify(store) },
     logLevel: 'silent',
   });
   return statSync(outfile).size;
@@ -65,18 +73,16 @@ export function main(): void {
     console.log('\n## Handler bundles (esbuild, minified)\n');
     console.log('| entry | tree-shaken | without tree-shaking | ratio | budget |');
     console.log('| --- | ---: | ---: | ---: | --- |');
-    for (const [name, { entry, external, budgetKb }] of Object.entries(ENTRIES)) {
-      const shaken = bundle(entry, external, join(dir, `${name}.min.js`), true);
-      const whole = bundle(entry, external, join(dir, `${name}.whole.js`), false);
+    for (const [name, { entry, external, budgetKb, store }] of Object.entries(ENTRIES)) {
+      const shaken = bundle(entry, external, store, join(dir, `${name}.min.js`), true);
+      const whole = bundle(entry, external, store, join(dir, `${name}.whole.js`), false);
       const verdict = budgetKb === undefined ? 'none (carries the AWS SDK)' : `${budgetKb} KB: ${shaken <= budgetKb * 1024 ? 'within' : 'OVER'}`;
       console.log(`| ${name} | ${(shaken / 1024).toFixed(0)} KB | ${(whole / 1024).toFixed(0)} KB | ${(shaken / whole).toFixed(2)} | ${verdict} |`);
     }
-    const shakenPath = join(dir, 'http-api handler.min.js');
-    const wholePath = join(dir, 'http-api handler.whole.js');
-    const a = coldInit(shakenPath);
-    const b = coldInit(wholePath);
-    console.log(`\nCold init of the http-api handler (new process → first answered event, median of ${COLD_RUNS}):`);
-    console.log(`tree-shaken ${a.toFixed(0)} ms, without tree-shaking ${b.toFixed(0)} ms, ratio ${(a / b).toFixed(2)}`);
+    const a = coldInit(join(dir, 'http-api handler, memory.min.js'));
+    const b = coldInit(join(dir, 'http-api handler, every store.min.js'));
+    console.log(`\nCold init of the http-api handler on the memory store (new process → first answered event, median of ${COLD_RUNS}):`);
+    console.log(`memory-only bundle ${a.toFixed(0)} ms, every-store bundle ${b.toFixed(0)} ms, ratio ${(a / b).toFixed(2)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

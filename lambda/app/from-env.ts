@@ -4,10 +4,8 @@
  */
 import type { SessionEnv } from '../session/env';
 import { createSessionRuntime, type RuntimeLogger } from '../session/from-env';
-import { createJwtRuntime } from '../session/jwt/from-env';
 import { createApp, type App } from './app';
 import type { AppLogger } from './types';
-import { createJwtApp } from './jwt-app';
 
 export interface RuntimeApp {
   readonly app: App;
@@ -24,7 +22,10 @@ export interface AppFromEnvOptions {
 
 export async function createAppFromEnv(env: SessionEnv, opts: AppFromEnvOptions): Promise<RuntimeApp> {
   const { logger } = opts;
-  if (env.store === 'jwt') {
+  // Loaded on demand, and dropped from bundles made for another store (see SESSION_BUNDLE_STORE in from-env).
+  if (env.store === 'jwt' && (process.env.SESSION_BUNDLE_STORE ?? 'jwt') === 'jwt') {
+    const { createJwtRuntime } = require('../session/jwt/from-env') as typeof import('../session/jwt/from-env');
+    const { createJwtApp } = require('./jwt-app') as typeof import('./jwt-app');
     const rt = await createJwtRuntime(env);
     const servedBy = opts.servedBy ?? rt.servedBy;
     return { app: createJwtApp({ sessions: rt.sessions, servedBy, logger }), servedBy, close: () => rt.close() };

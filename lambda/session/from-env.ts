@@ -92,89 +92,89 @@ export function lazySessionRuntime(
 
 async function createStore(env: SessionEnv, secretsManager: () => SecretsManagerClient, logger: RuntimeLogger): Promise<SessionStore> {
   const timeoutMs = env.storeTimeoutMs;
-  switch (env.store) {
-    case 'memory': {
-      const { MemoryStore } = require('./stores/memory') as typeof import('./stores/memory');
-      return new MemoryStore({ maxSessionBytes: env.maxSessionBytes });
-    }
-    case 'redis': {
-      const { RedisStore } = require('./stores/redis') as typeof import('./stores/redis');
-      const redis = env.redis!;
-      const arn = redis.authSecretArn;
-      const fetchCredentials = async () => parseRedisCredentials(await getSecretString(secretsManager(), arn!));
-      return new RedisStore({
-        url: redis.url,
-        cluster: redis.cluster,
-        commandTimeoutMs: timeoutMs,
-        maxSessionBytes: env.maxSessionBytes,
-        credentials: arn !== undefined ? await fetchCredentials() : undefined,
-        refreshCredentials: arn !== undefined ? fetchCredentials : undefined,
-        logger: { warn: (m: string) => logger.warn(m) },
-      });
-    }
-    case 'dynamodb': {
-      const { DynamoDbStore } = require('./stores/dynamodb') as typeof import('./stores/dynamodb');
-      const d = env.dynamodb!;
-      return new DynamoDbStore({
-        table: d.table,
-        timeoutMs,
-        overflow: d.overflowBucket !== undefined ? { bucket: d.overflowBucket, maxSessionBytes: env.maxSessionBytes } : undefined,
-        logger,
-      });
-    }
-    case 's3': {
-      const { S3Store } = require('./stores/s3') as typeof import('./stores/s3');
-      const s = env.s3!;
-      return new S3Store({
-        bucket: s.bucket,
-        prefix: s.prefix,
-        timeoutMs,
-        maxSessionBytes: env.maxSessionBytes,
-        // A custom endpoint is a local S3 stand-in, which wants path-style URLs.
-        forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined || process.env.AWS_ENDPOINT_URL !== undefined,
-      });
-    }
-    case 'memcached': {
-      const { MemcachedStore } = require('./stores/memcached') as typeof import('./stores/memcached');
-      return new MemcachedStore({ servers: env.memcached!.servers, timeoutMs, maxSessionBytes: env.maxSessionBytes });
-    }
-    case 'postgres': {
-      const { PostgresStore } = require('./stores/postgres') as typeof import('./stores/postgres');
-      const pg = env.postgres!;
-      const arn = pg.secretArn;
-      // The RDS secret's username and password. The password is asked for on every new
-      // connection and fetched again when a minute old, so a rotated secret is picked up
-      // without a restart.
-      let fetched: { at: number; creds: Promise<{ username: string; password: string }> } | undefined;
-      const credentials = () => {
-        if (fetched === undefined || Date.now() - fetched.at > 60_000) {
-          const creds = getSecretString(secretsManager(), arn!).then(parseDatabaseCredentials);
-          fetched = { at: Date.now(), creds };
-          creds.catch(() => {
-            if (fetched?.creds === creds) fetched = undefined;
-          });
-        }
-        return fetched.creds;
-      };
-      const store = new PostgresStore({
-        connectionString: pg.url,
-        user: arn !== undefined ? (await credentials()).username : undefined,
-        password: arn !== undefined ? async () => (await credentials()).password : undefined,
-        timeoutMs,
-        maxSessionBytes: env.maxSessionBytes,
-        logger: { warn: (m: string) => logger.warn(m) },
-      });
-      try {
-        await store.ensureSchema();
-      } catch (err) {
-        await store.close().catch(() => undefined);
-        throw err;
-      }
-      return store;
-    }
-    default:
-      throw new Error(`SESSION_STORE=${env.store} is not available in this runtime build (no session-cookie store for it yet)`);
+  // Each branch is guarded twice: by the configured store, and by SESSION_BUNDLE_STORE, which
+  // SessionApi sets at bundle time (esbuild `define`) so that a function's bundle keeps only
+  // its own store: the other conditions fold to false and esbuild drops their `require`s.
+  if (env.store === 'memory' && (process.env.SESSION_BUNDLE_STORE ?? 'memory') === 'memory') {
+    const { MemoryStore } = require('./stores/memory') as typeof import('./stores/memory');
+    return new MemoryStore({ maxSessionBytes: env.maxSessionBytes });
   }
+  if (env.store === 'redis' && (process.env.SESSION_BUNDLE_STORE ?? 'redis') === 'redis') {
+    const { RedisStore } = require('./stores/redis') as typeof import('./stores/redis');
+    const redis = env.redis!;
+    const arn = redis.authSecretArn;
+    const fetchCredentials = async () => parseRedisCredentials(await getSecretString(secretsManager(), arn!));
+    return new RedisStore({
+      url: redis.url,
+      cluster: redis.cluster,
+      commandTimeoutMs: timeoutMs,
+      maxSessionBytes: env.maxSessionBytes,
+      credentials: arn !== undefined ? await fetchCredentials() : undefined,
+      refreshCredentials: arn !== undefined ? fetchCredentials : undefined,
+      logger: { warn: (m: string) => logger.warn(m) },
+    });
+  }
+  if (env.store === 'dynamodb' && (process.env.SESSION_BUNDLE_STORE ?? 'dynamodb') === 'dynamodb') {
+    const { DynamoDbStore } = require('./stores/dynamodb') as typeof import('./stores/dynamodb');
+    const d = env.dynamodb!;
+    return new DynamoDbStore({
+      table: d.table,
+      timeoutMs,
+      overflow: d.overflowBucket !== undefined ? { bucket: d.overflowBucket, maxSessionBytes: env.maxSessionBytes } : undefined,
+      logger,
+    });
+  }
+  if (env.store === 's3' && (process.env.SESSION_BUNDLE_STORE ?? 's3') === 's3') {
+    const { S3Store } = require('./stores/s3') as typeof import('./stores/s3');
+    const s = env.s3!;
+    return new S3Store({
+      bucket: s.bucket,
+      prefix: s.prefix,
+      timeoutMs,
+      maxSessionBytes: env.maxSessionBytes,
+      // A custom endpoint is a local S3 stand-in, which wants path-style URLs.
+      forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined || process.env.AWS_ENDPOINT_URL !== undefined,
+    });
+  }
+  if (env.store === 'memcached' && (process.env.SESSION_BUNDLE_STORE ?? 'memcached') === 'memcached') {
+    const { MemcachedStore } = require('./stores/memcached') as typeof import('./stores/memcached');
+    return new MemcachedStore({ servers: env.memcached!.servers, timeoutMs, maxSessionBytes: env.maxSessionBytes });
+  }
+  if (env.store === 'postgres' && (process.env.SESSION_BUNDLE_STORE ?? 'postgres') === 'postgres') {
+    const { PostgresStore } = require('./stores/postgres') as typeof import('./stores/postgres');
+    const pg = env.postgres!;
+    const arn = pg.secretArn;
+    // The RDS secret's username and password. The password is asked for on every new
+    // connection and fetched again when a minute old, so a rotated secret is picked up
+    // without a restart.
+    let fetched: { at: number; creds: Promise<{ username: string; password: string }> } | undefined;
+    const credentials = () => {
+      if (fetched === undefined || Date.now() - fetched.at > 60_000) {
+        const creds = getSecretString(secretsManager(), arn!).then(parseDatabaseCredentials);
+        fetched = { at: Date.now(), creds };
+        creds.catch(() => {
+          if (fetched?.creds === creds) fetched = undefined;
+        });
+      }
+      return fetched.creds;
+    };
+    const store = new PostgresStore({
+      connectionString: pg.url,
+      user: arn !== undefined ? (await credentials()).username : undefined,
+      password: arn !== undefined ? async () => (await credentials()).password : undefined,
+      timeoutMs,
+      maxSessionBytes: env.maxSessionBytes,
+      logger: { warn: (m: string) => logger.warn(m) },
+    });
+    try {
+      await store.ensureSchema();
+    } catch (err) {
+      await store.close().catch(() => undefined);
+      throw err;
+    }
+    return store;
+  }
+  throw new Error(`SESSION_STORE=${env.store} is not available in this runtime build (bundled for ${process.env.SESSION_BUNDLE_STORE ?? 'every store'})`);
 }
 
 /** SecretString of a secret (binary secrets are not supported). */

@@ -314,7 +314,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
       ? props.store.bind(this.autoScalingGroup).environment
       : { [SessionEnvVars.STORE]: 'memory' };
     this.cookieSecret.grantRead(this.role);
-    this.serverAsset = bundleInstanceServer(this, 'ServerBundle');
+    this.serverAsset = bundleInstanceServer(this, 'ServerBundle', { store: props.store?.kind ?? 'memory' });
     // s3:GetObject on exactly this bundle object (Asset.grantRead would give GetObject*/List* on the
     // whole bootstrap bucket).
     this.role.addToPrincipalPolicy(

@@ -39,6 +39,11 @@ export interface InstanceServerBundleOptions {
    * @default 'node20'
    */
   readonly target?: string;
+  /**
+   * The store kind the fleet is bound to: the bundle keeps only that store's code.
+   * @default - every store
+   */
+  readonly store?: string;
 }
 
 /** Name of the bundled server file inside the asset. */
@@ -53,6 +58,7 @@ class EsbuildLocalBundling implements ILocalBundling {
   constructor(
     private readonly entry: string,
     private readonly target: string,
+    private readonly define: Record<string, string>,
   ) {}
 
   public tryBundle(outputDir: string): boolean {
@@ -79,6 +85,7 @@ class EsbuildLocalBundling implements ILocalBundling {
       sourcesContent: false,
       legalComments: 'none',
       logLevel: 'error',
+      define: this.define,
     });
     return true;
   }
@@ -92,18 +99,20 @@ export function bundleInstanceServer(scope: Construct, id: string, options: Inst
   const entry = options.entry ?? runtimeEntry('instance/main');
   const target = options.target ?? 'node20';
   const root = runtimeRoot(entry);
+  const define: Record<string, string> = options.store === undefined ? {} : { 'process.env.SESSION_BUNDLE_STORE': JSON.stringify(options.store) };
+  const defineFlags = Object.entries(define).map(([k, v]) => ` '--define:${k}=${v}'`).join('');
   return new s3assets.Asset(scope, id, {
     // The hash covers the bundle, not the sources: edits anywhere under lambda/ or in
     // node_modules that change the output give a new asset, nothing else does.
     path: path.join(root, 'lambda'),
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
-      local: new EsbuildLocalBundling(entry, target),
+      local: new EsbuildLocalBundling(entry, target, define),
       image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs20.x'),
       command: [
         'bash',
         '-c',
-        `npx --yes esbuild@0 /asset-input/${path.relative(path.join(root, 'lambda'), entry)} --bundle --platform=node --format=cjs --target=${target} --minify --sourcemap --outfile=/asset-output/${INSTANCE_SERVER_FILE}`,
+        `npx --yes esbuild@0 /asset-input/${path.relative(path.join(root, 'lambda'), entry)} --bundle --platform=node --format=cjs --target=${target} --minify --sourcemap${defineFlags} --outfile=/asset-output/${INSTANCE_SERVER_FILE}`,
       ],
     },
   });

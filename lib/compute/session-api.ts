@@ -161,6 +161,8 @@ export class SessionApi extends Construct implements ec2.IConnectable {
         forceDockerBundling: false,
         legalComments: 'none',
         logLevel: nodejs.LogLevel.ERROR,
+        // Keep only the bound store's code in the bundle (lambda/session/from-env.ts folds the others away).
+        define: { 'process.env.SESSION_BUNDLE_STORE': JSON.stringify(props.store.kind) },
       } as nodejs.BundlingOptions,
     });
     // Active X-Ray tracing. Not through `tracing: Tracing.ACTIVE`: that puts xray:* on "*" into the

@@ -18,7 +18,8 @@ describe('real esbuild bundling (local, no Docker)', () => {
   beforeAll(() => {
     const app = new App(); // no 'aws:cdk:bundling-stacks' override: bundling really runs
     const stack = new Stack(app, 'Bundles');
-    new SessionApi(stack, 'Api', { store: new FakeStore(stack, 'Store') });
+    // Redis is the heaviest store client; the bundle keeps only the bound store's code.
+    new SessionApi(stack, 'Api', { store: new FakeStore(stack, 'Store', { kind: 'redis' }) });
     bundleInstanceServer(stack, 'Server');
     const assembly = app.synth();
     const assetDirs = fs
@@ -40,6 +41,11 @@ describe('real esbuild bundling (local, no Docker)', () => {
     expect(fs.existsSync(`${file}.map`)).toBe(true);
     const size = fs.statSync(file).size;
     expect(size).toBeLessThan(HANDLER_BUDGET_BYTES);
+    // Only the bound store (redis) is in it: no PostgreSQL sweep SQL, no DynamoDB condition handling.
+    const code = fs.readFileSync(file, 'utf8');
+    expect(code).toContain('getex');
+    expect(code).not.toContain('SKIP LOCKED');
+    expect(code).not.toContain('ConditionalCheckFailed');
     // The Lambda runtime supplies @aws-sdk/*: emulate that with this repo's node_modules.
     const probe = spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(file)}); process.stdout.write(typeof m.handler)`], {
       env: { ...process.env, NODE_PATH: path.join(root, 'node_modules') },
