@@ -1,7 +1,7 @@
 import { App, CfnOutput, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DynamoDbSessions, JwtSessions, RedisSessions, S3Sessions, StickySessions } from '../lib';
+import { DynamoDbSessions, JwtSessions, MemcachedSessions, RdsSessions, RedisSessions, S3Sessions, StickySessions } from '../lib';
 
 /** The reference stacks, one per row of the seed's table; environment-agnostic. */
 export interface ReferenceStacks {
@@ -10,6 +10,8 @@ export interface ReferenceStacks {
   readonly dynamodb: Stack;
   readonly s3: Stack;
   readonly jwt: Stack;
+  readonly memcached: Stack;
+  readonly rds: Stack;
 }
 
 /**
@@ -43,7 +45,17 @@ export function addReferenceStacks(app: App, props: StackProps = {}): ReferenceS
   const j = new JwtSessions(jwt, 'Sessions');
   new CfnOutput(jwt, 'ApiUrl', { value: j.api.url });
 
-  return { sticky, redis, dynamodb, s3, jwt };
+  const memcached = new Stack(app, 'CdkSessions-Memcached', { ...props, description: 'cdk-sessions: ElastiCache for Memcached store shared by an ALB fleet and a Lambda API' });
+  const m = new MemcachedSessions(memcached, 'Sessions', { fleet: { certificate: certificate(memcached) } });
+  new CfnOutput(memcached, 'FleetUrl', { value: m.fleet.url });
+  new CfnOutput(memcached, 'ApiUrl', { value: m.api.url });
+
+  const rds = new Stack(app, 'CdkSessions-Rds', { ...props, description: 'cdk-sessions: Aurora PostgreSQL Serverless v2 store behind an RDS Proxy, shared by an ALB fleet and a Lambda API' });
+  const p = new RdsSessions(rds, 'Sessions', { fleet: { certificate: certificate(rds) } });
+  new CfnOutput(rds, 'FleetUrl', { value: p.fleet.url });
+  new CfnOutput(rds, 'ApiUrl', { value: p.api.url });
+
+  return { sticky, redis, dynamodb, s3, jwt, memcached, rds };
 }
 
 /** cdk-nag's AWS Solutions pack as a policy-validation plugin: synth fails on any unacknowledged finding. */

@@ -36,6 +36,8 @@ export const SessionEnvVars = {
   BUCKET_PREFIX: 'SESSION_BUCKET_PREFIX',
   /** Comma-separated memcached `host:port` list. */
   MEMCACHED_SERVERS: 'SESSION_MEMCACHED_SERVERS',
+  /** `true` to connect to memcached with TLS (ElastiCache Serverless always; node-based with in-transit encryption). */
+  MEMCACHED_TLS: 'SESSION_MEMCACHED_TLS',
   /** PostgreSQL URL (without a password in AWS; the secret below supplies it). */
   DATABASE_URL: 'SESSION_DATABASE_URL',
   /** Secrets Manager ARN of the database credentials (RDS JSON secret). */
@@ -113,6 +115,8 @@ export interface S3Settings {
 
 export interface MemcachedSettings {
   readonly servers: readonly string[];
+  /** Connect with TLS, verifying the server against the system's CAs. */
+  readonly tls: boolean;
 }
 
 export interface PostgresSettings {
@@ -251,7 +255,7 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
       const servers = list(V.MEMCACHED_SERVERS);
       if (servers.length === 0) problems.push(`${V.MEMCACHED_SERVERS} is required ${why}`);
       for (const s of servers) if (!/^[^:\s]+:\d{1,5}$/.test(s)) problems.push(`${V.MEMCACHED_SERVERS} entry "${s}" must be host:port`);
-      memcached = { servers };
+      memcached = { servers, tls: bool(V.MEMCACHED_TLS, false) };
       break;
     }
     case 'postgres': {

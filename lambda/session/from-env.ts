@@ -138,7 +138,7 @@ async function createStore(env: SessionEnv, secretsManager: () => SecretsManager
   }
   if (env.store === 'memcached' && (process.env.SESSION_BUNDLE_STORE ?? 'memcached') === 'memcached') {
     const { MemcachedStore } = require('./stores/memcached') as typeof import('./stores/memcached');
-    return new MemcachedStore({ servers: env.memcached!.servers, timeoutMs, maxSessionBytes: env.maxSessionBytes });
+    return new MemcachedStore({ servers: env.memcached!.servers, tls: env.memcached!.tls ? {} : undefined, timeoutMs, maxSessionBytes: env.maxSessionBytes });
   }
   if (env.store === 'postgres' && (process.env.SESSION_BUNDLE_STORE ?? 'postgres') === 'postgres') {
     const { PostgresStore } = require('./stores/postgres') as typeof import('./stores/postgres');

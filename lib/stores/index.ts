@@ -5,3 +5,5 @@ export * from './s3-session-store';
 export * from './jwt-session-keys';
 export * from '../core/validate';
 export { SESSION_OBJECT_ACTIONS, grantSessionObjects } from '../core/session-bucket';
+export * from './memcached-session-store';
+export * from './postgres-session-store';

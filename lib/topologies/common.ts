@@ -1,8 +1,9 @@
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { createCookieSecret, SessionRuntimeOptions } from '../compute/common';
 import { InstanceFleetProps } from '../compute/instance-fleet';
-import { SessionApiProps } from '../compute/session-api';
+import { SessionApi, SessionApiProps } from '../compute/session-api';
 
 type RuntimeKeys = keyof SessionRuntimeOptions;
 
@@ -32,4 +33,16 @@ export function sharedRuntime(props: SessionRuntimeOptions, cookieSecret: secret
 /** The topology's cookie secret: the given one or a new generated one. */
 export function topologyCookieSecret(scope: Construct, props: SessionRuntimeOptions): secretsmanager.ISecret {
   return props.cookieSecret ?? createCookieSecret(scope, 'CookieSecret');
+}
+
+/**
+ * Lets the given constructs through the API's interface endpoints. The Secrets Manager endpoint
+ * has private DNS, so inside the VPC every Secrets Manager call goes to it, and its security
+ * group admits only whom it is opened to.
+ */
+export function openInterfaceEndpoints(api: SessionApi, peers: ec2.IConnectable[]): void {
+  for (const endpoint of api.vpcEndpoints) {
+    if (!(endpoint instanceof ec2.InterfaceVpcEndpoint)) continue;
+    for (const peer of peers) endpoint.connections.allowDefaultPortFrom(peer, `Session topology to ${endpoint.node.id}`);
+  }
 }

@@ -4,3 +4,5 @@ export * from './jwt-sessions';
 export * from './redis-sessions';
 export * from './s3-sessions';
 export * from './sticky-sessions';
+export * from './memcached-sessions';
+export * from './rds-sessions';

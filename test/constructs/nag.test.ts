@@ -38,6 +38,8 @@ describe('cdk-nag AwsSolutions on the reference app', () => {
     expect(Object.values(stacks).map((s) => s.stackName).sort()).toEqual([
       'CdkSessions-DynamoDb',
       'CdkSessions-Jwt',
+      'CdkSessions-Memcached',
+      'CdkSessions-Rds',
       'CdkSessions-Redis',
       'CdkSessions-S3',
       'CdkSessions-Sticky',

@@ -33,7 +33,8 @@ describe('parseSessionEnv (the seam between constructs and runtime)', () => {
     });
     expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.STORE]: 'dynamodb', [V.TABLE]: 't', [V.OVERFLOW_BUCKET]: 'b' }).dynamodb).toEqual({ table: 't', overflowBucket: 'b' });
     expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.STORE]: 's3', [V.BUCKET]: 'b' }).s3).toEqual({ bucket: 'b', prefix: 'sessions/' });
-    expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.STORE]: 'memcached', [V.MEMCACHED_SERVERS]: 'a:11211,b:11212' }).memcached).toEqual({ servers: ['a:11211', 'b:11212'] });
+    expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.STORE]: 'memcached', [V.MEMCACHED_SERVERS]: 'a:11211,b:11212' }).memcached).toEqual({ servers: ['a:11211', 'b:11212'], tls: false });
+    expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.STORE]: 'memcached', [V.MEMCACHED_SERVERS]: 'a:11211', [V.MEMCACHED_TLS]: 'true' }).memcached).toEqual({ servers: ['a:11211'], tls: true });
     expect(parseSessionEnv({ [V.STORE]: 'jwt', [V.JWT_PRIVATE_KEY]: 'pem', [V.JWT_ISSUER]: 'i', [V.JWT_AUDIENCE]: 'a' }).jwt).toMatchObject({ issuer: 'i', audience: 'a', ttlSeconds: 900, revocationCheck: 'always' });
   });
 

@@ -309,3 +309,78 @@ describe('MemcachedStore when memcached is down, hung, back', () => {
     expect(unhandled).toEqual([]);
   });
 });
+
+describe('MemcachedStore over TLS (memcached -Z with a self-signed CA, as ElastiCache in-transit encryption)', () => {
+  let server: MemcachedServer;
+  beforeAll(async () => {
+    server = await MemcachedServer.start({ tls: true });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  describeStoreConformance('memcached (TLS)', () => ({ makeStore: async () => makeStore({ servers: [server.address], tls: { ca: server.certificates!.ca } }) }));
+
+  it('a plain-TCP client gets StoreUnavailableError from the TLS-only server, within its bound', async () => {
+    const plain = makeStore({ servers: [server.address], timeoutMs: 500 });
+    const started = Date.now();
+    await expect(plain.create(session({ plain: true }))).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(Date.now() - started).toBeLessThan(500 + 1500);
+  });
+
+  it('a TLS client that does not trust the certificate is refused (the server is verified, not just encrypted)', async () => {
+    const untrusting = makeStore({ servers: [server.address], tls: {}, timeoutMs: 1000 });
+    await expect(untrusting.create(session({ trust: false }))).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('SESSION_MEMCACHED_TLS=true makes the runtime from env connect with TLS, trusting the system CAs (here NODE_EXTRA_CA_CERTS)', () => {
+    // The runtime trusts the system's CAs, as ElastiCache's certificates need; a test CA can only
+    // join those at process start, so this runs the runtime in a child process, bundled by esbuild.
+    const { buildSync } = require('esbuild') as typeof import('esbuild');
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+    const { mkdtempSync, writeFileSync } = require('node:fs') as typeof import('node:fs');
+    const { join } = require('node:path') as typeof import('node:path');
+    const { tmpdir } = require('node:os') as typeof import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'cdk-sessions-mc-tls-'));
+    const entry = join(dir, 'entry.ts');
+    const root = join(__dirname, '../..');
+    writeFileSync(
+      entry,
+      `import { parseSessionEnv } from ${JSON.stringify(join(root, 'lambda/session/env'))};
+       import { createSessionRuntime } from ${JSON.stringify(join(root, 'lambda/session/from-env'))};
+       (async () => {
+         const rt = await createSessionRuntime(parseSessionEnv(process.env));
+         try {
+           const s = await rt.manager.create({ user: 'ada' });
+           const back = await rt.manager.loadById(s.id);
+           process.stdout.write(JSON.stringify({ data: back && back.data }));
+         } finally { await rt.close(); }
+       })().catch((e) => { process.stdout.write(JSON.stringify({ error: String(e && e.name) })); process.exitCode = 1; });`,
+    );
+    const out = join(dir, 'entry.js');
+    buildSync({ entryPoints: [entry], bundle: true, platform: 'node', outfile: out, logLevel: 'silent' });
+    const run = (tlsVar: string) => {
+      try {
+        return JSON.parse(
+          execFileSync(process.execPath, [out], {
+            env: {
+              PATH: process.env.PATH,
+              NODE_EXTRA_CA_CERTS: server.certificates!.caFile,
+              SESSION_STORE: 'memcached',
+              SESSION_MEMCACHED_SERVERS: server.address,
+              SESSION_MEMCACHED_TLS: tlsVar,
+              SESSION_COOKIE_SECRET: SECRET,
+              SESSION_STORE_TIMEOUT_MS: '500',
+            },
+            encoding: 'utf8',
+            timeout: 20_000,
+          }),
+        );
+      } catch (err) {
+        return JSON.parse((err as { stdout: string }).stdout);
+      }
+    };
+    expect(run('true')).toEqual({ data: { user: 'ada' } });
+    expect(run('false')).toEqual({ error: 'StoreUnavailableError' });
+  });
+});

@@ -4,9 +4,13 @@
  * freezes the process (SIGSTOP) so connections stay open and nothing answers. Stray processes
  * are killed when the test process exits, even after a failed test.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort, waitForPort } from './ports';
+import { makeCertificates, type TestCertificates } from './redis-server';
 
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -18,6 +22,8 @@ export interface MemcachedServerOptions {
   readonly itemSizeLimitKiB?: number;
   /** Port. @default - a free one */
   readonly port?: number;
+  /** Serve TLS only (`-Z`, a self-signed CA and server certificate made with openssl). @default false */
+  readonly tls?: boolean;
 }
 
 /** One memcached process on 127.0.0.1. */
@@ -31,7 +37,16 @@ export class MemcachedServer {
     }
     // memcached refuses to run as root unless told which user to become.
     if (process.getuid?.() === 0) args.push('-u', 'nobody');
-    const server = new MemcachedServer(port, args);
+    let certificates: TestCertificates | undefined;
+    if (opts.tls) {
+      const dir = mkdtempSync(join(tmpdir(), 'cdk-sessions-memcached-'));
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      certificates = makeCertificates(dir);
+      // Readable by the unprivileged user memcached switches to.
+      execFileSync('chmod', ['-R', 'a+rX', dir]);
+      args.push('-Z', '-o', `ssl_chain_cert=${certificates.certFile},ssl_key=${certificates.keyFile}`);
+    }
+    const server = new MemcachedServer(port, args, certificates);
     try {
       await server.restart();
     } catch (err) {
@@ -47,6 +62,8 @@ export class MemcachedServer {
   private constructor(
     readonly port: number,
     private readonly args: readonly string[],
+    /** Present for a TLS server. */
+    readonly certificates?: TestCertificates,
   ) {}
 
   /** `127.0.0.1:<port>`, as SESSION_MEMCACHED_SERVERS lists it. */
@@ -99,7 +116,7 @@ export class MemcachedServer {
   /**
    * One raw text-protocol exchange on a fresh connection, bypassing any client: sends `command`
    * (CRLF added) and resolves with the reply up to and including its final line (`END`,
-   * `STORED`, …). For looking at what memcached itself holds.
+   * `STORED`, …). For looking at what memcached itself holds. Plain TCP only.
    */
   async raw(command: string): Promise<string> {
     return new Promise((resolve, reject) => {

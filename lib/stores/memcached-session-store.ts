@@ -1,0 +1,369 @@
+import * as elasticacheAlpha from '@aws-cdk/aws-elasticache-alpha';
+import { Annotations, Duration, Fn, RemovalPolicy, Size, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { SessionEnvVars } from '../../lambda/session/env';
+import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
+import { checkInt, validateProps } from '../core/validate';
+
+/** Default port of the node-based cluster: deliberately not the well-known 11211 (cdk-nag AwsSolutions-AEC5). */
+export const DEFAULT_MEMCACHED_PORT = 11212;
+
+/** Default engine version: the newest ElastiCache for Memcached; in-transit encryption needs 1.6.12 or later. */
+export const DEFAULT_MEMCACHED_ENGINE_VERSION = '1.6.22';
+
+/** Options of the serverless variant of {@link MemcachedSessionStore}. */
+export interface MemcachedServerlessOptions {
+  /**
+   * Where the cache endpoints go. Must select private subnets only.
+   * @default - the VPC's private subnets with egress, or its isolated subnets when it has none
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Customer-managed KMS key for the cache data (serverless always encrypts at rest).
+   * @default - AWS-owned key
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Upper bound on stored data, GB (1-5000): caps the bill of a runaway writer.
+   * @default - no limit
+   */
+  readonly maxDataStorageGb?: number;
+  /**
+   * Upper bound on ElastiCache Processing Units per second (1000-15000000).
+   * @default - no limit
+   */
+  readonly maxEcpuPerSecond?: number;
+}
+
+/** Properties of a {@link MemcachedSessionStore}. */
+export interface MemcachedSessionStoreProps {
+  /** The VPC the cache lives in; consumers must run in it (see `bind`). */
+  readonly vpc: ec2.IVpc;
+  /**
+   * ElastiCache Serverless for Memcached instead of a node-based cluster. Serverless always
+   * encrypts in transit (TLS only) and at rest, spreads data over AZs itself, and listens on
+   * 11211 (it cannot be changed).
+   * @default false
+   */
+  readonly serverless?: boolean;
+  /**
+   * Where the nodes go (node-based cluster). Must select private subnets only, in at least two
+   * AZs for the cross-AZ node placement.
+   * @default - the VPC's private subnets with egress, or its isolated subnets when it has none
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Node type (node-based cluster).
+   * @default 'cache.t4g.small'
+   */
+  readonly cacheNodeType?: string;
+  /**
+   * Number of nodes, 2-60 (node-based cluster). Sessions are spread over the nodes by key;
+   * Memcached does not replicate, so a lost node loses its share (1/n) of the sessions.
+   * @default 2
+   */
+  readonly numCacheNodes?: number;
+  /**
+   * Engine version (node-based cluster), 1.6.12 or later (in-transit encryption).
+   * @default '1.6.22'
+   */
+  readonly engineVersion?: string;
+  /**
+   * TCP port the nodes listen on (node-based cluster).
+   * @default 11212 - not the well-known 11211
+   */
+  readonly port?: number;
+  /**
+   * TLS between clients and nodes (node-based cluster; serverless is always TLS). The runtime
+   * must then connect with TLS.
+   * @default true
+   */
+  readonly transitEncryption?: boolean;
+  /**
+   * Security group for the nodes (node-based cluster).
+   * @default - a new group without any ingress and without outbound rules
+   */
+  readonly securityGroup?: ec2.ISecurityGroup;
+  /**
+   * Weekly maintenance window, e.g. 'sun:03:00-sun:04:00' (UTC). A node-based Memcached node
+   * that is patched restarts empty: its sessions are gone.
+   * @default - chosen by ElastiCache
+   */
+  readonly preferredMaintenanceWindow?: string;
+  /**
+   * What happens to the cluster when it leaves the stack. Memcached holds nothing to keep.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Shape the serverless cache (only with `serverless: true`).
+   * @default - private subnets, AWS-owned key, no usage limits
+   */
+  readonly serverlessOptions?: MemcachedServerlessOptions;
+}
+
+/** Options of the node-based metric helpers. */
+export interface MemcachedMetricOptions extends cloudwatch.MetricOptions {
+  /**
+   * Which node to read (`0001`, `0002`, …): ElastiCache publishes node-based metrics per
+   * `CacheClusterId` and `CacheNodeId`. Ignored for serverless.
+   * @default '0001'
+   */
+  readonly cacheNodeId?: string;
+}
+
+/**
+ * A Memcached session store: a node-based ElastiCache for Memcached cluster (default: 2 nodes
+ * across AZs, TLS, non-default port, private subnets) or ElastiCache Serverless for Memcached.
+ * Memcached has no authentication on ElastiCache: the security group is the only gate, so
+ * `bind()` opens the port to exactly the consumer's security groups.
+ *
+ * `bind()` returns `SESSION_STORE=memcached` and `SESSION_MEMCACHED_SERVERS` (plus `SESSION_MEMCACHED_TLS`): for a node-based
+ * cluster the comma-separated `host:port` of every node (the runtime spreads keys over that
+ * list by rendezvous hashing, so every client must see the same list — the configuration
+ * endpoint alone would resolve to one arbitrary node per client); for serverless its one
+ * endpoint (the service spreads the keys itself).
+ */
+export class MemcachedSessionStore extends Construct implements ISessionStore, ec2.IConnectable {
+  /** Always 'memcached'. */
+  public readonly kind = 'memcached' as const;
+  /** The VPC consumers must run in. */
+  public readonly vpc: ec2.IVpc;
+  /** Network access to the cache. */
+  public readonly connections: ec2.Connections;
+  /** The cache's security group. */
+  public readonly securityGroup: ec2.ISecurityGroup;
+  /** The node-based cluster, when not serverless. */
+  public readonly cacheCluster?: elasticache.CfnCacheCluster;
+  /** The subnet group of the node-based cluster. */
+  public readonly subnetGroup?: elasticache.CfnSubnetGroup;
+  /** The serverless cache, when serverless. */
+  public readonly serverlessCache?: elasticacheAlpha.ServerlessCache;
+  /** Every `host:port` the runtime talks to (tokens; resolve at deploy time). */
+  public readonly servers: string[];
+  /** Whether clients must use TLS. */
+  public readonly tls: boolean;
+  /** The port, as a number (a token for serverless). */
+  public readonly port: number;
+
+  constructor(scope: Construct, id: string, props: MemcachedSessionStoreProps) {
+    super(scope, id);
+    const serverless = props.serverless ?? false;
+    const numCacheNodes = props.numCacheNodes ?? 2;
+    const port = props.port ?? DEFAULT_MEMCACHED_PORT;
+    const engineVersion = props.engineVersion ?? DEFAULT_MEMCACHED_ENGINE_VERSION;
+    const cacheNodeType = props.cacheNodeType ?? 'cache.t4g.small';
+
+    const problems: string[] = [];
+    const nodeProps: Record<string, unknown> = {
+      vpcSubnets: props.vpcSubnets,
+      cacheNodeType: props.cacheNodeType,
+      numCacheNodes: props.numCacheNodes,
+      engineVersion: props.engineVersion,
+      port: props.port,
+      transitEncryption: props.transitEncryption,
+      securityGroup: props.securityGroup,
+      preferredMaintenanceWindow: props.preferredMaintenanceWindow,
+    };
+    if (serverless) {
+      const set = Object.entries(nodeProps).filter(([, v]) => v !== undefined).map(([k]) => k);
+      if (set.length > 0) problems.push(`${set.join(', ')} only apply to a node-based cluster; remove them or serverless: true`);
+    }
+    if (props.serverlessOptions && !serverless) problems.push('serverlessOptions needs serverless: true');
+    checkInt(problems, 'numCacheNodes', numCacheNodes, 2, 60);
+    checkInt(problems, 'port', port, 1024, 65535);
+    if (!Token.isUnresolved(cacheNodeType) && !/^cache\.[a-z0-9-]+\.[a-z0-9]+$/.test(cacheNodeType)) {
+      problems.push(`cacheNodeType must look like 'cache.t4g.small', got '${cacheNodeType}'`);
+    }
+    if (!Token.isUnresolved(engineVersion)) {
+      const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(engineVersion);
+      if (!m) problems.push(`engineVersion must look like '1.6.22', got '${engineVersion}'`);
+      else if ((props.transitEncryption ?? true) && compareVersions([+m[1], +m[2], +m[3]], [1, 6, 12]) < 0) {
+        problems.push(`engineVersion ${engineVersion} has no in-transit encryption (1.6.12 or later); upgrade it or set transitEncryption: false`);
+      }
+    }
+    if (props.preferredMaintenanceWindow !== undefined && !/^(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d-(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d$/.test(props.preferredMaintenanceWindow)) {
+      problems.push(`preferredMaintenanceWindow must look like 'sun:03:00-sun:04:00', got '${props.preferredMaintenanceWindow}'`);
+    }
+    const limits = props.serverlessOptions;
+    checkInt(problems, 'serverlessOptions.maxDataStorageGb', limits?.maxDataStorageGb, 1, 5000);
+    checkInt(problems, 'serverlessOptions.maxEcpuPerSecond', limits?.maxEcpuPerSecond, 1000, 15_000_000);
+
+    const selection = (serverless ? props.serverlessOptions?.vpcSubnets : props.vpcSubnets) ?? {
+      subnetType: props.vpc.privateSubnets.length > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
+    };
+    const subnetsName = serverless ? 'serverlessOptions.vpcSubnets' : 'vpcSubnets';
+    let subnets: ec2.ISubnet[] = [];
+    try {
+      subnets = props.vpc.selectSubnets(selection).subnets;
+      const publicIds = new Set(props.vpc.publicSubnets.map((s) => s.subnetId));
+      if (subnets.some((s) => publicIds.has(s.subnetId))) problems.push(`${subnetsName} must select private subnets only, not public ones`);
+      if (subnets.length === 0) problems.push(`${subnetsName} selects no subnets`);
+      else if (!serverless && !subnets.some((s) => Token.isUnresolved(s.availabilityZone)) && new Set(subnets.map((s) => s.availabilityZone)).size < 2) {
+        problems.push(`${subnetsName} must span at least two availability zones: the nodes are placed across AZs`);
+      }
+    } catch (e) {
+      problems.push(`${subnetsName} cannot be selected in the VPC: ${(e as Error).message}`);
+    }
+    validateProps(this, problems);
+    this.vpc = props.vpc;
+
+    if (serverless) {
+      const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+        vpc: props.vpc,
+        description: `Session store ${this.node.path}: ingress only from bound consumers`,
+        allowAllOutbound: false,
+      });
+      // The alpha ServerlessCache supports engine memcached (CacheEngine.MEMCACHED_LATEST); Memcached
+      // has no snapshots and no user groups, so neither is set.
+      this.serverlessCache = new elasticacheAlpha.ServerlessCache(this, 'Cache', {
+        engine: elasticacheAlpha.CacheEngine.MEMCACHED_LATEST,
+        description: 'Session store',
+        vpc: props.vpc,
+        vpcSubnets: selection,
+        securityGroups: [securityGroup],
+        kmsKey: limits?.encryptionKey,
+        cacheUsageLimits:
+          limits?.maxDataStorageGb !== undefined || limits?.maxEcpuPerSecond !== undefined
+            ? {
+                dataStorageMaximumSize: limits.maxDataStorageGb !== undefined ? Size.gibibytes(limits.maxDataStorageGb) : undefined,
+                requestRateLimitMaximum: limits.maxEcpuPerSecond,
+              }
+            : undefined,
+      });
+      this.securityGroup = securityGroup;
+      this.connections = this.serverlessCache.connections;
+      this.servers = [`${this.serverlessCache.serverlessCacheEndpointAddress}:${this.serverlessCache.serverlessCacheEndpointPort}`];
+      this.tls = true;
+      this.port = Token.asNumber(this.serverlessCache.serverlessCacheEndpointPort);
+      return;
+    }
+
+    this.tls = props.transitEncryption ?? true;
+    this.port = port;
+    this.securityGroup =
+      props.securityGroup ??
+      new ec2.SecurityGroup(this, 'SecurityGroup', {
+        vpc: props.vpc,
+        description: `Session store ${this.node.path}: ingress only from bound consumers`,
+        allowAllOutbound: false,
+      });
+    this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort: ec2.Port.tcp(port) });
+    this.subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
+      description: `Private subnets of session store ${this.node.path}`,
+      subnetIds: subnets.map((s) => s.subnetId),
+    });
+    // Nodes round-robin over the AZs of the selected subnets (one AZ per distinct subnet AZ).
+    const azs = [...new Set(subnets.map((s) => s.availabilityZone))];
+    const preferredAvailabilityZones = Array.from({ length: numCacheNodes }, (_, i) => azs[i % azs.length]);
+    this.cacheCluster = new elasticache.CfnCacheCluster(this, 'Resource', {
+      engine: 'memcached',
+      engineVersion,
+      cacheNodeType,
+      numCacheNodes,
+      azMode: 'cross-az',
+      preferredAvailabilityZones,
+      port,
+      cacheSubnetGroupName: this.subnetGroup.ref,
+      vpcSecurityGroupIds: [this.securityGroup.securityGroupId],
+      transitEncryptionEnabled: this.tls,
+      networkType: 'ipv4',
+      ipDiscovery: 'ipv4',
+      preferredMaintenanceWindow: props.preferredMaintenanceWindow,
+      autoMinorVersionUpgrade: true,
+    });
+    this.cacheCluster.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.DESTROY);
+    if (port === 11211) {
+      Annotations.of(this).addWarningV2('cdk-sessions:defaultCachePort', 'port 11211 is the well-known Memcached port; a non-default port (default 11212) avoids untargeted scans');
+    }
+    if (!this.tls) {
+      Annotations.of(this).addWarningV2('cdk-sessions:memcachedPlaintext', 'transitEncryption is off: session ids and session data cross the VPC in plain text');
+    }
+    // ElastiCache names node endpoints after the configuration endpoint:
+    //   <cluster>.<hash>.cfg.<region-code>.cache.amazonaws.com → <cluster>.<hash>.0001.<region-code>.cache.amazonaws.com
+    // CloudFormation exposes only the configuration endpoint, so the node list is derived from it.
+    const parts = Fn.split('.cfg.', this.cacheCluster.attrConfigurationEndpointAddress);
+    this.servers = Array.from(
+      { length: numCacheNodes },
+      (_, i) => `${Fn.join('', [Fn.select(0, parts), `.${nodeId(i + 1)}.`, Fn.select(1, parts)])}:${port}`,
+    );
+  }
+
+  /** The configuration endpoint (`host:port`) of the node-based cluster, for auto-discovery clients. */
+  public get configurationEndpoint(): string {
+    if (!this.cacheCluster) throw new Error(`${this.node.path} is serverless: it has one endpoint, see servers`);
+    return `${this.cacheCluster.attrConfigurationEndpointAddress}:${this.cacheCluster.attrConfigurationEndpointPort}`;
+  }
+
+  /**
+   * Opens the cache port to the consumer's security groups and returns the runtime environment.
+   * No IAM grant: ElastiCache for Memcached has no authentication, the security group is the gate.
+   * Throws when the consumer has no `connections` (it must run in the store's VPC).
+   */
+  public bind(consumer: ISessionStoreConsumer): SessionStoreBinding {
+    if (!consumer.connections) {
+      throw new Error(
+        `${this.node.path} is a Memcached store inside a VPC: bind() needs a consumer with connections ` +
+          '(an instance fleet, or a Lambda function attached to the same VPC)',
+      );
+    }
+    this.connections.allowDefaultPortFrom(consumer.connections, `Session clients of ${this.node.path}`);
+    return {
+      environment: {
+        [SessionEnvVars.STORE]: 'memcached',
+        [SessionEnvVars.MEMCACHED_SERVERS]: this.servers.join(','),
+        [SessionEnvVars.MEMCACHED_TLS]: String(this.tls),
+      },
+    };
+  }
+
+  /**
+   * A metric of the cache, namespace AWS/ElastiCache: per node (`CacheClusterId` + `CacheNodeId`)
+   * for a node-based cluster, per cache (`clusterId`) for serverless. Average over 5 minutes.
+   */
+  public metric(metricName: string, props?: MemcachedMetricOptions): cloudwatch.Metric {
+    const { cacheNodeId, ...rest } = props ?? {};
+    if (this.serverlessCache) return this.serverlessCache.metric(metricName, { period: Duration.minutes(5), statistic: 'Average', ...rest });
+    return new cloudwatch.Metric({
+      namespace: 'AWS/ElastiCache',
+      metricName,
+      dimensionsMap: { CacheClusterId: this.cacheCluster!.ref, CacheNodeId: cacheNodeId ?? nodeId(1) },
+      period: Duration.minutes(5),
+      statistic: 'Average',
+      ...rest,
+    });
+  }
+
+  /** Percent CPU of a node (CPUUtilization). Node-based only; serverless bills ECPUs instead. Average over 5 minutes. */
+  public metricCPUUtilization(props?: MemcachedMetricOptions): cloudwatch.Metric {
+    if (this.serverlessCache) throw new Error(`${this.node.path} is serverless: it has no CPUUtilization, use serverlessCache.metricProcessingUnitsConsumed()`);
+    return this.metric('CPUUtilization', props);
+  }
+
+  /** Items evicted for lack of memory (Evictions): for a session store every one is a lost login. Sum over 5 minutes. */
+  public metricEvictions(props?: MemcachedMetricOptions): cloudwatch.Metric {
+    return this.metric('Evictions', { statistic: 'Sum', ...props });
+  }
+
+  /** Open client connections (CurrConnections). Maximum over 5 minutes. */
+  public metricCurrConnections(props?: MemcachedMetricOptions): cloudwatch.Metric {
+    return this.metric('CurrConnections', { statistic: 'Maximum', ...props });
+  }
+}
+
+function nodeId(n: number): string {
+  return String(n).padStart(4, '0');
+}
+
+function compareVersions(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+

@@ -1,0 +1,445 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Annotations, CustomResource, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { SessionEnvVars } from '../../lambda/session/env';
+import { runtimeEntry, runtimeRoot } from '../compute/runtime-assets';
+import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
+import { checkInt, validateProps } from '../core/validate';
+
+/** The Aurora PostgreSQL version new stores get: the newest 17.x this aws-cdk-lib knows that RDS Proxy supports. */
+export const DEFAULT_AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.VER_17_7;
+
+/** RDS Proxy listens on 5432 for the PostgreSQL engine family; it cannot be changed. */
+export const RDS_PROXY_POSTGRES_PORT = 5432;
+
+/** Properties of a {@link PostgresSessionStore}. */
+export interface PostgresSessionStoreProps {
+  /** The VPC the database lives in; consumers must run in it (see `bind`). */
+  readonly vpc: ec2.IVpc;
+  /**
+   * Where the cluster, the proxy and the schema function go. Must select private subnets only,
+   * in at least two AZs. The schema function calls Secrets Manager, so isolated subnets need a
+   * Secrets Manager interface endpoint.
+   * @default - the VPC's private subnets with egress, or its isolated subnets when it has none
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Aurora PostgreSQL engine version.
+   * @default DEFAULT_AURORA_POSTGRES_VERSION (17.7)
+   */
+  readonly engineVersion?: rds.AuroraPostgresEngineVersion;
+  /**
+   * Smallest Serverless v2 capacity of each instance, ACUs (0.5-256, half steps). Not 0:
+   * the proxy's pooled connections would keep an auto-pausing instance awake anyway.
+   * @default 0.5
+   */
+  readonly minCapacity?: number;
+  /**
+   * Largest Serverless v2 capacity of each instance, ACUs (1-256, half steps).
+   * @default 4
+   */
+  readonly maxCapacity?: number;
+  /**
+   * Reader instances, 0-15, spread over the AZs after the writer's. One gives Multi-AZ: Aurora
+   * promotes it when the writer's AZ fails (about 30 s; the proxy hides most of it).
+   * Readers scale with the writer, so a failover lands on an instance as large as the writer.
+   * @default 1
+   */
+  readonly readers?: number;
+  /**
+   * Database name.
+   * @default 'sessions'
+   */
+  readonly databaseName?: string;
+  /**
+   * Master user name (the generated secret's `username`).
+   * @default 'sessions_owner'
+   */
+  readonly username?: string;
+  /**
+   * Session table, optionally schema-qualified; the runtime's default is 'sessions'.
+   * @default 'sessions'
+   */
+  readonly tableName?: string;
+  /**
+   * Customer-managed KMS key for storage and the credentials secret. Storage is always encrypted.
+   * @default - the account's aws/rds key for storage, aws/secretsmanager for the secret
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * IAM database authentication on the cluster. It does not turn passwords off; it lets
+   * operators sign in with IAM tokens instead of sharing the master password.
+   * @default true
+   */
+  readonly iamAuthentication?: boolean;
+  /**
+   * IAM authentication REQUIRED on the proxy: every client must then sign in with an IAM token.
+   * The bundled runtime signs in with the secret's password, so only for your own clients; with
+   * it, `bind()` also grants `rds-db:connect` on the proxy for the master user.
+   * @default false
+   */
+  readonly proxyIamAuth?: boolean;
+  /**
+   * Deletion protection. On by default: deleting or *replacing* the cluster (a CloudFormation
+   * change of a replacement property) logs every user out and takes minutes; with protection
+   * that change fails instead. Turn it off for throw-away stacks.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+  /**
+   * What happens to the cluster when it leaves the stack.
+   * @default RemovalPolicy.SNAPSHOT
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Days of automated backups, 1-35 (point-in-time restore within them).
+   * @default 7
+   */
+  readonly backupRetentionDays?: number;
+  /**
+   * Rotate the master password with the Secrets Manager rotation application (single user).
+   * The proxy and the runtime both re-read the secret, so live sessions survive a rotation.
+   * @default Duration.days(30)
+   */
+  readonly rotationSchedule?: Duration;
+  /**
+   * Turn secret rotation off (e.g. when the VPC cannot reach the Serverless Application Repository).
+   * @default false
+   */
+  readonly disableRotation?: boolean;
+}
+
+const DB_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/;
+
+/**
+ * A PostgreSQL session store: Aurora PostgreSQL Serverless v2 (a writer and one reader in
+ * another AZ by default), storage encrypted, generated master credentials in Secrets Manager
+ * (rotated every 30 days), in private subnets behind its own security group, an RDS Proxy
+ * (TLS required, SCRAM) that pools the connections of many Lambda functions and instances,
+ * and the session table created on deploy by a custom resource.
+ *
+ * `bind(consumer)` opens the proxy port (5432) to the consumer's security groups, lets it read
+ * the ONE credentials secret, and returns `SESSION_STORE=postgres`,
+ * `SESSION_DATABASE_URL=postgres://<user>@<proxy endpoint>:5432/<db>?sslmode=require` (no
+ * password: the runtime takes it from the secret) and `SESSION_DATABASE_SECRET_ARN`.
+ */
+export class PostgresSessionStore extends Construct implements ISessionStore, ec2.IConnectable {
+  /** Always 'postgres'. */
+  public readonly kind = 'postgres' as const;
+  /** The VPC consumers must run in. */
+  public readonly vpc: ec2.IVpc;
+  /** Network access to the proxy (what consumers connect to), default port 5432. */
+  public readonly connections: ec2.Connections;
+  /** The Aurora cluster. */
+  public readonly cluster: rds.DatabaseCluster;
+  /** The cluster's security group. */
+  public readonly clusterSecurityGroup: ec2.SecurityGroup;
+  /** The RDS Proxy consumers connect through. */
+  public readonly proxy: rds.DatabaseProxy;
+  /** The proxy's security group. */
+  public readonly proxySecurityGroup: ec2.SecurityGroup;
+  /** The generated master credentials (RDS JSON secret: username, password, host, port, dbname). */
+  public readonly secret: secretsmanager.ISecret;
+  /** The rotation of {@link secret}, unless turned off. */
+  public readonly rotation?: secretsmanager.SecretRotation;
+  /** Security group of the rotation function (it needs Secrets Manager and the cluster). */
+  public readonly rotationSecurityGroup?: ec2.SecurityGroup;
+  /** The function that applies the schema on deploy. */
+  public readonly schemaFunction: nodejs.NodejsFunction;
+  /** The custom resource that runs it. */
+  public readonly schema: CustomResource;
+  /** Database name. */
+  public readonly databaseName: string;
+  /** Master user name. */
+  public readonly username: string;
+  /** Session table. */
+  public readonly tableName: string;
+
+  constructor(scope: Construct, id: string, props: PostgresSessionStoreProps) {
+    super(scope, id);
+    const minCapacity = props.minCapacity ?? 0.5;
+    const maxCapacity = props.maxCapacity ?? 4;
+    const readers = props.readers ?? 1;
+    const databaseName = props.databaseName ?? 'sessions';
+    const username = props.username ?? 'sessions_owner';
+    const tableName = props.tableName ?? 'sessions';
+    const backupDays = props.backupRetentionDays ?? 7;
+
+    const problems: string[] = [];
+    const acu = (name: string, v: number, min: number) => {
+      if (Token.isUnresolved(v)) return;
+      if (!(v >= min && v <= 256) || !Number.isInteger(v * 2)) problems.push(`${name} must be from ${min} to 256 ACUs in steps of 0.5, got ${v}`);
+    };
+    acu('minCapacity', minCapacity, 0.5);
+    acu('maxCapacity', maxCapacity, 1);
+    if (!Token.isUnresolved(minCapacity) && !Token.isUnresolved(maxCapacity) && minCapacity > maxCapacity) {
+      problems.push(`minCapacity (${minCapacity}) must not exceed maxCapacity (${maxCapacity})`);
+    }
+    checkInt(problems, 'readers', readers, 0, 15);
+    checkInt(problems, 'backupRetentionDays', backupDays, 1, 35);
+    if (!DB_IDENTIFIER.test(databaseName) || databaseName === 'template0' || databaseName === 'template1') {
+      problems.push(`databaseName must be a lower-case identifier (letters, digits, _; at most 63), got '${databaseName}'`);
+    }
+    if (!DB_IDENTIFIER.test(username) || username === 'rdsadmin' || username.startsWith('pg_')) {
+      problems.push(`username must be a lower-case identifier, not rdsadmin or pg_*, got '${username}'`);
+    }
+    if (!TABLE_NAME.test(tableName)) problems.push(`tableName must be an identifier like 'sessions' or 'app.sessions', got '${tableName}'`);
+    const rotationDays = props.rotationSchedule?.isUnresolved() ? undefined : props.rotationSchedule?.toDays({ integral: false });
+    if (rotationDays !== undefined && (rotationDays < 1 || rotationDays > 1000 || !Number.isInteger(rotationDays))) {
+      problems.push(`rotationSchedule must be a whole number of days from 1 to 1000, got ${rotationDays}`);
+    }
+    if (props.disableRotation && props.rotationSchedule) problems.push('rotationSchedule and disableRotation: true are mutually exclusive');
+    const selection = props.vpcSubnets ?? {
+      subnetType: props.vpc.privateSubnets.length > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
+    };
+    let subnets: ec2.ISubnet[] = [];
+    try {
+      subnets = props.vpc.selectSubnets(selection).subnets;
+      const publicIds = new Set(props.vpc.publicSubnets.map((s) => s.subnetId));
+      if (subnets.some((s) => publicIds.has(s.subnetId))) problems.push('vpcSubnets must select private subnets only, not public ones');
+      if (!subnets.some((s) => Token.isUnresolved(s.availabilityZone)) && new Set(subnets.map((s) => s.availabilityZone)).size < 2) {
+        problems.push('vpcSubnets must span at least two availability zones (Aurora and RDS Proxy need two)');
+      }
+    } catch (e) {
+      problems.push(`vpcSubnets cannot be selected in the VPC: ${(e as Error).message}`);
+    }
+    validateProps(this, problems);
+
+    this.vpc = props.vpc;
+    this.databaseName = databaseName;
+    this.username = username;
+    this.tableName = tableName;
+    const stack = Stack.of(this);
+
+    // ---- cluster ------------------------------------------------------------------------
+    this.clusterSecurityGroup = new ec2.SecurityGroup(this, 'ClusterSecurityGroup', {
+      vpc: props.vpc,
+      description: `Session database ${this.node.path}: ingress only from its proxy, schema and rotation functions`,
+      allowAllOutbound: false,
+    });
+    const azs = [...new Set(subnets.map((s) => s.availabilityZone))];
+    this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: props.engineVersion ?? DEFAULT_AURORA_POSTGRES_VERSION }),
+      credentials: rds.Credentials.fromGeneratedSecret(username, { encryptionKey: props.encryptionKey }),
+      defaultDatabaseName: databaseName,
+      writer: rds.ClusterInstance.serverlessV2('Writer', { availabilityZone: azs[0], autoMinorVersionUpgrade: true }),
+      readers: Array.from({ length: readers }, (_, i) =>
+        rds.ClusterInstance.serverlessV2(`Reader${i + 1}`, {
+          availabilityZone: azs[(i + 1) % azs.length],
+          scaleWithWriter: true,
+          autoMinorVersionUpgrade: true,
+        }),
+      ),
+      serverlessV2MinCapacity: minCapacity,
+      serverlessV2MaxCapacity: maxCapacity,
+      vpc: props.vpc,
+      vpcSubnets: selection,
+      securityGroups: [this.clusterSecurityGroup],
+      storageEncrypted: true,
+      storageEncryptionKey: props.encryptionKey,
+      iamAuthentication: props.iamAuthentication ?? true,
+      deletionProtection: props.deletionProtection ?? true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.SNAPSHOT,
+      backup: { retention: Duration.days(backupDays) },
+      copyTagsToSnapshot: true,
+      autoMinorVersionUpgrade: true,
+    });
+    this.secret = this.cluster.secret!;
+    if (readers === 0) {
+      Annotations.of(this).addWarningV2('cdk-sessions:singleAzDatabase', 'readers: 0 leaves the writer alone in one AZ; an AZ outage stops every session until Aurora recreates it');
+    }
+    if (props.iamAuthentication === false) {
+      Validations.of(this.cluster).acknowledge({
+        id: 'AwsSolutions-RDS6',
+        reason: 'IAM database authentication was turned off on purpose (iamAuthentication: false); clients sign in through the proxy with the rotated Secrets Manager password.',
+      });
+    }
+    if (props.deletionProtection === false) {
+      Validations.of(this.cluster).acknowledge({
+        id: 'AwsSolutions-RDS10',
+        reason: 'Deletion protection was turned off on purpose (deletionProtection: false), for a throw-away stack; sessions are transient data.',
+      });
+    }
+
+    if (props.disableRotation) {
+      Validations.of(this.cluster.node.findChild('Secret')).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'Rotation was turned off on purpose (disableRotation: true); rotate by hand with the Secrets Manager PostgreSQL rotation function.',
+      });
+    } else {
+      this.rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
+        vpc: props.vpc,
+        description: `Secret rotation of ${this.node.path}: egress to Secrets Manager and the cluster`,
+        allowAllOutbound: true,
+      });
+      this.rotation = this.cluster.addRotationSingleUser({
+        automaticallyAfter: props.rotationSchedule ?? Duration.days(30),
+        vpcSubnets: selection,
+        securityGroup: this.rotationSecurityGroup,
+      });
+    }
+
+    // ---- proxy --------------------------------------------------------------------------
+    this.proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
+      vpc: props.vpc,
+      description: `Session database proxy ${this.node.path}: ingress only from bound consumers`,
+      allowAllOutbound: false,
+    });
+    this.proxy = this.cluster.addProxy('Proxy', {
+      // Unique per stack and construct path (a plain 'Proxy' would collide between stacks in one account).
+      dbProxyName: Names.uniqueResourceName(this, { maxLength: 60, separator: '-' }).replace(/^[^A-Za-z]+/, '').replace(/-+/g, '-').replace(/-$/, ''),
+      vpc: props.vpc,
+      vpcSubnets: selection,
+      securityGroups: [this.proxySecurityGroup],
+      secrets: [this.secret],
+      requireTLS: true,
+      iamAuth: props.proxyIamAuth ?? false,
+      clientPasswordAuthType: rds.ClientPasswordAuthType.POSTGRES_SCRAM_SHA_256,
+      borrowTimeout: Duration.seconds(30),
+      idleClientTimeout: Duration.minutes(30),
+      debugLogging: false,
+    });
+    this.connections = new ec2.Connections({ securityGroups: [this.proxySecurityGroup], defaultPort: ec2.Port.tcp(RDS_PROXY_POSTGRES_PORT) });
+
+    // ---- schema on deploy ---------------------------------------------------------------
+    const schemaLogs = new logs.LogGroup(this, 'SchemaLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const schemaRole = new iam.Role(this, 'SchemaRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Session schema custom resource: its log group, the database secret, its VPC interfaces',
+    });
+    schemaRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [schemaLogs.logGroupArn] }));
+    schemaRole.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+    Validations.of(schemaRole).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      reason:
+        'Lambda needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface to reach the ' +
+        'database in its VPC; these actions take no resource-level restriction and AWS maintains this minimal policy.',
+    });
+    const schemaSecurityGroup = new ec2.SecurityGroup(this, 'SchemaSecurityGroup', {
+      vpc: props.vpc,
+      description: `Session schema function of ${this.node.path}: egress to the cluster and Secrets Manager`,
+      allowAllOutbound: true,
+    });
+    const entry = runtimeEntry('handlers/postgres-schema');
+    const root = runtimeRoot(entry);
+    const lockFile = path.join(root, 'package-lock.json');
+    const hasLock = fs.existsSync(lockFile);
+    this.schemaFunction = new nodejs.NodejsFunction(this, 'SchemaFunction', {
+      entry,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.minutes(5),
+      role: schemaRole,
+      logGroup: schemaLogs,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      vpc: props.vpc,
+      vpcSubnets: selection,
+      securityGroups: [schemaSecurityGroup],
+      projectRoot: hasLock ? root : undefined,
+      depsLockFilePath: hasLock ? lockFile : undefined,
+      awsSdkConnectionReuse: false,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        // The RDS CA bundle the Lambda Node.js runtime ships: TLS to the cluster is verified.
+        NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        target: 'node22',
+        format: nodejs.OutputFormat.CJS,
+        bundleAwsSDK: false,
+        externalModules: ['@aws-sdk/*', 'pg-native'],
+        forceDockerBundling: false,
+        legalComments: 'none',
+        logLevel: nodejs.LogLevel.ERROR,
+      } as nodejs.BundlingOptions,
+    });
+    this.cluster.connections.allowDefaultPortFrom(schemaSecurityGroup, 'Session schema function');
+    this.grantReadSecret(schemaRole);
+
+    const providerLogs = new logs.LogGroup(this, 'SchemaProviderLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const providerRole = new iam.Role(this, 'SchemaProviderRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Custom resource provider of the session schema: invokes the schema function, writes its log group',
+    });
+    providerRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [providerLogs.logGroupArn] }));
+    const provider = new cr.Provider(this, 'SchemaProvider', {
+      onEventHandler: this.schemaFunction,
+      frameworkOnEventRole: providerRole,
+      logGroup: providerLogs,
+    });
+    this.schema = new CustomResource(this, 'Schema', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::SessionSchema',
+      properties: {
+        SecretArn: this.secret.secretArn,
+        Host: this.cluster.clusterEndpoint.hostname,
+        Port: Token.asString(this.cluster.clusterEndpoint.port),
+        Database: databaseName,
+        Table: tableName,
+      },
+    });
+    // After every instance is up (the writer takes connections) and the network path is open.
+    this.schema.node.addDependency(this.cluster, this.clusterSecurityGroup);
+    // cr.Provider grants lambda:InvokeFunction on the function and on `<arn>:*` (its versions).
+    const invokeVersions = `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.schemaFunction.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`;
+    Validations.of(providerRole.node.findChild('DefaultPolicy')).acknowledge({
+      id: invokeVersions,
+      reason: 'The provider framework invokes the one schema function, by ARN or by a version/alias of it (`<arn>:*`); no other function.',
+    });
+  }
+
+  /** `postgres://<user>@<proxy endpoint>:5432/<db>?sslmode=require` — no password; the runtime reads it from the secret. */
+  public get url(): string {
+    return `postgres://${this.username}@${this.proxy.endpoint}:${RDS_PROXY_POSTGRES_PORT}/${this.databaseName}?sslmode=require`;
+  }
+
+  /**
+   * Opens the proxy port to the consumer's security groups, grants read of the one credentials
+   * secret (plus `rds-db:connect` on the proxy when `proxyIamAuth` is on), and returns the
+   * runtime environment. Throws when the consumer has no `connections` (it must run in the VPC).
+   */
+  public bind(consumer: ISessionStoreConsumer): SessionStoreBinding {
+    if (!consumer.connections) {
+      throw new Error(
+        `${this.node.path} is a PostgreSQL store inside a VPC: bind() needs a consumer with connections ` +
+          '(an instance fleet, or a Lambda function attached to the same VPC)',
+      );
+    }
+    this.connections.allowDefaultPortFrom(consumer.connections, `Session clients of ${this.node.path}`);
+    this.grantReadSecret(consumer);
+    if (this.proxyIamAuthRequired) this.proxy.grantConnect(consumer, this.username);
+    return {
+      environment: {
+        [SessionEnvVars.STORE]: 'postgres',
+        [SessionEnvVars.DATABASE_URL]: this.url,
+        [SessionEnvVars.DATABASE_SECRET_ARN]: this.secret.secretArn,
+      },
+    };
+  }
+
+  /** `secretsmanager:GetSecretValue` and `DescribeSecret` on the credentials secret only (plus `kms:Decrypt` on its customer key). */
+  public grantReadSecret(grantee: iam.IGrantable): iam.Grant {
+    return this.secret.grantRead(grantee);
+  }
+
+  private get proxyIamAuthRequired(): boolean {
+    const auth = (this.proxy.node.defaultChild as rds.CfnDBProxy).auth as rds.CfnDBProxy.AuthFormatProperty[] | undefined;
+    return (auth ?? []).some((a) => a.iamAuth === 'REQUIRED');
+  }
+}
