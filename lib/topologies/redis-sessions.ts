@@ -8,7 +8,7 @@ import { InstanceFleet } from '../compute/instance-fleet';
 import { SessionApi } from '../compute/session-api';
 import { resolveVpc, validateVpcChoice, VpcChoice } from '../compute/vpc';
 import { RedisSessionStore, RedisSessionStoreProps } from '../stores/redis-session-store';
-import { ApiOptions, FleetOptions, sharedRuntime, topologyCookieSecret, TopologyRuntimeProps } from './common';
+import { ApiOptions, FleetOptions, openInterfaceEndpoints, sharedRuntime, topologyCookieSecret, TopologyRuntimeProps } from './common';
 
 /** Props of {@link RedisSessions}. */
 export interface RedisSessionsProps extends TopologyRuntimeProps, VpcChoice {
@@ -54,6 +54,9 @@ export class RedisSessions extends Construct {
     this.store = new RedisSessionStore(this, 'Store', { ...props.storeProps, vpc: this.vpc });
     this.fleet = new InstanceFleet(this, 'Fleet', { ...props.fleet, ...runtime, existingVpc: this.vpc, store: this.store });
     this.api = new SessionApi(this, 'Api', { ...props.api, ...runtime, store: this.store });
+    // The API's Secrets Manager endpoint (private DNS) answers for the whole VPC: the instances
+    // read the cookie secret and the AUTH token through it too.
+    openInterfaceEndpoints(this.api, [this.fleet]);
     this.loadBalancer = this.fleet.loadBalancer;
     this.listener = this.fleet.listener;
     this.targetGroup = this.fleet.targetGroup;

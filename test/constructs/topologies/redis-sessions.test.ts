@@ -35,6 +35,14 @@ describe('RedisSessions', () => {
     for (const p of storePort) expect(p.CidrIp).toBeUndefined();
   });
 
+  test('the Secrets Manager endpoint (private DNS) admits the instances too: they read the cookie secret and the AUTH token', () => {
+    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
+    const to443 = ingress.filter((p) => p.FromPort === 443 && JSON.stringify(p.GroupId).includes('SecretsManagerEndpoint'));
+    const sources = to443.map((p) => JSON.stringify(p.SourceSecurityGroupId));
+    expect(sources.some((s) => s.includes('InstanceSecurityGroup'))).toBe(true);
+    expect(sources.some((s) => s.includes('ApiSecurityGroup'))).toBe(true);
+  });
+
   test('no stickiness by default: any instance serves any session', () => {
     expect(tgAttributes(template)['stickiness.enabled']).toBe('false');
   });
