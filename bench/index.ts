@@ -4,11 +4,12 @@
  * Pick some with `npm run bench -- redis bundles synth`.
  */
 import { main as bundles } from './bundles';
+import { main as http } from './http';
 import { main as jwt } from './jwt';
 import { main as redis } from './redis-commands';
 import { main as synth } from './synth';
 
-const SUITES: Record<string, () => Promise<unknown> | unknown> = { redis, bundles, synth, jwt };
+const SUITES: Record<string, () => Promise<unknown> | unknown> = { redis, bundles, synth, jwt, http };
 
 async function run(): Promise<void> {
   const wanted = process.argv.slice(2);

@@ -1,0 +1,60 @@
+/** The lab's tables: every topology × scenario, and the seed's decision table with numbers in it. */
+import { cpus } from 'node:os';
+import type { LabSizes, ScenarioName, ScenarioResult } from './scenarios';
+import type { Topology } from './topologies';
+
+const ms = (n: number) => (Number.isNaN(n) ? '—' : n < 10 ? n.toFixed(1) : n.toFixed(0));
+const pct = (a: number, b: number) => (b === 0 ? '0' : `${a} (${((100 * a) / b).toFixed(a === 0 ? 0 : 1)} %)`);
+
+export function revocationText(r: number | string | undefined): string {
+  if (r === undefined) return '—';
+  return typeof r === 'number' ? `${r.toFixed(0)} ms` : r;
+}
+
+export function renderResults(rows: readonly ScenarioResult[]): string {
+  const lines = [
+    '| topology | scenario | users / sessions | sessions lost | cart lines lost / acked | failed (5xx, none) | of which 503 | 409 | p50 ms | p99 ms | bytes/req | revocation delay | notes |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const r of rows) {
+    if (r.skipped) {
+      lines.push(`| ${r.topology} | ${r.scenario} | — | — | — | — | — | — | — | — | — | — | not run: ${r.skipped} |`);
+      continue;
+    }
+    lines.push(
+      `| ${r.topology} | ${r.scenario} | ${r.users} / ${r.sessions} | ${r.sessionsLost} | ${r.linesLost} / ${r.linesAcked} | ${pct(r.failed, r.requests)} | ${r.status503} | ${r.conflicts} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${Number.isNaN(r.bytesPerRequest) ? '—' : r.bytesPerRequest.toFixed(0)} | ${revocationText(r.revocation)} | ${r.notes.join('; ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** One row per topology, the seed's columns turned into the numbers measured above. */
+export function renderSeedTable(rows: readonly ScenarioResult[], topologies: readonly Topology[]): string {
+  const get = (t: string, s: ScenarioName) => rows.find((r) => r.topology === t && r.scenario === s && !r.skipped);
+  const lost = (r?: ScenarioResult) => (r ? `${r.sessionsLost} of ${r.sessions}` : '—');
+  const lines = [
+    '| seed row ("Which Session Handling Method Should You Use?") | topology | instance crash: sessions lost | rolling deploy: sessions lost, failed | store outage: failed, lines lost | 10-wide appends: lines lost / acked | scale-out 2→4: failed | p50 / p99 ms (crash run) | bytes/req | logout → token/session refused |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const t of topologies) {
+    const kill = get(t.name, 'kill');
+    if (!kill && !rows.some((r) => r.topology === t.name)) continue;
+    const roll = get(t.name, 'rolling');
+    const out = get(t.name, 'outage');
+    const con = get(t.name, 'concurrent');
+    const sc = get(t.name, 'scaleout');
+    lines.push(
+      `| ${t.seedRow} | ${t.name} | ${lost(kill)} | ${roll ? `${lost(roll)}, ${roll.failed}` : '—'} | ${out ? `${out.failed}, ${out.linesLost}` : 'n/a (no store)'} | ${con ? `${con.linesLost} / ${con.linesAcked}` : '—'} | ${sc ? sc.failed : '—'} | ${kill ? `${ms(kill.p50Ms)} / ${ms(kill.p99Ms)}` : '—'} | ${kill ? kill.bytesPerRequest.toFixed(0) : '—'} | ${revocationText(kill?.revocation)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function machineLine(): string {
+  const c = cpus();
+  return `${c.length} × ${c[0]?.model.trim() ?? 'unknown CPU'}, node ${process.version}, ${process.platform}`;
+}
+
+export function sizesLine(s: LabSizes): string {
+  return `${s.users} users per scenario, ${s.durationMs / 1000} s of load (longer while an event runs), ${s.wide}-wide concurrent appends, ${s.outageMs / 1000} s store outage, ${s.thinkMs} ms think time`;
+}

@@ -1,0 +1,331 @@
+/**
+ * The lab's failure scenarios. Each starts its own instances and haproxy on a running store,
+ * puts simulated users (lab/load.ts) on it, injects one failure while the load runs, lets the
+ * system recover, has every user read its session a last time, and returns what was lost.
+ *
+ * | scenario | what happens under load |
+ * | --- | --- |
+ * | kill | SIGKILL one of 3 instances (haproxy finds out by its health checks) |
+ * | rolling | every instance replaced in turn: deregister (haproxy maint), SIGTERM (graceful drain), new instance, register |
+ * | outage | the store goes away for `outageMs` (how: the topology's `outage`), then comes back |
+ * | concurrent | rounds of `wide` concurrent cart appends per user, then a read |
+ * | scaleout | 2 instances → 4 (two more started and registered while the load runs) |
+ * | promote | Redis only: a replica promoted (REPLICAOF NO ONE), the old primary killed, clients moved (lab/tcp-proxy.ts) |
+ */
+import { baseEnv } from '../test/support/app-backends';
+import { RedisServer } from '../test/support/redis-server';
+import { Cluster } from './cluster';
+import { finalCheck, Recorder, runLoad, SimUser, sleep, totalScore } from './load';
+import { TcpProxy } from './tcp-proxy';
+import type { StoreHandle, Topology } from './topologies';
+
+export const SCENARIO_NAMES = ['kill', 'rolling', 'outage', 'concurrent', 'scaleout', 'promote'] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export interface LabSizes {
+  /** Simulated users per scenario. */
+  readonly users: number;
+  /** Load duration per scenario, ms (longer when the injected event takes longer). */
+  readonly durationMs: number;
+  /** Concurrent appends per user in `concurrent`. */
+  readonly wide: number;
+  /** How long the store stays away in `outage`, ms. */
+  readonly outageMs: number;
+  /** Pause between a user's requests, ms. */
+  readonly thinkMs: number;
+}
+
+export const DEFAULT_SIZES: LabSizes = { users: 24, durationMs: 6000, wide: 10, outageMs: 5000, thinkMs: 10 };
+
+export interface ScenarioResult {
+  readonly topology: string;
+  readonly scenario: ScenarioName;
+  /** Why it did not run (not applicable, or failed to run). */
+  readonly skipped?: string;
+  readonly users: number;
+  /** Sessions started (successful logins). */
+  readonly sessions: number;
+  readonly sessionsLost: number;
+  readonly linesAcked: number;
+  readonly linesLost: number;
+  readonly requests: number;
+  /** 5xx or no answer. */
+  readonly failed: number;
+  readonly status503: number;
+  readonly conflicts: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly bytesPerRequest: number;
+  /** Logout → the old cookie refused everywhere, ms; a string when it was not refused in the window. */
+  readonly revocation?: number | string;
+  readonly notes: string[];
+}
+
+export interface ScenarioContext {
+  readonly topology: Topology;
+  readonly store: StoreHandle;
+  readonly sizes: LabSizes;
+  /** Progress lines. @default - none */
+  readonly log?: (line: string) => void;
+}
+
+type Scenario = (ctx: ScenarioContext) => Promise<ScenarioResult>;
+
+function skipped(ctx: ScenarioContext, scenario: ScenarioName, why: string): ScenarioResult {
+  return {
+    topology: ctx.topology.name,
+    scenario,
+    skipped: why,
+    users: 0,
+    sessions: 0,
+    sessionsLost: 0,
+    linesAcked: 0,
+    linesLost: 0,
+    requests: 0,
+    failed: 0,
+    status503: 0,
+    conflicts: 0,
+    p50Ms: NaN,
+    p99Ms: NaN,
+    bytesPerRequest: NaN,
+    notes: [],
+  };
+}
+
+function result(ctx: ScenarioContext, scenario: ScenarioName, users: SimUser[], rec: Recorder, notes: string[], revocation?: number | string): ScenarioResult {
+  const t = totalScore(users);
+  for (const u of users) u.close();
+  return {
+    topology: ctx.topology.name,
+    scenario,
+    users: users.length,
+    sessions: t.sessions,
+    sessionsLost: t.sessionsLost,
+    linesAcked: t.linesAcked,
+    linesLost: t.linesLost,
+    requests: rec.requests,
+    failed: t.failed,
+    status503: rec.statuses.get(503) ?? 0,
+    conflicts: t.conflicts,
+    p50Ms: rec.percentile(50),
+    p99Ms: rec.percentile(99),
+    bytesPerRequest: rec.meanBytes(),
+    revocation,
+    notes,
+  };
+}
+
+/** Appends that failed (5xx/none) but whose line is in the final cart: the write landed, the client was told it did not. */
+function landedAnyway(users: SimUser[]): number {
+  let n = 0;
+  for (const u of users) for (const sku of u.ambiguous) if (u.lastCart.includes(sku)) n++;
+  return n;
+}
+
+/**
+ * Runs the load on `cluster` while `event` happens `durationMs/3` in; the load goes on until
+ * `durationMs` has passed and at least `tailMs` after the event, then every user reads once more.
+ */
+async function underLoad(
+  ctx: ScenarioContext,
+  cluster: Cluster,
+  event: () => Promise<void>,
+  tailMs = 1000,
+  onUsers?: (users: SimUser[]) => void,
+): Promise<{ users: SimUser[]; rec: Recorder }> {
+  const rec = new Recorder();
+  const users = Array.from({ length: ctx.sizes.users }, () => new SimUser(cluster.port, rec));
+  onUsers?.(users);
+  const stop = { stopped: false };
+  const started = Date.now();
+  const load = runLoad(users, { durationMs: ctx.sizes.durationMs + 60_000, stop, thinkMs: ctx.sizes.thinkMs });
+  try {
+    await sleep(ctx.sizes.durationMs / 3);
+    await event();
+    await sleep(Math.max(tailMs, ctx.sizes.durationMs - (Date.now() - started)));
+  } finally {
+    stop.stopped = true;
+    await load;
+  }
+  await finalCheck(users);
+  return { users, rec };
+}
+
+async function withCluster<T>(ctx: ScenarioContext, opts: { instances?: number; slots?: number; env?: Record<string, string> }, fn: (c: Cluster) => Promise<T>): Promise<T> {
+  const cluster = await Cluster.start({ env: opts.env ?? ctx.store.env, stickiness: ctx.topology.stickiness, instances: opts.instances, slots: opts.slots });
+  try {
+    return await fn(cluster);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/**
+ * Logout, then replay the old cookie through the load balancer until it is refused
+ * `2 × instances` times in a row (every instance saw it), within `windowMs`.
+ * Returns ms from the logout's answer to the last time the old cookie was still accepted (0 when never).
+ */
+export async function revocationDelay(port: number, windowMs = 2000, instances = 3): Promise<number | string> {
+  const rec = new Recorder();
+  const u = new SimUser(port, rec, 'revoke');
+  try {
+    if ((await u.login()).status !== 200) return 'login failed';
+    const oldCookie = u.client.cookieHeader;
+    const out = await u.client.post('/logout');
+    if (out.status !== 204) return `logout answered ${out.status}`;
+    const t0 = performance.now();
+    let lastAccepted = 0;
+    let refusedInARow = 0;
+    while (performance.now() - t0 < windowMs) {
+      const r = await u.client.get('/session', { cookie: oldCookie });
+      if (r.status === 200) {
+        lastAccepted = performance.now() - t0;
+        refusedInARow = 0;
+      } else if (r.status === 401 && ++refusedInARow >= 2 * instances) return lastAccepted;
+      await sleep(20);
+    }
+    return `not revoked in ${windowMs} ms (valid until exp)`;
+  } finally {
+    u.close();
+  }
+}
+
+const kill: Scenario = (ctx) =>
+  withCluster(ctx, {}, async (c) => {
+    const notes: string[] = [];
+    let killedAt = 0;
+    const { users, rec } = await underLoad(ctx, c, async () => {
+      killedAt = Date.now();
+      await c.kill(0);
+      await c.lb.waitUntil((s) => s.get('s1') !== 'UP', 10_000);
+      notes.push(`s1 SIGKILLed; haproxy marked it DOWN after ${Date.now() - killedAt} ms`);
+    });
+    const revocation = await revocationDelay(c.port);
+    return result(ctx, 'kill', users, rec, notes, revocation);
+  });
+
+const rolling: Scenario = (ctx) =>
+  withCluster(ctx, {}, async (c) => {
+    const t0 = Date.now();
+    const { users, rec } = await underLoad(ctx, c, async () => {
+      for (let i = 0; i < 3; i++) await c.replace(i);
+    });
+    return result(ctx, 'rolling', users, rec, [`3 instances replaced one by one (deregister, SIGTERM, start, register) in ${((Date.now() - t0) / 1000).toFixed(1)} s`]);
+  });
+
+const outage: Scenario = async (ctx) => {
+  const { down, up } = ctx.store;
+  if (!down || !up) return skipped(ctx, 'outage', 'no server-side store to take away (memory: the sessions live in the instances; JWT without a denylist: nothing server-side)');
+  return withCluster(ctx, {}, async (c) => {
+    const notes: string[] = [ctx.store.outage ?? 'store down'];
+    const { users, rec } = await underLoad(
+      ctx,
+      c,
+      async () => {
+        await down();
+        await sleep(ctx.sizes.outageMs);
+        await up();
+        const t = Date.now();
+        await c.waitAllUp();
+        notes.push(`all instances healthy again ${Date.now() - t} ms after the store came back`);
+      },
+      1500,
+    );
+    notes.push(`${landedAnyway(users)} appends answered 5xx/none landed anyway`);
+    return result(ctx, 'outage', users, rec, notes);
+  });
+};
+
+const concurrent: Scenario = (ctx) =>
+  withCluster(ctx, {}, async (c) => {
+    const rec = new Recorder();
+    const users = Array.from({ length: ctx.sizes.users }, () => new SimUser(c.port, rec));
+    const deadline = Date.now() + ctx.sizes.durationMs;
+    let rounds = 0;
+    await Promise.all(
+      users.map(async (u) => {
+        for (let round = 0; round < 50 && Date.now() < deadline; round++) {
+          if (!u.loggedIn && (await u.login()).status !== 200) continue;
+          await Promise.all(Array.from({ length: ctx.sizes.wide }, () => u.append()));
+          await u.read();
+          rounds++;
+        }
+      }),
+    );
+    await finalCheck(users);
+    return result(ctx, 'concurrent', users, rec, [`${rounds} rounds of ${ctx.sizes.wide} concurrent appends (user × round)`]);
+  });
+
+const scaleout: Scenario = (ctx) =>
+  withCluster(ctx, { instances: 2, slots: 4 }, async (c) => {
+    // Reads each user had made when the new instances were registered.
+    let before = new Map<SimUser, number>();
+    let registeredIn = 0;
+    let current: SimUser[] = [];
+    const { users, rec } = await underLoad(
+      ctx,
+      c,
+      async () => {
+        const t = Date.now();
+        await Promise.all([c.add(2), c.add(3)]);
+        registeredIn = Date.now() - t;
+        before = new Map(current.map((u) => [u, u.servedBy.length]));
+      },
+      1000,
+      (u) => (current = u),
+    );
+    let after = 0;
+    let onNew = 0;
+    for (const u of users) {
+      const tail = u.servedBy.slice(before.get(u) ?? 0);
+      after += tail.length;
+      onNew += tail.filter((s) => s.startsWith('s3') || s.startsWith('s4')).length;
+    }
+    const share = after === 0 ? 0 : (100 * onNew) / after;
+    return result(ctx, 'scaleout', users, rec, [`2 → 4 instances (started and healthy in ${registeredIn} ms); the new ones answered ${share.toFixed(0)} % of the reads after that`]);
+  });
+
+const promote: Scenario = async (ctx) => {
+  if (ctx.topology.name !== 'redis') return skipped(ctx, 'promote', 'Redis only');
+  const primary = await RedisServer.start();
+  const replica = await RedisServer.start({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
+  const proxy = await TcpProxy.start(primary.port);
+  try {
+    const deadline = Date.now() + 10_000;
+    while (!/master_link_status:up/.test(await replica.cli('INFO', 'replication'))) {
+      if (Date.now() > deadline) throw new Error('replica never caught up');
+      await sleep(50);
+    }
+    const env = baseEnv({ SESSION_STORE: 'redis', SESSION_REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+    return await withCluster(ctx, { env }, async (c) => {
+      const notes: string[] = [];
+      const { users, rec } = await underLoad(ctx, c, async () => {
+        const [pi, ri] = await Promise.all([primary.cli('INFO', 'replication'), replica.cli('INFO', 'replication')]);
+        const offset = (info: string) => Number(/master_repl_offset:(\d+)/.exec(info)?.[1] ?? 0);
+        const lag = Math.max(0, offset(pi) - offset(ri));
+        const t = performance.now();
+        await replica.cli('REPLICAOF', 'NO', 'ONE');
+        await primary.kill();
+        proxy.switchTo(replica.port);
+        notes.push(`promoted with the replica ≈${lag} bytes behind (INFO read in parallel); promote + kill + endpoint switch took ${(performance.now() - t).toFixed(0)} ms`);
+      });
+      notes.push('clients follow through a TCP proxy standing in for the primary endpoint DNS flip (simulated); ioredis reconnects (real)');
+      return result(ctx, 'promote', users, rec, notes);
+    });
+  } finally {
+    await proxy.close();
+    await replica.dispose();
+    await primary.dispose();
+  }
+};
+
+export const SCENARIOS: Record<ScenarioName, Scenario> = { kill, rolling, outage, concurrent, scaleout, promote };
+
+/** Runs one scenario; a scenario that throws becomes a row saying so (the lab goes on). */
+export async function runScenario(name: ScenarioName, ctx: ScenarioContext): Promise<ScenarioResult> {
+  try {
+    return await SCENARIOS[name](ctx);
+  } catch (err) {
+    return skipped(ctx, name, `failed to run: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
