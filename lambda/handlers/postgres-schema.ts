@@ -1,10 +1,14 @@
 /**
- * Custom-resource handler (cr.Provider onEvent) that applies the session schema on deploy:
- * the same idempotent {@link ensureSchema} the runtime runs at start (CREATE TABLE / INDEX IF
- * NOT EXISTS under an advisory lock), so a deploy and a starting function never race.
+ * The session database's housekeeping function, two events:
  *
- * Create and Update run it; Delete does nothing (the table goes with the cluster, and a
- * renamed table gets a new physical id, whose old one must not drop live sessions).
+ * - Custom-resource events (cr.Provider onEvent) apply the session schema on deploy: the same
+ *   idempotent {@link ensureSchema} the runtime runs at start (CREATE TABLE / INDEX IF NOT
+ *   EXISTS under an advisory lock), so a deploy and a starting function never race. Create and
+ *   Update run it; Delete does nothing (the table goes with the cluster, and a renamed table
+ *   gets a new physical id, whose old one must not drop live sessions).
+ * - `{"sweep": <same properties>}` from an EventBridge schedule deletes expired sessions in
+ *   batches ({@link PostgresStore.sweepExpired}): PostgreSQL has no TTL, and the runtime only
+ *   filters expired rows on read, so without the sweep the table would grow forever.
  *
  * It connects straight to the cluster's writer endpoint with the master secret, over TLS that
  * verifies the RDS certificate: the function sets NODE_EXTRA_CA_CERTS=/var/runtime/ca-cert.pem,
@@ -12,8 +16,8 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { Pool } from 'pg';
-import { ensureSchema, quoteTableName } from '../session/stores/postgres';
+import { Pool, type PoolConfig } from 'pg';
+import { ensureSchema, PostgresStore, quoteTableName, type SweepResult } from '../session/stores/postgres';
 
 /** The custom resource's properties (CloudFormation passes every value as a string). */
 export interface SchemaProperties {
@@ -26,6 +30,21 @@ export interface SchemaProperties {
   /** Table name, optionally schema-qualified. */
   readonly Table: string;
 }
+
+/** The scheduled sweep's event. */
+export interface SweepEvent {
+  readonly sweep: SchemaProperties;
+}
+
+/** What a sweep did, as the function returns (and logs) it. */
+export interface SweepResponse extends SweepResult {
+  readonly table: string;
+  /** True when the time budget ran out before a short batch: the next run goes on. */
+  readonly unfinished: boolean;
+}
+
+/** Rows per DELETE: small enough to keep each transaction short beside live traffic. */
+export const SWEEP_BATCH = 1000;
 
 /** What the provider framework expects back. */
 export interface SchemaResponse {
@@ -48,38 +67,76 @@ async function retry<T>(attempt: () => Promise<T>, deadline: number, log: (m: st
   }
 }
 
-export async function handler(event: CloudFormationCustomResourceEvent, context?: { getRemainingTimeInMillis(): number }): Promise<SchemaResponse> {
+/** Credentials from the RDS JSON secret. */
+async function credentials(secretArn: string): Promise<{ user: string; password: string }> {
+  const out = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
+  const creds = JSON.parse(out.SecretString ?? '{}') as { username?: string; password?: string };
+  if (!creds.username || !creds.password) throw new Error(`secret ${secretArn} has no username/password`);
+  return { user: creds.username, password: creds.password };
+}
+
+/**
+ * A one-connection pool to the writer, over TLS that verifies the RDS certificate; `fn` runs
+ * on it and the pool ends after. `overrides` lets a test connect to its own server.
+ */
+export async function withPool<T>(p: SchemaProperties, auth: { user: string; password?: string }, fn: (pool: Pool) => Promise<T>, overrides: PoolConfig = {}): Promise<T> {
+  const pool = new Pool({
+    host: p.Host,
+    port: Number(p.Port),
+    database: p.Database,
+    ...auth,
+    ssl: { rejectUnauthorized: true },
+    max: 1,
+    connectionTimeoutMillis: 10_000,
+    statement_timeout: 30_000,
+    application_name: 'cdk-sessions-schema',
+    ...overrides,
+  });
+  pool.on('error', () => undefined); // surfaces as the failing query
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Deletes expired sessions, batch by batch, until a batch comes back short or `budgetMs` is
+ * spent (the next scheduled run goes on from there).
+ */
+export async function sweep(pool: Pool, table: string, budgetMs: number, now = Date.now): Promise<SweepResponse> {
+  const store = new PostgresStore({ pool, table, timeoutMs: 25_000 });
+  const stopAt = now() + budgetMs;
+  let deleted = 0;
+  let batches = 0;
+  for (;;) {
+    const r = await store.sweepExpired(SWEEP_BATCH, { maxBatches: 1 });
+    deleted += r.deleted;
+    batches += r.batches;
+    if (r.deleted < SWEEP_BATCH) return { table, deleted, batches, unfinished: false };
+    if (now() >= stopAt) return { table, deleted, batches, unfinished: true };
+  }
+}
+
+export async function handler(event: CloudFormationCustomResourceEvent | SweepEvent, context?: { getRemainingTimeInMillis(): number }): Promise<SchemaResponse | SweepResponse> {
+  const remaining = context?.getRemainingTimeInMillis() ?? 300_000;
+  if ('sweep' in event) {
+    const p = event.sweep;
+    quoteTableName(p.Table);
+    const auth = await credentials(p.SecretArn);
+    const result = await withPool(p, auth, (pool) => sweep(pool, p.Table, Math.max(remaining - 40_000, 5_000)));
+    console.log(JSON.stringify({ message: 'expired sessions swept', ...result }));
+    return result;
+  }
   const p = event.ResourceProperties as unknown as SchemaProperties;
   quoteTableName(p.Table); // a bad name fails the deploy with a clear message, before any connection
   const physicalId = `${p.Host}/${p.Database}/${p.Table}`;
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
 
-  const out = await secrets.send(new GetSecretValueCommand({ SecretId: p.SecretArn }));
-  const creds = JSON.parse(out.SecretString ?? '{}') as { username?: string; password?: string };
-  if (!creds.username || !creds.password) throw new Error(`secret ${p.SecretArn} has no username/password`);
-
-  const deadline = Date.now() + Math.max((context?.getRemainingTimeInMillis() ?? 300_000) - 30_000, 10_000);
+  const auth = await credentials(p.SecretArn);
+  const deadline = Date.now() + Math.max(remaining - 30_000, 10_000);
   await retry(
-    async () => {
-      const pool = new Pool({
-        host: p.Host,
-        port: Number(p.Port),
-        database: p.Database,
-        user: creds.username,
-        password: creds.password,
-        ssl: { rejectUnauthorized: true },
-        max: 1,
-        connectionTimeoutMillis: 10_000,
-        statement_timeout: 30_000,
-        application_name: 'cdk-sessions-schema',
-      });
-      pool.on('error', () => undefined); // surfaces as the failing query
-      try {
-        await ensureSchema(pool, p.Table);
-      } finally {
-        await pool.end().catch(() => undefined);
-      }
-    },
+    () => withPool(p, auth, (pool) => ensureSchema(pool, p.Table)),
     deadline,
     (m) => console.warn(m),
   );
