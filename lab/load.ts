@@ -16,9 +16,12 @@ export class Recorder {
   readonly bytes: number[] = [];
   readonly statuses = new Map<number, number>();
   requests = 0;
+  /** 503s that haproxy answered itself ("No server is available": every instance was DOWN), not the app. */
+  balancer503 = 0;
 
-  record(status: number, ms: number, bytes: number | undefined): void {
+  record(status: number, ms: number, bytes: number | undefined, fromBalancer = false): void {
     this.requests++;
+    if (fromBalancer) this.balancer503++;
     this.latenciesMs.push(ms);
     if (bytes !== undefined) this.bytes.push(bytes);
     this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
@@ -59,7 +62,7 @@ export function measuredSend(port: number, rec: Recorder, agent: Agent, timeoutM
       const finish = (status: number, reply: Reply, bytes?: number) => {
         if (done) return;
         done = true;
-        rec.record(status, performance.now() - t0, bytes);
+        rec.record(status, performance.now() - t0, bytes, status === 503 && /No server is available/.test(reply.text));
         resolve(reply);
       };
       const failed = (text: string): Reply => ({ status: 0, headers: {}, setCookies: [], text, json: undefined });

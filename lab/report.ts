@@ -1,6 +1,6 @@
 /** The lab's tables: every topology × scenario, and the seed's decision table with numbers in it. */
 import { cpus } from 'node:os';
-import type { LabSizes, ScenarioName, ScenarioResult } from './scenarios';
+import { DEFAULT_SIZES, type LabSizes, type ScenarioName, type ScenarioResult } from './scenarios';
 import type { Topology } from './topologies';
 
 const ms = (n: number) => (Number.isNaN(n) ? '—' : n < 10 ? n.toFixed(1) : n.toFixed(0));
@@ -33,8 +33,8 @@ export function renderSeedTable(rows: readonly ScenarioResult[], topologies: rea
   const get = (t: string, s: ScenarioName) => rows.find((r) => r.topology === t && r.scenario === s && !r.skipped);
   const lost = (r?: ScenarioResult) => (r ? `${r.sessionsLost} of ${r.sessions}` : '—');
   const lines = [
-    '| seed row ("Which Session Handling Method Should You Use?") | topology | instance crash: sessions lost | rolling deploy: sessions lost, failed | store outage: failed, lines lost | 10-wide appends: lines lost / acked | scale-out 2→4: failed | p50 / p99 ms (crash run) | bytes/req | logout → token/session refused |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| seed row ("Which Session Handling Method Should You Use?") | topology | instance crash: sessions lost | rolling deploy: sessions lost, failed | store outage: failed, lines lost | store node lost: sessions lost | 10-wide appends: lines lost / acked | scale-out 2→4: failed | p50 / p99 ms (crash run) | bytes/req | logout → token/session refused |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const t of topologies) {
     const kill = get(t.name, 'kill');
@@ -44,10 +44,20 @@ export function renderSeedTable(rows: readonly ScenarioResult[], topologies: rea
     const con = get(t.name, 'concurrent');
     const sc = get(t.name, 'scaleout');
     lines.push(
-      `| ${t.seedRow} | ${t.name} | ${lost(kill)} | ${roll ? `${lost(roll)}, ${roll.failed}` : '—'} | ${out ? `${out.failed}, ${out.linesLost}` : 'n/a (no store)'} | ${con ? `${con.linesLost} / ${con.linesAcked}` : '—'} | ${sc ? sc.failed : '—'} | ${kill ? `${ms(kill.p50Ms)} / ${ms(kill.p99Ms)}` : '—'} | ${kill ? kill.bytesPerRequest.toFixed(0) : '—'} | ${revocationText(kill?.revocation)} |`,
+      `| ${t.seedRow} | ${t.name} | ${lost(kill)} | ${roll ? `${lost(roll)}, ${roll.failed}` : '—'} | ${out ? `${out.failed}, ${out.linesLost}` : 'n/a (no store)'} | ${nodeLost(get(t.name, 'promote'), get(t.name, 'nodeloss'))} | ${con ? `${con.linesLost} / ${con.linesAcked}` : '—'} | ${sc ? sc.failed : '—'} | ${kill ? `${ms(kill.p50Ms)} / ${ms(kill.p99Ms)}` : '—'} | ${kill ? kill.bytesPerRequest.toFixed(0) : '—'} | ${revocationText(kill?.revocation)} |`,
     );
   }
   return lines.join('\n');
+}
+
+/** The node-loss cell: Redis's replica promotion, or Memcached's node replaced empty; n/a for the rest. */
+function nodeLost(promote?: ScenarioResult, nodeloss?: ScenarioResult): string {
+  if (nodeloss?.nodeLoss) {
+    const d = nodeloss.nodeLoss;
+    return `${nodeloss.sessionsLost} of ${d.sessionsAtKill} (1 of 2 nodes replaced empty; ${d.onLostNode.length} sessions were on it), ${nodeloss.linesLost} lines`;
+  }
+  if (promote) return `${promote.sessionsLost} of ${promote.sessions} (primary killed, replica promoted), ${promote.linesLost} lines`;
+  return 'n/a';
 }
 
 export function machineLine(): string {
@@ -56,5 +66,5 @@ export function machineLine(): string {
 }
 
 export function sizesLine(s: LabSizes): string {
-  return `${s.users} users per scenario, ${s.durationMs / 1000} s of load (longer while an event runs), ${s.wide}-wide concurrent appends, ${s.outageMs / 1000} s store outage, ${s.thinkMs} ms think time`;
+  return `${s.users} users per scenario, ${s.durationMs / 1000} s of load (longer while an event runs), ${s.wide}-wide concurrent appends, ${s.outageMs / 1000} s store outage, ${(s.nodeDownMs ?? DEFAULT_SIZES.nodeDownMs!) / 1000} s memcached node down, ${s.thinkMs} ms think time`;
 }

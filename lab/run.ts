@@ -3,8 +3,11 @@
  * (lab/scenarios.ts), one markdown table, also written to lab/RESULTS.md with the date and the
  * machine. Sizes are flags:
  *
- *   npm run lab -- --users 24 --seconds 6 --wide 10 --outage-seconds 5 --think-ms 10 \
+ *   npm run lab -- --users 24 --seconds 6 --wide 10 --outage-seconds 5 --node-down-seconds 1.5 --think-ms 10 \
  *                  --only redis,dynamodb --scenarios kill,outage --out lab/RESULTS.md [--no-bench]
+ *
+ * A partial run (--only or --scenarios) without --out writes to the temp directory, never over
+ * lab/RESULTS.md.
  *
  * After the lab it runs the HTTP benchmarks (bench/http.ts) and adds their tables to the file,
  * unless --no-bench.
@@ -12,6 +15,7 @@
  * missing are listed as not run, with the reason.
  */
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeInstanceBundle } from '../test/support/app-instance';
 import { machineLine, renderResults, renderSeedTable, sizesLine } from './report';
@@ -48,10 +52,12 @@ export function parseFlags(argv: readonly string[]): Flags {
       wide: Math.max(1, Math.round(num('wide', DEFAULT_SIZES.wide))),
       outageMs: num('outage-seconds', DEFAULT_SIZES.outageMs / 1000) * 1000,
       thinkMs: num('think-ms', DEFAULT_SIZES.thinkMs),
+      nodeDownMs: num('node-down-seconds', DEFAULT_SIZES.nodeDownMs! / 1000) * 1000,
     },
     only: get('only')?.split(','),
     scenarios,
-    out: get('out') ?? join(__dirname, 'RESULTS.md'),
+    // Only the whole lab replaces lab/RESULTS.md.
+    out: get('out') ?? (get('only') !== undefined || get('scenarios') !== undefined ? join(tmpdir(), 'cdk-sessions-lab-RESULTS.partial.md') : join(__dirname, 'RESULTS.md')),
     bench: !argv.includes('--no-bench'),
   };
 }
@@ -126,6 +132,7 @@ async function main(): Promise<void> {
     '- JWT lines lost in `concurrent` are the design: each append re-issues the token from the cart its request carried, so concurrent appends overwrite each other (the last Set-Cookie wins).',
     '- S3 lines lost in `concurrent`: s3rver ignores If-Match/If-None-Match, so the store\'s compare-and-set is not enforced there; real S3 enforces conditional writes.',
     '- Redis `promote` lines lost are writes the old primary acknowledged after the replica stopped replicating from it (asynchronous replication): the window a real failover has too.',
+    '- Memcached `nodeloss` is the cost of Memcached having no replication: a node-based ElastiCache Memcached cluster keeps each session on one node only (the runtime spreads them by rendezvous hashing over the fixed node list), and a failed node is replaced at the same endpoint, empty. The sessions on it are gone (their users get 401 and log in again, their cart lines with them); the sessions on the other node lose nothing. Redis with a replica loses none in `promote` (only writes inside the replication lag can go). While the node is down the instances answer 503 for its sessions (connection refused; a hung node would take the 1 s store timeout), never 200. /healthz stays 200 while any node answers (MemcachedStore.ping), so the instances stay in the balancer and the surviving node\'s sessions keep being served.',
     '- Store stand-ins: dynalite (DynamoDB), s3rver (S3; ignores conditional writes, so S3 rows show what the store sends, not what real S3 enforces), redis-server, memcached, a throwaway PostgreSQL cluster. The Redis failover moves clients through a TCP proxy standing in for the primary endpoint\'s DNS flip.',
     '',
   ].join('\n');

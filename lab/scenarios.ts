@@ -11,6 +11,7 @@
  * | concurrent | rounds of `wide` concurrent cart appends per user, then a read |
  * | scaleout | 2 instances → 4 (two more started and registered while the load runs) |
  * | promote | Redis only: a replica promoted (REPLICAOF NO ONE), the old primary killed, clients moved (lab/tcp-proxy.ts) |
+ * | nodeloss | Memcached only: one of 2 nodes SIGKILLed, down `nodeDownMs`, restarted empty on the same port (an ElastiCache node replacement) |
  */
 import { baseEnv } from '../test/support/app-backends';
 import { RedisServer } from '../test/support/redis-server';
@@ -19,7 +20,7 @@ import { finalCheck, Recorder, runLoad, SimUser, sleep, totalScore } from './loa
 import { TcpProxy } from './tcp-proxy';
 import type { StoreHandle, Topology } from './topologies';
 
-export const SCENARIO_NAMES = ['kill', 'rolling', 'outage', 'concurrent', 'scaleout', 'promote'] as const;
+export const SCENARIO_NAMES = ['kill', 'rolling', 'outage', 'concurrent', 'scaleout', 'promote', 'nodeloss'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export interface LabSizes {
@@ -33,9 +34,40 @@ export interface LabSizes {
   readonly outageMs: number;
   /** Pause between a user's requests, ms. */
   readonly thinkMs: number;
+  /** How long the lost memcached node stays down in `nodeloss` before its empty replacement starts, ms. @default 1500 */
+  readonly nodeDownMs?: number;
 }
 
-export const DEFAULT_SIZES: LabSizes = { users: 24, durationMs: 6000, wide: 10, outageMs: 5000, thinkMs: 10 };
+export const DEFAULT_SIZES: LabSizes = { users: 24, durationMs: 6000, wide: 10, outageMs: 5000, thinkMs: 10, nodeDownMs: 1500 };
+
+/** What `nodeloss` measured beyond the common columns. */
+export interface NodeLossDetail {
+  /** SIGKILL → the replacement accepts connections, ms. */
+  readonly downMs: number;
+  /** SIGKILL → every instance UP in haproxy again, ms: the window the `window*` counts cover. */
+  readonly windowMs: number;
+  /** Users logged in when the node was killed. */
+  readonly sessionsAtKill: number;
+  /** Users whose session the runtime's hashing (MemcachedStore.serverOf) put on the killed node. */
+  readonly onLostNode: readonly string[];
+  /** Users who got a 401 (had to log in again), whichever node their session was on. */
+  readonly lostUsers: readonly string[];
+  /** Sessions not found (raw `get` on every node just before the kill) on exactly the node serverOf names. */
+  readonly placementMismatches: number;
+  /** Acknowledged lines lost by users whose session was on a surviving node. */
+  readonly linesLostOnSurvivors: number;
+  /** Appends answered 200 for sessions on the killed node between the kill (+50 ms) and its restart. */
+  readonly ackedWhileDown: number;
+  /** Requests answered 5xx/none within the window, and how many of them were 503. */
+  readonly windowFailed: number;
+  readonly window503: number;
+  /** Of those 503s, the ones haproxy answered itself (every instance DOWN). */
+  readonly window503ByBalancer: number;
+  /** Of {@link windowFailed}, the requests of users whose session was on a surviving node. */
+  readonly windowFailedOnSurvivors: number;
+  /** Most instances DOWN in haproxy at once during the window. */
+  readonly maxInstancesDown: number;
+}
 
 export interface ScenarioResult {
   readonly topology: string;
@@ -58,6 +90,8 @@ export interface ScenarioResult {
   readonly bytesPerRequest: number;
   /** Logout → the old cookie refused everywhere, ms; a string when it was not refused in the window. */
   readonly revocation?: number | string;
+  /** `nodeloss` only. */
+  readonly nodeLoss?: NodeLossDetail;
   readonly notes: string[];
 }
 
@@ -92,7 +126,7 @@ function skipped(ctx: ScenarioContext, scenario: ScenarioName, why: string): Sce
   };
 }
 
-function result(ctx: ScenarioContext, scenario: ScenarioName, users: SimUser[], rec: Recorder, notes: string[], revocation?: number | string): ScenarioResult {
+function result(ctx: ScenarioContext, scenario: ScenarioName, users: SimUser[], rec: Recorder, notes: string[], revocation?: number | string, nodeLoss?: NodeLossDetail): ScenarioResult {
   const t = totalScore(users);
   for (const u of users) u.close();
   return {
@@ -111,6 +145,7 @@ function result(ctx: ScenarioContext, scenario: ScenarioName, users: SimUser[], 
     p99Ms: rec.percentile(99),
     bytesPerRequest: rec.meanBytes(),
     revocation,
+    nodeLoss,
     notes,
   };
 }
@@ -131,11 +166,11 @@ async function underLoad(
   cluster: Cluster,
   event: () => Promise<void>,
   tailMs = 1000,
-  onUsers?: (users: SimUser[]) => void,
+  onUsers?: (users: SimUser[], rec: Recorder) => void,
 ): Promise<{ users: SimUser[]; rec: Recorder }> {
   const rec = new Recorder();
   const users = Array.from({ length: ctx.sizes.users }, () => new SimUser(cluster.port, rec));
-  onUsers?.(users);
+  onUsers?.(users, rec);
   const stop = { stopped: false };
   const started = Date.now();
   const load = runLoad(users, { durationMs: ctx.sizes.durationMs + 60_000, stop, thinkMs: ctx.sizes.thinkMs });
@@ -319,7 +354,120 @@ const promote: Scenario = async (ctx) => {
   }
 };
 
-export const SCENARIOS: Record<ScenarioName, Scenario> = { kill, rolling, outage, concurrent, scaleout, promote };
+/** The session id in a user's `sid` cookie (`<id>.<signature>`), or undefined when it has none. */
+function sessionIdOf(u: SimUser): string | undefined {
+  const v = u.client.jar.get('sid');
+  const dot = v?.lastIndexOf('.') ?? -1;
+  return v && dot > 0 ? v.slice(0, dot) : undefined;
+}
+
+const nodeloss: Scenario = async (ctx) => {
+  const nodes = ctx.store.memcached;
+  if (!nodes || nodes.length < 2) return skipped(ctx, 'nodeloss', 'Memcached only (a node-based cluster: 2 nodes, no replication)');
+  const victim = nodes[0];
+  const downFor = ctx.sizes.nodeDownMs ?? DEFAULT_SIZES.nodeDownMs!;
+  // The runtime's own placement: the same server list the instances got, only for serverOf/keyOf (no connection is made).
+  const { MemcachedStore } = require('../lambda/session/stores/memcached') as typeof import('../lambda/session/stores/memcached');
+  const placement = new MemcachedStore({ servers: nodes.map((n) => n.address) });
+  try {
+    return await withCluster(ctx, {}, async (c) => {
+      let current: SimUser[] = [];
+      const onLost = new Set<SimUser>();
+      let atKill = 0;
+      let mismatches = 0;
+      let downMs = 0;
+      let windowMs = 0;
+      let maxDown = 0;
+      const statusesAt = (rec: Recorder) => ({ failed: rec.count((s) => s === 0 || s >= 500), s503: rec.statuses.get(503) ?? 0, lb503: rec.balancer503 });
+      let w0 = { failed: 0, s503: 0, lb503: 0 };
+      let w1 = w0;
+      let recorder: Recorder | undefined;
+      const ackedAt = new Map<SimUser, number>();
+      let ackedWhileDown = 0;
+      const failedAt = new Map<SimUser, number>();
+      let failedOnSurvivors = 0;
+      const { users, rec } = await underLoad(
+        ctx,
+        c,
+        async () => {
+          // Where every logged-in user's session is: by the runtime's hashing, and by asking each node.
+          await Promise.all(
+            current.map(async (u) => {
+              const id = sessionIdOf(u);
+              if (!u.loggedIn || id === undefined) return;
+              atKill++;
+              const key = placement.keyOf(id);
+              const holders = (await Promise.all(nodes.map(async (n) => ((await n.raw(`get ${key}`)).startsWith('VALUE') ? n.address : undefined)))).filter((a) => a !== undefined);
+              const hashed = placement.serverOf(id);
+              if (holders.length !== 1 || holders[0] !== hashed) mismatches++;
+              if (hashed === victim.address) onLost.add(u);
+            }),
+          );
+          // Samples haproxy's view of the instances until the window ends.
+          let sampling = true;
+          const sampler = (async () => {
+            while (sampling) {
+              const st = await c.lb.serverStates();
+              maxDown = Math.max(maxDown, [...st.values()].filter((v) => v.startsWith('DOWN')).length);
+              await sleep(50);
+            }
+          })();
+          w0 = statusesAt(recorder!);
+          for (const u of current) failedAt.set(u, u.score.failed);
+          const t0 = performance.now();
+          await victim.kill();
+          await sleep(50); // a reply already on its way for a write the node took before it died
+          for (const u of onLost) ackedAt.set(u, u.score.linesAcked);
+          await sleep(Math.max(0, downFor - (performance.now() - t0)));
+          for (const u of onLost) ackedWhileDown += u.score.linesAcked - (ackedAt.get(u) ?? u.score.linesAcked);
+          await victim.restart(); // the replacement: same endpoint, empty
+          downMs = performance.now() - t0;
+          await c.waitAllUp();
+          windowMs = performance.now() - t0;
+          w1 = statusesAt(recorder!);
+          for (const u of current) if (!onLost.has(u)) failedOnSurvivors += u.score.failed - (failedAt.get(u) ?? 0);
+          sampling = false;
+          await sampler;
+        },
+        1500,
+        (u, r) => {
+          current = u;
+          recorder = r;
+        },
+      );
+      const lost = users.filter((u) => u.score.sessionsLost > 0);
+      const survivorsLinesLost = users.filter((u) => !onLost.has(u)).reduce((n, u) => n + u.score.linesLost, 0);
+      const detail: NodeLossDetail = {
+        downMs,
+        windowMs,
+        sessionsAtKill: atKill,
+        onLostNode: [...onLost].map((u) => u.name),
+        lostUsers: lost.map((u) => u.name),
+        placementMismatches: mismatches,
+        linesLostOnSurvivors: survivorsLinesLost,
+        ackedWhileDown,
+        windowFailed: w1.failed - w0.failed,
+        window503: w1.s503 - w0.s503,
+        window503ByBalancer: w1.lb503 - w0.lb503,
+        windowFailedOnSurvivors: failedOnSurvivors,
+        maxInstancesDown: maxDown,
+      };
+      const lostElsewhere = lost.filter((u) => !onLost.has(u)).length;
+      const linesOnLost = users.filter((u) => onLost.has(u)).reduce((n, u) => n + u.score.linesLost, 0);
+      const notes = [
+        `1 of 2 nodes SIGKILLed, replaced empty on the same port after ${(downMs / 1000).toFixed(1)} s; every instance UP again ${(windowMs / 1000).toFixed(1)} s after the kill`,
+        `${onLost.size} of ${atKill} sessions (${atKill === 0 ? 0 : ((100 * onLost.size) / atKill).toFixed(0)} %) lived on the lost node (MemcachedStore.serverOf; ${mismatches === 0 ? 'every key found on that node and no other' : `${mismatches} keys not where serverOf says`})`,
+        `lost: ${lost.length - lostElsewhere} of those, ${lostElsewhere} elsewhere; lines lost ${linesOnLost} on the lost node, ${survivorsLinesLost} on the survivor`,
+        `${detail.windowFailed} failed in the window, ${detail.window503} of them 503, ${failedOnSurvivors} of them for sessions on the surviving node (${detail.window503ByBalancer} answered by haproxy itself: up to ${maxDown} of 3 instances DOWN); ${ackedWhileDown} appends answered 200 for a session on the dead node`,
+      ];
+      return result(ctx, 'nodeloss', users, rec, notes, undefined, detail);
+    });
+  } finally {
+    await placement.close();
+  }
+};
+
+export const SCENARIOS: Record<ScenarioName, Scenario> = { kill, rolling, outage, concurrent, scaleout, promote, nodeloss };
 
 /** Runs one scenario; a scenario that throws becomes a row saying so (the lab goes on). */
 export async function runScenario(name: ScenarioName, ctx: ScenarioContext): Promise<ScenarioResult> {

@@ -36,6 +36,8 @@ export interface StoreHandle {
   up?(): Promise<void>;
   /** The redis-server, for Redis-only scenarios. */
   readonly redis?: RedisServer;
+  /** The memcached nodes (in SESSION_MEMCACHED_SERVERS order), for Memcached-only scenarios. */
+  readonly memcached?: readonly MemcachedServer[];
   stop(): Promise<void>;
 }
 
@@ -131,13 +133,18 @@ export const TOPOLOGIES: readonly Topology[] = [
     stickiness: { kind: 'none' },
     unavailable: () => runtimeHas('memcached') ?? (hasBinary('memcached') ? undefined : 'memcached is not installed'),
     start: async () => {
-      const mc = await MemcachedServer.start();
+      // Two nodes, as a node-based ElastiCache cluster lists them: the runtime spreads the
+      // sessions over both (rendezvous hashing), and `nodeloss` takes one away.
+      const nodes = await Promise.all([MemcachedServer.start(), MemcachedServer.start()]);
       return {
-        env: baseEnv({ SESSION_STORE: 'memcached', SESSION_MEMCACHED_SERVERS: mc.address }),
-        outage: 'SIGSTOP 5 s, SIGCONT (a memcached restart would lose every session: no persistence)',
-        down: async () => mc.pause(),
-        up: async () => mc.resume(),
-        stop: () => mc.stop(),
+        env: baseEnv({ SESSION_STORE: 'memcached', SESSION_MEMCACHED_SERVERS: nodes.map((n) => n.address).join(',') }),
+        memcached: nodes,
+        outage: 'both nodes SIGSTOP 5 s, SIGCONT (a memcached restart would lose its sessions: no persistence, no replication)',
+        down: async () => nodes.forEach((n) => n.pause()),
+        up: async () => nodes.forEach((n) => n.resume()),
+        stop: async () => {
+          await Promise.all(nodes.map((n) => n.stop()));
+        },
       };
     },
   },

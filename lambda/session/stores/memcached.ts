@@ -18,7 +18,7 @@
  * - compareAndSet: `cas` with the token remembered from this store's own load (1 round trip);
  *                  otherwise, or when that token is stale, `gets` (compare the version) + `cas`.
  *                  EXISTS / NOT_FOUND → false.
- * - delete:        `delete key`;  ping: `version` on every server.
+ * - delete:        `delete key`;  ping: `version` on every server, healthy while any answers.
  *
  * Why not `gats` (get-and-touch): memcached's clock ticks in whole seconds, so an item set with
  * exptime N lives between N−1 and N seconds (measured: exptime 2 → 1.06–2.00 s). Sliding the
@@ -229,8 +229,17 @@ export class MemcachedStore implements SessionStore {
     });
   }
 
+  /**
+   * `version` on every server; resolves when at least one answers. Memcached does not replicate,
+   * so a dead node makes only its own sessions unavailable (their calls fail with
+   * StoreUnavailableError); the instance still serves every other session and must stay healthy:
+   * failing its health check would take every instance out of the balancer for one node.
+   * Rejects with the first error when no server answers.
+   */
   async ping(): Promise<void> {
-    await Promise.all(this.clients.map((c, i) => this.runOn('ping', this.servers[i], () => c.version())));
+    const results = await Promise.allSettled(this.clients.map((c, i) => this.runOn('ping', this.servers[i], () => c.version())));
+    if (results.some((r) => r.status === 'fulfilled')) return;
+    throw (results[0] as PromiseRejectedResult).reason;
   }
 
   async close(): Promise<void> {
