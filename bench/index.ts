@@ -7,9 +7,10 @@ import { main as bundles } from './bundles';
 import { main as http } from './http';
 import { main as jwt } from './jwt';
 import { main as redis } from './redis-commands';
+import { main as stores } from './stores';
 import { main as synth } from './synth';
 
-const SUITES: Record<string, () => Promise<unknown> | unknown> = { redis, bundles, synth, jwt, http };
+const SUITES: Record<string, () => Promise<unknown> | unknown> = { redis, stores, bundles, synth, jwt, http };
 
 async function run(): Promise<void> {
   const wanted = process.argv.slice(2);
