@@ -4,7 +4,6 @@
  * store filters them. s3rver ignores conditional writes, which the overflow path does not use
  * (the conditional PutItem on the item decides every race).
  */
-import { createServer, type Server, type Socket } from 'node:net';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { SessionTooLargeError, StoreUnavailableError } from '../../lambda/session/errors';
@@ -14,17 +13,12 @@ import { DynamoDbStore, type DynamoDbStoreOptions } from '../../lambda/session/s
 import type { StoredSession } from '../../lambda/session/types';
 import { describeStoreConformance } from '../support/conformance';
 import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, startDynalite, type Dynalite } from '../support/dynalite';
-import { freePort } from '../support/ports';
+import { describeEndpointStoreDown } from '../support/outage';
 import { startS3rver, type LocalS3 } from '../support/s3rver';
 
 // The stores build their own SDK clients (as in Lambda); dynalite accepts any credentials.
 process.env.AWS_ACCESS_KEY_ID = LOCAL_AWS_CREDENTIALS.accessKeyId;
 process.env.AWS_SECRET_ACCESS_KEY = LOCAL_AWS_CREDENTIALS.secretAccessKey;
-
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(() => process.on('unhandledRejection', onUnhandled));
-afterAll(() => process.off('unhandledRejection', onUnhandled));
 
 const BUCKET = 'overflow';
 const LOAD = { idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 };
@@ -196,64 +190,11 @@ describe('DynamoDbStore on dynalite', () => {
     await expect(makeStore({ table: 'x' }).ping()).rejects.toMatchObject({ name: 'ValidationException' });
   });
 
-  describe('when the store is down', () => {
-    const ops = (store: DynamoDbStore, s: StoredSession) => ({
-      load: () => store.load(s.id, { now: Date.now(), ...LOAD }),
-      create: () => store.create(s),
-      compareAndSet: () => store.compareAndSet({ ...s, version: 2 }, 1),
-      delete: () => store.delete(s.id),
-      ping: () => store.ping(),
-    });
-
-    it('an endpoint on a closed port gives StoreUnavailableError for every operation', async () => {
-      const store = makeStore({ endpoint: `http://127.0.0.1:${await freePort()}`, timeoutMs: 1000 });
-      for (const op of Object.values(ops(store, session('closed-port-000000000000000', {})))) {
-        const err = await op().then(() => undefined, (e: unknown) => e);
-        expect(err).toBeInstanceOf(StoreUnavailableError);
-        expect((err as Error).message).toMatch(/^dynamodb \w+ failed: .*ECONNREFUSED/);
-      }
-    });
-
-    it('an endpoint that accepts connections but never answers gives StoreUnavailableError at the bound instead of hanging', async () => {
-      const sockets = new Set<Socket>();
-      const blackhole: Server = createServer((sock) => {
-        sockets.add(sock);
-        sock.on('close', () => sockets.delete(sock));
-      });
-      const port = await freePort();
-      await new Promise<void>((r) => blackhole.listen(port, '127.0.0.1', r));
-      try {
-        const store = makeStore({ endpoint: `http://127.0.0.1:${port}`, timeoutMs: 300 });
-        for (const op of Object.values(ops(store, session('blackhole-0000000000000000', {})))) {
-          await expect(op()).rejects.toBeInstanceOf(StoreUnavailableError);
-        }
-      } finally {
-        for (const s of sockets) s.destroy();
-        await new Promise((r) => blackhole.close(r));
-      }
-    }, 10_000); // 15 calls bounded at 300 ms; without the bound the SDK would wait forever
-
-    it('dynalite stopped → StoreUnavailableError; restarted on the same port → the same store and manager work again, data intact', async () => {
-      const store = makeStore({ timeoutMs: 1000 });
-      const m = new SessionManager({ store, secrets: [SECRET] });
-      const s = await m.create({ user: 'ada' });
-      await dyn.stop();
-      try {
-        await expect(m.loadById(s.id)).rejects.toBeInstanceOf(StoreUnavailableError);
-        await expect(m.update(s, (d) => ({ ...d, user: 'lost' }))).rejects.toBeInstanceOf(StoreUnavailableError);
-        await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
-      } finally {
-        await dyn.restart();
-      }
-      await store.ping();
-      expect((await m.loadById(s.id))?.data).toEqual({ user: 'ada' });
-      const u = await m.update(s, (d) => ({ ...d, user: 'grace' }));
-      expect((await m.loadById(s.id))?.data).toEqual({ user: 'grace' });
-      expect(u.version).toBe(2);
-    });
-
-    it('no unhandled promise rejection happened in this file', () => {
-      expect(unhandled).toEqual([]);
-    });
+  describeEndpointStoreDown({
+    errorPrefix: 'dynamodb',
+    serverName: 'dynalite',
+    server: () => dyn,
+    makeStore,
+    secret: SECRET,
   });
 });

@@ -13,15 +13,11 @@ import { MemcachedStore, memcachedExptime, type MemcachedStoreOptions } from '..
 import type { StoredSession } from '../../lambda/session/types';
 import { describeStoreConformance } from '../support/conformance';
 import { MemcachedServer } from '../support/memcached-server';
+import { itLeavesNoUnhandledRejection, itSurvivesProcessOutages } from '../support/outage';
 
 const SECRET = 'memcached-store-test-secret-0123456789';
 const LOAD = { idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(() => process.on('unhandledRejection', onUnhandled));
-afterAll(() => process.off('unhandledRejection', onUnhandled));
 
 const opened: MemcachedStore[] = [];
 function makeStore(opts: MemcachedStoreOptions): MemcachedStore {
@@ -39,17 +35,16 @@ function session(data: Record<string, unknown>, over: Partial<StoredSession> = {
   return { id: `mc-test-${process.pid}-${++n}-aaaaaaaaaaaa`, data, version: 1, createdAt: now, expiresAt: now + 60_000, ...over };
 }
 
-/** Retries `fn` until it resolves or `ms` pass (the store reconnects on the next command). */
-async function eventually<T>(fn: () => Promise<T>, ms = 8000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(100);
-    }
-  }
+/** Two memcached servers, started before the enclosing describe block's tests and stopped after them. */
+function twoServers(): readonly MemcachedServer[] {
+  const servers: MemcachedServer[] = [];
+  beforeAll(async () => {
+    servers.push(...(await Promise.all([MemcachedServer.start(), MemcachedServer.start()])));
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+  return servers;
 }
 
 describe('memcachedExptime follows memcached\'s rule and never ends an item early', () => {
@@ -156,13 +151,7 @@ describe('MemcachedStore on one memcached', () => {
 });
 
 describe('MemcachedStore on two memcached servers (keys hashed across the list)', () => {
-  let servers: MemcachedServer[];
-  beforeAll(async () => {
-    servers = await Promise.all([MemcachedServer.start(), MemcachedServer.start()]);
-  });
-  afterAll(async () => {
-    await Promise.all((servers ?? []).map((s) => s.stop()));
-  });
+  const servers = twoServers();
 
   describeStoreConformance('memcached (two servers)', () => ({ makeStore: async () => makeStore({ servers: servers.map((s) => s.address) }) }));
 
@@ -187,13 +176,7 @@ describe('MemcachedStore on two memcached servers (keys hashed across the list)'
 });
 
 describe('SESSION_STORE=memcached builds the runtime on the listed servers', () => {
-  let servers: MemcachedServer[];
-  beforeAll(async () => {
-    servers = await Promise.all([MemcachedServer.start(), MemcachedServer.start()]);
-  });
-  afterAll(async () => {
-    await Promise.all((servers ?? []).map((s) => s.stop()));
-  });
+  const servers = twoServers();
 
   it('a session created through the runtime is stored on the server its id hashes to', async () => {
     const env = parseSessionEnv({
@@ -249,65 +232,12 @@ describe('MemcachedStore when memcached is down, hung, back', () => {
     await server?.stop();
   });
 
-  async function expectAllUnavailableWithinBound(): Promise<void> {
-    const id = 'no-such-session-0000000000000000';
-    const calls: Record<string, () => Promise<unknown>> = {
-      load: () => m.loadById(id),
-      create: () => m.create({ n: 1 }),
-      compareAndSet: () => store.compareAndSet({ id, data: { n: 2 }, version: 2, createdAt: Date.now(), expiresAt: Date.now() + 60000 }, 1),
-      delete: () => store.delete(id),
-      ping: () => store.ping(),
-    };
-    for (const [name, call] of Object.entries(calls)) {
-      const t0 = performance.now();
-      const outcome = await call().then(
-        () => `${name} succeeded`,
-        (e: unknown) => e,
-      );
-      const elapsed = performance.now() - t0;
-      expect({ name, outcome }).toEqual({ name, outcome: expect.any(StoreUnavailableError) });
-      expect({ name, withinBound: elapsed <= BOUND_MS + SLACK_MS }).toEqual({ name, withinBound: true });
-    }
-  }
+  itSurvivesProcessOutages(
+    () => ({ server, store, m, lateStore: () => new MemcachedStore({ servers: [server.address], timeoutMs: BOUND_MS }) }),
+    { boundMs: BOUND_MS, slackMs: SLACK_MS },
+  );
 
-  it('server killed: every call fails with StoreUnavailableError within the bound; the same store works after a restart', async () => {
-    const before = await m.create({ user: 'ada' });
-    await server.kill();
-    await expectAllUnavailableWithinBound();
-    await server.restart();
-    await eventually(() => store.ping());
-    expect(await m.loadById(before.id)).toBeUndefined(); // memcached keeps nothing across a restart
-    const after = await m.create({ user: 'grace' });
-    expect((await m.loadById(after.id))?.data).toEqual({ user: 'grace' });
-  });
-
-  it('server hung (SIGSTOP, connection open, no replies): every call fails within the bound; works again after SIGCONT', async () => {
-    const s = await m.create({ n: 0 });
-    server.pause();
-    try {
-      await expectAllUnavailableWithinBound();
-    } finally {
-      server.resume();
-    }
-    const loaded = await eventually(() => m.loadById(s.id));
-    expect(loaded).toMatchObject({ version: 1, data: { n: 0 } });
-    await m.update(loaded!, (d) => ({ ...d, n: 1 }));
-    expect(await m.loadById(s.id)).toMatchObject({ version: 2, data: { n: 1 } });
-  });
-
-  it('a store created while the server is down fails within the bound and works once the server is up', async () => {
-    await server.stop();
-    const late = makeStore({ servers: [server.address], timeoutMs: BOUND_MS });
-    const t0 = performance.now();
-    await expect(late.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
-    expect(performance.now() - t0).toBeLessThanOrEqual(BOUND_MS + SLACK_MS);
-    await server.restart();
-    await eventually(() => late.ping());
-  });
-
-  it('no unhandled promise rejection happened in this file', () => {
-    expect(unhandled).toEqual([]);
-  });
+  itLeavesNoUnhandledRejection();
 });
 
 describe('MemcachedStore over TLS (memcached -Z with a self-signed CA, as ElastiCache in-transit encryption)', () => {

@@ -11,48 +11,13 @@ import { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../../lambda/session/errors';
 import { SessionManager } from '../../lambda/session/manager';
 import { RedisStore, type RedisCredentials } from '../../lambda/session/stores/redis';
+import { eventually, itSurvivesProcessOutages } from '../support/outage';
 import { RedisServer } from '../support/redis-server';
 
 const BOUND_MS = 500;
 const SLACK_MS = 300;
 const SECRET = 'resilience-test-secret-0123456789abcdef';
 const quiet = { warn: () => undefined }; // connection warnings are the expected outcome here
-
-/** Retries `fn` until it resolves or `ms` pass (the store reconnects in the background). */
-async function eventually<T>(fn: () => Promise<T>, ms = 8000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
-/** Every session operation, each expected to fail with StoreUnavailableError within the bound. */
-async function expectAllUnavailableWithinBound(store: RedisStore, m: SessionManager): Promise<void> {
-  // A frozen server runs the queued commands when it wakes up: aim them at an id no test uses.
-  const id = 'no-such-session-0000000000000000';
-  const calls: Record<string, () => Promise<unknown>> = {
-    load: () => m.loadById(id),
-    create: () => m.create({ n: 1 }),
-    compareAndSet: () => store.compareAndSet({ id, data: { n: 2 }, version: 2, createdAt: Date.now(), expiresAt: Date.now() + 60000 }, 1),
-    delete: () => store.delete(id),
-    ping: () => store.ping(),
-  };
-  for (const [name, call] of Object.entries(calls)) {
-    const t0 = performance.now();
-    const outcome = await call().then(
-      () => `${name} succeeded`,
-      (e: unknown) => e,
-    );
-    const elapsed = performance.now() - t0;
-    expect(outcome).toBeInstanceOf(StoreUnavailableError);
-    expect({ name, elapsed: elapsed <= BOUND_MS + SLACK_MS }).toEqual({ name, elapsed: true });
-  }
-}
 
 describe('redis store: server down, hung, back', () => {
   let server: RedisServer;
@@ -72,45 +37,10 @@ describe('redis store: server down, hung, back', () => {
     await server?.dispose();
   });
 
-  it('server killed: every call fails with StoreUnavailableError within the bound; the same store works after a restart', async () => {
-    const before = await m.create({ user: 'ada' });
-    await server.kill();
-    await expectAllUnavailableWithinBound(store, m);
-    await server.restart();
-    await eventually(() => store.ping());
-    // No persistence on the test server: the old session is gone, new ones work on the same store.
-    expect(await m.loadById(before.id)).toBeUndefined();
-    const after = await m.create({ user: 'grace' });
-    expect((await m.loadById(after.id))?.data).toEqual({ user: 'grace' });
-  });
-
-  it('server hung (SIGSTOP, connection open, no replies): every call fails within the bound; works again after SIGCONT', async () => {
-    const s = await m.create({ n: 0 });
-    server.pause();
-    try {
-      await expectAllUnavailableWithinBound(store, m);
-    } finally {
-      server.resume();
-    }
-    const loaded = await eventually(() => m.loadById(s.id));
-    expect(loaded).toMatchObject({ version: 1, data: { n: 0 } });
-    await m.update(loaded!, (d) => ({ ...d, n: 1 }));
-    expect(await m.loadById(s.id)).toMatchObject({ version: 2, data: { n: 1 } });
-  });
-
-  it('a store created while the server is down fails within the bound and connects once the server is up', async () => {
-    await server.stop();
-    const late = new RedisStore({ url: server.url(), commandTimeoutMs: BOUND_MS, logger: quiet });
-    try {
-      const t0 = performance.now();
-      await expect(late.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
-      expect(performance.now() - t0).toBeLessThanOrEqual(BOUND_MS + SLACK_MS);
-      await server.restart();
-      await eventually(() => late.ping());
-    } finally {
-      await late.close();
-    }
-  });
+  itSurvivesProcessOutages(
+    () => ({ server, store, m, lateStore: () => new RedisStore({ url: server.url(), commandTimeoutMs: BOUND_MS, logger: quiet }) }),
+    { boundMs: BOUND_MS, slackMs: SLACK_MS },
+  );
 
   it('no unhandled ioredis error event was reported during the outages above', () => {
     const unhandled = consoleError.mock.calls.filter((args) => String(args[0]).includes('Unhandled error event'));

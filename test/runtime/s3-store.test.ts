@@ -4,24 +4,16 @@
  * enforces them: 412 / 409 → the write is refused), and everything that does not depend on the
  * server enforcing them; they never pretend the emulator enforced a condition.
  */
-import { createServer, type Server, type Socket } from 'node:net';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { StoreUnavailableError } from '../../lambda/session/errors';
-import { SessionManager } from '../../lambda/session/manager';
 import { S3Store, type S3StoreOptions } from '../../lambda/session/stores/s3';
 import type { StoredSession } from '../../lambda/session/types';
 import { describeStoreConformance } from '../support/conformance';
-import { freePort } from '../support/ports';
+import { describeEndpointStoreDown } from '../support/outage';
 import { S3RVER_CREDENTIALS, startS3rver, type LocalS3 } from '../support/s3rver';
 
 // The stores build their own SDK clients (as in Lambda), with s3rver's fixed credentials.
 process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
 process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
-
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(() => process.on('unhandledRejection', onUnhandled));
-afterAll(() => process.off('unhandledRejection', onUnhandled));
 
 const BUCKET = 'sessions-bucket';
 const SECRET = 's3-store-test-secret-0123456789abcdef';
@@ -182,64 +174,11 @@ describe('S3Store on s3rver', () => {
     expect((await store.load('slide-capped-00000000000000', { now, ...LOAD }))?.expiresAt).toBe(now + 10_000);
   });
 
-  describe('when the store is down', () => {
-    const ops = (store: S3Store, s: StoredSession) => ({
-      load: () => store.load(s.id, { now: Date.now(), ...LOAD }),
-      create: () => store.create(s),
-      compareAndSet: () => store.compareAndSet({ ...s, version: 2 }, 1),
-      delete: () => store.delete(s.id),
-      ping: () => store.ping(),
-    });
-
-    it('an endpoint on a closed port gives StoreUnavailableError for every operation', async () => {
-      const store = makeStore({ endpoint: `http://127.0.0.1:${await freePort()}`, timeoutMs: 1000 });
-      for (const op of Object.values(ops(store, session('closed-port-000000000000000', {})))) {
-        const err = await op().then(() => undefined, (e: unknown) => e);
-        expect(err).toBeInstanceOf(StoreUnavailableError);
-        expect((err as Error).message).toMatch(/^s3 \w+ failed: .*ECONNREFUSED/);
-      }
-    });
-
-    it('an endpoint that accepts connections but never answers gives StoreUnavailableError at the bound instead of hanging', async () => {
-      const sockets = new Set<Socket>();
-      const blackhole: Server = createServer((sock) => {
-        sockets.add(sock);
-        sock.on('close', () => sockets.delete(sock));
-      });
-      const port = await freePort();
-      await new Promise<void>((r) => blackhole.listen(port, '127.0.0.1', r));
-      try {
-        const store = makeStore({ endpoint: `http://127.0.0.1:${port}`, timeoutMs: 300 });
-        for (const op of Object.values(ops(store, session('blackhole-0000000000000000', {})))) {
-          await expect(op()).rejects.toBeInstanceOf(StoreUnavailableError);
-        }
-      } finally {
-        for (const s of sockets) s.destroy();
-        await new Promise((r) => blackhole.close(r));
-      }
-    }, 10_000); // 5 calls bounded at 300 ms; without the bound the SDK would wait forever
-
-    it('s3rver stopped → StoreUnavailableError; restarted on the same port → the same store and manager work again, data intact', async () => {
-      const store = makeStore({ timeoutMs: 1000 });
-      const m = new SessionManager({ store, secrets: [SECRET] });
-      const s = await m.create({ user: 'ada' });
-      await s3.stop();
-      try {
-        await expect(m.loadById(s.id)).rejects.toBeInstanceOf(StoreUnavailableError);
-        await expect(m.update(s, (d) => ({ ...d, user: 'lost' }))).rejects.toBeInstanceOf(StoreUnavailableError);
-        await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
-      } finally {
-        await s3.restart();
-      }
-      await store.ping();
-      expect((await m.loadById(s.id))?.data).toEqual({ user: 'ada' });
-      const u = await m.update(s, (d) => ({ ...d, user: 'grace' }));
-      expect(u.version).toBe(2);
-      expect((await m.loadById(s.id))?.data).toEqual({ user: 'grace' });
-    });
-
-    it('no unhandled promise rejection happened in this file', () => {
-      expect(unhandled).toEqual([]);
-    });
+  describeEndpointStoreDown({
+    errorPrefix: 's3',
+    serverName: 's3rver',
+    server: () => s3,
+    makeStore,
+    secret: SECRET,
   });
 });

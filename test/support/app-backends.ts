@@ -3,8 +3,7 @@
  * (lambda/session/from-env.ts) at them: memory (nothing to start), redis (redis-server),
  * dynamodb (dynalite), s3 (s3rver — it ignores conditional writes, see test/support/s3rver.ts).
  */
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { startDynalite, type Dynalite } from './dynalite';
+import { startDynalite, waitForTableActive, type Dynalite } from './dynalite';
 import { RedisServer } from './redis-server';
 import { S3RVER_CREDENTIALS, startS3rver } from './s3rver';
 
@@ -66,13 +65,7 @@ export async function startBackend(kind: BackendKind, redisArgs: readonly string
 export async function waitForActiveTable(dyn: Dynalite, timeoutMs = 10_000): Promise<void> {
   const client = dyn.client();
   try {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const out = await client.send(new DescribeTableCommand({ TableName: dyn.table })).catch(() => undefined);
-      if (out?.Table?.TableStatus === 'ACTIVE') return;
-      if (Date.now() > deadline) throw new Error(`table ${dyn.table} not ACTIVE after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitForTableActive(client, dyn.table, timeoutMs);
   } finally {
     client.destroy();
   }

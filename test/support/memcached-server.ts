@@ -4,18 +4,14 @@
  * freezes the process (SIGSTOP) so connections stay open and nothing answers. Stray processes
  * are killed when the test process exits, even after a failed test.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitForPort } from './ports';
+import { freePort } from './ports';
 import { makeCertificates, type TestCertificates } from './redis-server';
-
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const p of live) p.kill('SIGKILL');
-});
+import { ServerProcess } from './server-process';
 
 export interface MemcachedServerOptions {
   /** Item size limit (`-I`) in KiB; a limit under 1 MiB also lowers slab_chunk_max to half of it. @default - memcached's own (1 MiB) */
@@ -27,7 +23,7 @@ export interface MemcachedServerOptions {
 }
 
 /** One memcached process on 127.0.0.1. */
-export class MemcachedServer {
+export class MemcachedServer extends ServerProcess {
   static async start(opts: MemcachedServerOptions = {}): Promise<MemcachedServer> {
     const port = opts.port ?? (await freePort());
     const args = ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-m', '64'];
@@ -56,61 +52,18 @@ export class MemcachedServer {
     return server;
   }
 
-  private proc?: ChildProcess;
-  private output = '';
-
   private constructor(
-    readonly port: number,
-    private readonly args: readonly string[],
+    port: number,
+    args: readonly string[],
     /** Present for a TLS server. */
     readonly certificates?: TestCertificates,
-  ) {}
+  ) {
+    super('memcached', port, args);
+  }
 
   /** `127.0.0.1:<port>`, as SESSION_MEMCACHED_SERVERS lists it. */
   get address(): string {
     return `127.0.0.1:${this.port}`;
-  }
-
-  /** (Re)start the process on the same port and wait until it accepts connections. */
-  async restart(): Promise<void> {
-    if (this.proc) throw new Error(`memcached on ${this.port} is already running`);
-    const proc = spawn('memcached', this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc = proc;
-    live.add(proc);
-    const keep = (b: Buffer) => {
-      this.output = (this.output + b.toString()).slice(-4000);
-    };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    const exited = new Promise<never>((_, reject) => {
-      proc.once('exit', (code, signal) => {
-        live.delete(proc);
-        if (this.proc === proc) this.proc = undefined;
-        reject(new Error(`memcached on ${this.port} exited (code ${code}, signal ${signal}):\n${this.output}`));
-      });
-    });
-    exited.catch(() => undefined); // only meaningful while starting
-    await Promise.race([waitForPort(this.port, 10000), exited]);
-  }
-
-  /** Graceful stop (SIGTERM); can be restarted. */
-  async stop(): Promise<void> {
-    await this.signalAndWait('SIGTERM');
-  }
-
-  /** Hard kill (SIGKILL), as a failed node; can be restarted. */
-  async kill(): Promise<void> {
-    await this.signalAndWait('SIGKILL');
-  }
-
-  /** Freeze (SIGSTOP): connections stay open, nothing answers. */
-  pause(): void {
-    this.proc?.kill('SIGSTOP');
-  }
-
-  /** Undo {@link pause}. */
-  resume(): void {
-    this.proc?.kill('SIGCONT');
   }
 
   /**
@@ -140,16 +93,5 @@ export class MemcachedServer {
       });
       s.write(`${command}\r\n`);
     });
-  }
-
-  private async signalAndWait(signal: NodeJS.Signals): Promise<void> {
-    const proc = this.proc;
-    if (!proc) return;
-    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill('SIGCONT'); // a paused process would not act on SIGTERM
-    proc.kill(signal);
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-    await gone;
-    clearTimeout(timer);
   }
 }

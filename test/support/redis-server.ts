@@ -4,19 +4,16 @@
  * persistence; `dispose()` stops it and removes the dir. Stray processes are killed when the
  * test process exits, even after a failed test.
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, waitForPort } from './ports';
+import { freePort } from './ports';
+import { ServerProcess } from './server-process';
 
 const run = promisify(execFile);
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const p of live) p.kill('SIGKILL');
-});
 
 /** An ACL user with every permission on every key. */
 export interface AclUser {
@@ -58,7 +55,7 @@ export function makeCertificates(dir: string): TestCertificates {
 }
 
 /** One redis-server process on 127.0.0.1. */
-export class RedisServer {
+export class RedisServer extends ServerProcess {
   /** Starts a server and waits until it accepts connections. */
   static async start(opts: RedisServerOptions = {}): Promise<RedisServer> {
     const dir = mkdtempSync(join(tmpdir(), 'cdk-sessions-redis-'));
@@ -86,72 +83,24 @@ export class RedisServer {
     }
   }
 
-  private proc?: ChildProcess;
-  private output = '';
-
   private constructor(
     /** The (TLS) port. */
-    readonly port: number,
+    port: number,
     /** Its temp dir (removed by dispose). */
     readonly dir: string,
-    private readonly args: readonly string[],
+    args: readonly string[],
     private readonly opts: RedisServerOptions,
     /** Present for a TLS server. */
     readonly certificates?: TestCertificates,
-  ) {}
+  ) {
+    super('redis-server', port, args);
+  }
 
   /** `redis://` or `rediss://` URL, with `user:password@` when given. */
   url(auth?: { username?: string; password: string }): string {
     const scheme = this.opts.tls ? 'rediss' : 'redis';
     const cred = auth ? `${encodeURIComponent(auth.username ?? '')}:${encodeURIComponent(auth.password)}@` : '';
     return `${scheme}://${cred}127.0.0.1:${this.port}`;
-  }
-
-  /** True while the process runs. */
-  get running(): boolean {
-    return this.proc !== undefined;
-  }
-
-  /** (Re)start the process on the same port and wait until it accepts connections. */
-  async restart(): Promise<void> {
-    if (this.proc) throw new Error(`redis-server on ${this.port} is already running`);
-    const proc = spawn('redis-server', this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc = proc;
-    live.add(proc);
-    const keep = (b: Buffer) => {
-      this.output = (this.output + b.toString()).slice(-4000);
-    };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    const exited = new Promise<never>((_, reject) => {
-      proc.once('exit', (code, signal) => {
-        live.delete(proc);
-        if (this.proc === proc) this.proc = undefined;
-        reject(new Error(`redis-server on ${this.port} exited (code ${code}, signal ${signal}):\n${this.output}`));
-      });
-    });
-    exited.catch(() => undefined); // only meaningful while starting; awaited through the race below
-    await Promise.race([waitForPort(this.port, 10000), exited]);
-  }
-
-  /** Graceful stop (SIGTERM); the server can be restarted. */
-  async stop(): Promise<void> {
-    await this.signalAndWait('SIGTERM');
-  }
-
-  /** Hard kill (SIGKILL), as a crashed node; the server can be restarted. */
-  async kill(): Promise<void> {
-    await this.signalAndWait('SIGKILL');
-  }
-
-  /** Freeze the process (SIGSTOP): connections stay open, nothing answers — a hung server. */
-  pause(): void {
-    this.proc?.kill('SIGSTOP');
-  }
-
-  /** Undo {@link pause}. */
-  resume(): void {
-    this.proc?.kill('SIGCONT');
   }
 
   /** Stop the process and remove the temp dir. Safe to call more than once. */
@@ -165,17 +114,6 @@ export class RedisServer {
     const auth = this.opts.password !== undefined ? ['-a', this.opts.password, '--no-auth-warning'] : [];
     const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), ...auth, ...args]);
     return stdout;
-  }
-
-  private async signalAndWait(signal: NodeJS.Signals): Promise<void> {
-    const proc = this.proc;
-    if (!proc) return;
-    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill('SIGCONT'); // a paused process would not act on SIGTERM
-    proc.kill(signal);
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-    await gone;
-    clearTimeout(timer);
   }
 }
 

@@ -12,12 +12,13 @@
  *   our own http server), and its PUT answers only once the object file holds every byte.
  *   No result s3rver computes is changed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { listenOnLoopback, type LoopbackServer } from './loopback-server';
 import { freePort } from './ports';
 
 // s3rver ships no type declarations; this is the part of its API the harness uses
@@ -55,17 +56,10 @@ function putObjectAfterTheBytesLand(): void {
 /** s3rver's fixed credentials (it checks the access key). */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
-export interface LocalS3 {
-  readonly port: number;
-  readonly endpoint: string;
+/** The server's port and endpoint; `stop()` keeps buckets and objects for `restart()`. */
+export interface LocalS3 extends LoopbackServer {
   /** A new S3 client for this server (path style); the caller destroys it. */
   client(): S3Client;
-  /** Stop listening (connections dropped); objects and port are kept for {@link restart}. */
-  stop(): Promise<void>;
-  /** Listen again on the same port. */
-  restart(): Promise<void>;
-  /** Stop and remove the data directory. */
-  close(): Promise<void>;
 }
 
 /** A request listener that lets `handle` serve one request at a time, in arrival order. */
@@ -87,35 +81,9 @@ export async function startS3rver(buckets: readonly string[]): Promise<LocalS3> 
   const dir = mkdtempSync(join(tmpdir(), 's3rver-'));
   const app = new S3rver({ silent: true, directory: dir, configureBuckets: buckets.map((name) => ({ name })) });
   await app.configureBuckets();
-  const server = createServer(oneAtATime(app.callback()));
-  let listening = false;
-  const listen = async (): Promise<void> => {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    listening = true;
-  };
-  const stop = async (): Promise<void> => {
-    if (!listening) return;
-    listening = false;
-    server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
-  };
-  await listen();
-  const endpoint = `http://127.0.0.1:${port}`;
+  const server = await listenOnLoopback(createServer(oneAtATime(app.callback())), port, dir);
   return {
-    port,
-    endpoint,
-    client: () => new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS }),
-    stop,
-    restart: listen,
-    close: async () => {
-      await stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    ...server,
+    client: () => new S3Client({ region: 'us-east-1', endpoint: server.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS }),
   };
 }

@@ -1,0 +1,84 @@
+/**
+ * The life cycle both real-server harnesses share (redis-server, memcached): one child process on
+ * a fixed loopback port that can be stopped, killed, frozen and started again on the same port.
+ * Stray processes are killed when the test process exits, even after a failed test.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { waitForPort } from './ports';
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+/** One server process on 127.0.0.1:`port`, started by {@link restart}. */
+export abstract class ServerProcess {
+  private proc?: ChildProcess;
+  private output = '';
+
+  protected constructor(
+    /** The executable (`redis-server`, `memcached`). */
+    private readonly command: string,
+    /** The port it listens on, kept across restarts. */
+    readonly port: number,
+    private readonly args: readonly string[],
+  ) {}
+
+  /** True while the process runs. */
+  get running(): boolean {
+    return this.proc !== undefined;
+  }
+
+  /** (Re)start the process on the same port and wait until it accepts connections. */
+  async restart(): Promise<void> {
+    if (this.proc) throw new Error(`${this.command} on ${this.port} is already running`);
+    const proc = spawn(this.command, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    live.add(proc);
+    const keep = (b: Buffer) => {
+      this.output = (this.output + b.toString()).slice(-4000);
+    };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+    const exited = new Promise<never>((_, reject) => {
+      proc.once('exit', (code, signal) => {
+        live.delete(proc);
+        if (this.proc === proc) this.proc = undefined;
+        reject(new Error(`${this.command} on ${this.port} exited (code ${code}, signal ${signal}):\n${this.output}`));
+      });
+    });
+    exited.catch(() => undefined); // only meaningful while starting; awaited through the race below
+    await Promise.race([waitForPort(this.port, 10000), exited]);
+  }
+
+  /** Graceful stop (SIGTERM); the server can be restarted. */
+  async stop(): Promise<void> {
+    await this.signalAndWait('SIGTERM');
+  }
+
+  /** Hard kill (SIGKILL), as a crashed node; the server can be restarted. */
+  async kill(): Promise<void> {
+    await this.signalAndWait('SIGKILL');
+  }
+
+  /** Freeze the process (SIGSTOP): connections stay open, nothing answers — a hung server. */
+  pause(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  /** Undo {@link pause}. */
+  resume(): void {
+    this.proc?.kill('SIGCONT');
+  }
+
+  private async signalAndWait(signal: NodeJS.Signals): Promise<void> {
+    const proc = this.proc;
+    if (!proc) return;
+    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGCONT'); // a paused process would not act on SIGTERM
+    proc.kill(signal);
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
