@@ -20,7 +20,7 @@ import {
   wireCookieName,
 } from './common';
 import { bundleInstanceServer, INSTANCE_SERVER_FILE } from './runtime-assets';
-import { createSessionVpc, validateVpcChoice } from './vpc';
+import { resolveVpc, validateVpcChoice } from './vpc';
 
 /** Load balancer stickiness (session affinity) of the fleet's target group. */
 export interface StickinessOptions {
@@ -167,7 +167,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
     throwIfProblems('InstanceFleet', validateFleetProps(props, stickinessCookieName));
 
     const port = props.port ?? DEFAULTS.port;
-    this.vpc = props.existingVpc ?? createSessionVpc(this, 'Vpc', props.vpcProps);
+    this.vpc = resolveVpc(this, 'Vpc', props);
     this.cookieSecret = props.cookieSecret ?? createCookieSecret(this, 'CookieSecret');
     this.stickinessCookieName = stickinessCookieName;
 

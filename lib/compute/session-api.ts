@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -12,7 +10,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ISessionStore } from '../core/session-store';
 import { createCookieSecret, runtimeEnvironment, SessionRuntimeOptions, throwIfProblems, validateRuntimeOptions } from './common';
-import { runtimeEntry, runtimeRoot } from './runtime-assets';
+import { addVpcAccess, createFunctionRole, FUNCTION_RUNTIME, runtimeFunctionProps } from './functions';
+import { runtimeEntry } from './runtime-assets';
 
 /** Props of {@link SessionApi}. */
 export interface SessionApiProps extends SessionRuntimeOptions {
@@ -65,7 +64,7 @@ export interface SessionApiProps extends SessionRuntimeOptions {
 }
 
 /** The newest Node.js Lambda runtime this aws-cdk-lib knows. */
-export const SESSION_API_RUNTIME = lambda.Runtime.NODEJS_24_X;
+export const SESSION_API_RUNTIME = FUNCTION_RUNTIME;
 
 /**
  * The session runtime as a Lambda function (ARM64, esbuild-bundled, X-Ray traced) behind an
@@ -100,25 +99,9 @@ export class SessionApi extends Construct implements ec2.IConnectable {
     this.vpc = props.store.vpc;
 
     this.logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention, removalPolicy: RemovalPolicy.DESTROY });
-    // An own role instead of AWSLambdaBasicExecutionRole: log writes only to this log group.
-    this.role = new iam.Role(this, 'FunctionRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Session API handler: its log group, its session store, its cookie secret',
-    });
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [this.logGroup.logGroupArn],
-      }),
-    );
+    this.role = createFunctionRole(this, 'FunctionRole', 'Session API handler: its log group, its session store, its cookie secret', this.logGroup);
     if (this.vpc) {
-      this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-      Validations.of(this.role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        reason:
-          'Lambda needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface to attach to the ' +
-          "store's VPC; these actions take no resource-level restriction and AWS maintains this minimal policy.",
-      });
+      addVpcAccess(this.role, "to attach to the store's VPC");
       this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
         vpc: this.vpc,
         description: 'Session API function: egress to its store and AWS APIs',
@@ -126,44 +109,19 @@ export class SessionApi extends Construct implements ec2.IConnectable {
       });
     }
 
-    const entry = props.entry ?? runtimeEntry('handlers/http-api');
-    const root = runtimeRoot(entry);
-    const lockFile = path.join(root, 'package-lock.json');
-    const hasLock = fs.existsSync(lockFile);
     this.function = new nodejs.NodejsFunction(this, 'Handler', {
-      entry,
-      handler: 'handler',
-      runtime: SESSION_API_RUNTIME,
-      architecture: lambda.Architecture.ARM_64,
+      ...runtimeFunctionProps(props.entry ?? runtimeEntry('handlers/http-api'), {
+        // Keep only the bound store's code in the bundle (lambda/session/from-env.ts folds the others away).
+        bundling: { define: { 'process.env.SESSION_BUNDLE_STORE': JSON.stringify(props.store.kind) } },
+      }),
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role: this.role,
       logGroup: this.logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
       vpc: this.vpc,
       vpcSubnets: this.vpc ? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : undefined,
       securityGroups: this.securityGroup ? [this.securityGroup] : undefined,
-      projectRoot: hasLock ? root : undefined,
-      depsLockFilePath: hasLock ? lockFile : undefined,
-      // SDK v3 reuses connections by itself; the env var is for SDK v2 only.
-      awsSdkConnectionReuse: false,
-      // Stack traces through the minified bundle.
-      environment: { NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: 'node22',
-        format: nodejs.OutputFormat.CJS,
-        // The runtime ships AWS SDK v3: leave it out of the bundle (smaller, faster cold starts).
-        bundleAwsSDK: false,
-        forceDockerBundling: false,
-        legalComments: 'none',
-        logLevel: nodejs.LogLevel.ERROR,
-        // Keep only the bound store's code in the bundle (lambda/session/from-env.ts folds the others away).
-        define: { 'process.env.SESSION_BUNDLE_STORE': JSON.stringify(props.store.kind) },
-      } as nodejs.BundlingOptions,
     });
     // Active X-Ray tracing. Not through `tracing: Tracing.ACTIVE`: that puts xray:* on "*" into the
     // role's default policy, where an IAM5 acknowledgment would also hide any other wildcard.

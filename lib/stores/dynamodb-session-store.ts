@@ -8,6 +8,7 @@ import { SessionEnvVars } from '../../lambda/session/env';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
 import { checkSessionBucketProps, createSessionBucket, grantSessionObjects } from '../core/session-bucket';
 import { checkExclusive, validateProps } from '../core/validate';
+import { checkUnset } from './common';
 
 /** Partition key of the session table: the session id. */
 export const SESSION_TABLE_PARTITION_KEY = 'id';
@@ -102,9 +103,7 @@ export class DynamoDbSessionStore extends Construct implements ISessionStore {
     const problems: string[] = [];
     checkExclusive(problems, { existingTable: props.existingTable, tableProps: props.tableProps });
     if (props.existingTable) {
-      for (const k of ['encryptionKey', 'replicaRegions', 'removalPolicy'] as const) {
-        if (props[k] !== undefined) problems.push(`${k} only applies to a table this construct creates, not to existingTable`);
-      }
+      checkUnset(problems, props, ['encryptionKey', 'replicaRegions', 'removalPolicy'], 'only applies to a table this construct creates, not to existingTable');
     }
     if (props.encryptionKey && props.tableProps?.encryption) problems.push('encryptionKey and tableProps.encryption are mutually exclusive; set only one');
     if (props.encryptionKey && props.replicaRegions?.length) {
@@ -115,9 +114,7 @@ export class DynamoDbSessionStore extends Construct implements ISessionStore {
     }
     if (props.replicaRegions && new Set(props.replicaRegions).size !== props.replicaRegions.length) problems.push('replicaRegions has duplicates');
     if (!props.overflowBucket) {
-      for (const k of ['overflowBucketProps', 'overflowExpiration', 'overflowServerAccessLogsBucket'] as const) {
-        if (props[k] !== undefined) problems.push(`${k} needs overflowBucket: true`);
-      }
+      checkUnset(problems, props, ['overflowBucketProps', 'overflowExpiration', 'overflowServerAccessLogsBucket'], 'needs overflowBucket: true');
     }
     const prefix = DYNAMODB_OVERFLOW_PREFIX;
     checkSessionBucketProps(problems, 'overflowBucketProps', props.overflowBucketProps, props.overflowExpiration);

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { SessionEnvVars } from '../../lambda/session/env';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
 import { checkInt, validateProps } from '../core/validate';
+import { allowConsumer, createElastiCacheNetwork, createStoreSecurityGroup, defaultPrivateSubnets, elastiCacheMetric, selectPrivateSubnets } from './common';
 
 /** Default port of the node-based cluster: deliberately not the well-known 11211 (cdk-nag AwsSolutions-AEC5). */
 export const DEFAULT_MEMCACHED_PORT = 11212;
@@ -193,31 +194,18 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
     checkInt(problems, 'serverlessOptions.maxDataStorageGb', limits?.maxDataStorageGb, 1, 5000);
     checkInt(problems, 'serverlessOptions.maxEcpuPerSecond', limits?.maxEcpuPerSecond, 1000, 15_000_000);
 
-    const selection = (serverless ? props.serverlessOptions?.vpcSubnets : props.vpcSubnets) ?? {
-      subnetType: props.vpc.privateSubnets.length > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
-    };
+    const selection = (serverless ? props.serverlessOptions?.vpcSubnets : props.vpcSubnets) ?? defaultPrivateSubnets(props.vpc);
     const subnetsName = serverless ? 'serverlessOptions.vpcSubnets' : 'vpcSubnets';
-    let subnets: ec2.ISubnet[] = [];
-    try {
-      subnets = props.vpc.selectSubnets(selection).subnets;
-      const publicIds = new Set(props.vpc.publicSubnets.map((s) => s.subnetId));
-      if (subnets.some((s) => publicIds.has(s.subnetId))) problems.push(`${subnetsName} must select private subnets only, not public ones`);
-      if (subnets.length === 0) problems.push(`${subnetsName} selects no subnets`);
-      else if (!serverless && !subnets.some((s) => Token.isUnresolved(s.availabilityZone)) && new Set(subnets.map((s) => s.availabilityZone)).size < 2) {
-        problems.push(`${subnetsName} must span at least two availability zones: the nodes are placed across AZs`);
-      }
-    } catch (e) {
-      problems.push(`${subnetsName} cannot be selected in the VPC: ${(e as Error).message}`);
-    }
+    const subnets = selectPrivateSubnets(problems, props.vpc, selection, {
+      name: subnetsName,
+      nonEmpty: true,
+      twoAzsProblem: serverless ? undefined : `${subnetsName} must span at least two availability zones: the nodes are placed across AZs`,
+    });
     validateProps(this, problems);
     this.vpc = props.vpc;
 
     if (serverless) {
-      const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-        vpc: props.vpc,
-        description: `Session store ${this.node.path}: ingress only from bound consumers`,
-        allowAllOutbound: false,
-      });
+      const securityGroup = createStoreSecurityGroup(this, props.vpc);
       // The alpha ServerlessCache supports engine memcached (CacheEngine.MEMCACHED_LATEST); Memcached
       // has no snapshots and no user groups, so neither is set.
       this.serverlessCache = new elasticacheAlpha.ServerlessCache(this, 'Cache', {
@@ -245,18 +233,10 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
 
     this.tls = props.transitEncryption ?? true;
     this.port = port;
-    this.securityGroup =
-      props.securityGroup ??
-      new ec2.SecurityGroup(this, 'SecurityGroup', {
-        vpc: props.vpc,
-        description: `Session store ${this.node.path}: ingress only from bound consumers`,
-        allowAllOutbound: false,
-      });
-    this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort: ec2.Port.tcp(port) });
-    this.subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
-      description: `Private subnets of session store ${this.node.path}`,
-      subnetIds: subnets.map((s) => s.subnetId),
-    });
+    const network = createElastiCacheNetwork(this, props.vpc, subnets, port, props.securityGroup);
+    this.securityGroup = network.securityGroup;
+    this.connections = network.connections;
+    this.subnetGroup = network.subnetGroup;
     // Nodes round-robin over the AZs of the selected subnets (one AZ per distinct subnet AZ).
     const azs = [...new Set(subnets.map((s) => s.availabilityZone))];
     const preferredAvailabilityZones = Array.from({ length: numCacheNodes }, (_, i) => azs[i % azs.length]);
@@ -305,13 +285,7 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
    * Throws when the consumer has no `connections` (it must run in the store's VPC).
    */
   public bind(consumer: ISessionStoreConsumer): SessionStoreBinding {
-    if (!consumer.connections) {
-      throw new Error(
-        `${this.node.path} is a Memcached store inside a VPC: bind() needs a consumer with connections ` +
-          '(an instance fleet, or a Lambda function attached to the same VPC)',
-      );
-    }
-    this.connections.allowDefaultPortFrom(consumer.connections, `Session clients of ${this.node.path}`);
+    allowConsumer(this, consumer, 'Memcached');
     return {
       environment: {
         [SessionEnvVars.STORE]: 'memcached',
@@ -328,14 +302,7 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
   public metric(metricName: string, props?: MemcachedMetricOptions): cloudwatch.Metric {
     const { cacheNodeId, ...rest } = props ?? {};
     if (this.serverlessCache) return this.serverlessCache.metric(metricName, { period: Duration.minutes(5), statistic: 'Average', ...rest });
-    return new cloudwatch.Metric({
-      namespace: 'AWS/ElastiCache',
-      metricName,
-      dimensionsMap: { CacheClusterId: this.cacheCluster!.ref, CacheNodeId: cacheNodeId ?? nodeId(1) },
-      period: Duration.minutes(5),
-      statistic: 'Average',
-      ...rest,
-    });
+    return elastiCacheMetric(metricName, { CacheClusterId: this.cacheCluster!.ref, CacheNodeId: cacheNodeId ?? nodeId(1) }, rest);
   }
 
   /** Percent CPU of a node (CPUUtilization). Node-based only; serverless bills ECPUs instead. Average over 5 minutes. */

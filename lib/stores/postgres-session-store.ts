@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Annotations, CustomResource, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,9 +10,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { SessionEnvVars } from '../../lambda/session/env';
-import { runtimeEntry, runtimeRoot } from '../compute/runtime-assets';
+import { addVpcAccess, createFunctionRole, runtimeFunctionProps } from '../compute/functions';
+import { runtimeEntry } from '../compute/runtime-assets';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
 import { checkInt, validateProps } from '../core/validate';
+import { allowConsumer, defaultPrivateSubnets, selectPrivateSubnets } from './common';
 
 /** The Aurora PostgreSQL version new stores get: the newest 17.x this aws-cdk-lib knows that RDS Proxy supports. */
 export const DEFAULT_AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.VER_17_7;
@@ -200,20 +200,11 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
       problems.push(`rotationSchedule must be a whole number of days from 1 to 1000, got ${rotationDays}`);
     }
     if (props.disableRotation && props.rotationSchedule) problems.push('rotationSchedule and disableRotation: true are mutually exclusive');
-    const selection = props.vpcSubnets ?? {
-      subnetType: props.vpc.privateSubnets.length > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
-    };
-    let subnets: ec2.ISubnet[] = [];
-    try {
-      subnets = props.vpc.selectSubnets(selection).subnets;
-      const publicIds = new Set(props.vpc.publicSubnets.map((s) => s.subnetId));
-      if (subnets.some((s) => publicIds.has(s.subnetId))) problems.push('vpcSubnets must select private subnets only, not public ones');
-      if (!subnets.some((s) => Token.isUnresolved(s.availabilityZone)) && new Set(subnets.map((s) => s.availabilityZone)).size < 2) {
-        problems.push('vpcSubnets must span at least two availability zones (Aurora and RDS Proxy need two)');
-      }
-    } catch (e) {
-      problems.push(`vpcSubnets cannot be selected in the VPC: ${(e as Error).message}`);
-    }
+    const selection = props.vpcSubnets ?? defaultPrivateSubnets(props.vpc);
+    const subnets = selectPrivateSubnets(problems, props.vpc, selection, {
+      name: 'vpcSubnets',
+      twoAzsProblem: 'vpcSubnets must span at least two availability zones (Aurora and RDS Proxy need two)',
+    });
     validateProps(this, problems);
 
     this.vpc = props.vpc;
@@ -314,70 +305,37 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
 
     // ---- schema on deploy ---------------------------------------------------------------
     const schemaLogs = new logs.LogGroup(this, 'SchemaLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-    const schemaRole = new iam.Role(this, 'SchemaRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Session schema custom resource: its log group, the database secret, its VPC interfaces',
-    });
-    schemaRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [schemaLogs.logGroupArn] }));
-    schemaRole.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-    Validations.of(schemaRole).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-      reason:
-        'Lambda needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface to reach the ' +
-        'database in its VPC; these actions take no resource-level restriction and AWS maintains this minimal policy.',
-    });
+    const schemaRole = createFunctionRole(this, 'SchemaRole', 'Session schema custom resource: its log group, the database secret, its VPC interfaces', schemaLogs);
+    addVpcAccess(schemaRole, 'to reach the database in its VPC');
     const schemaSecurityGroup = new ec2.SecurityGroup(this, 'SchemaSecurityGroup', {
       vpc: props.vpc,
       description: `Session schema function of ${this.node.path}: egress to the cluster and Secrets Manager`,
       allowAllOutbound: true,
     });
-    const entry = runtimeEntry('handlers/postgres-schema');
-    const root = runtimeRoot(entry);
-    const lockFile = path.join(root, 'package-lock.json');
-    const hasLock = fs.existsSync(lockFile);
     this.schemaFunction = new nodejs.NodejsFunction(this, 'SchemaFunction', {
-      entry,
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      ...runtimeFunctionProps(runtimeEntry('handlers/postgres-schema'), {
+        // The RDS CA bundle the Lambda Node.js runtime ships: TLS to the cluster is verified.
+        environment: { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' },
+        bundling: { externalModules: ['@aws-sdk/*', 'pg-native'] },
+      }),
       memorySize: 256,
       timeout: Duration.minutes(5),
       role: schemaRole,
       logGroup: schemaLogs,
-      loggingFormat: lambda.LoggingFormat.JSON,
       vpc: props.vpc,
       vpcSubnets: selection,
       securityGroups: [schemaSecurityGroup],
-      projectRoot: hasLock ? root : undefined,
-      depsLockFilePath: hasLock ? lockFile : undefined,
-      awsSdkConnectionReuse: false,
-      environment: {
-        NODE_OPTIONS: '--enable-source-maps',
-        // The RDS CA bundle the Lambda Node.js runtime ships: TLS to the cluster is verified.
-        NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
-      },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: 'node22',
-        format: nodejs.OutputFormat.CJS,
-        bundleAwsSDK: false,
-        externalModules: ['@aws-sdk/*', 'pg-native'],
-        forceDockerBundling: false,
-        legalComments: 'none',
-        logLevel: nodejs.LogLevel.ERROR,
-      } as nodejs.BundlingOptions,
     });
     this.cluster.connections.allowDefaultPortFrom(schemaSecurityGroup, 'Session schema function');
     this.grantReadSecret(schemaRole);
 
     const providerLogs = new logs.LogGroup(this, 'SchemaProviderLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-    const providerRole = new iam.Role(this, 'SchemaProviderRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Custom resource provider of the session schema: invokes the schema function, writes its log group',
-    });
-    providerRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [providerLogs.logGroupArn] }));
+    const providerRole = createFunctionRole(
+      this,
+      'SchemaProviderRole',
+      'Custom resource provider of the session schema: invokes the schema function, writes its log group',
+      providerLogs,
+    );
     const provider = new cr.Provider(this, 'SchemaProvider', {
       onEventHandler: this.schemaFunction,
       frameworkOnEventRole: providerRole,
@@ -415,13 +373,7 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
    * runtime environment. Throws when the consumer has no `connections` (it must run in the VPC).
    */
   public bind(consumer: ISessionStoreConsumer): SessionStoreBinding {
-    if (!consumer.connections) {
-      throw new Error(
-        `${this.node.path} is a PostgreSQL store inside a VPC: bind() needs a consumer with connections ` +
-          '(an instance fleet, or a Lambda function attached to the same VPC)',
-      );
-    }
-    this.connections.allowDefaultPortFrom(consumer.connections, `Session clients of ${this.node.path}`);
+    allowConsumer(this, consumer, 'PostgreSQL');
     this.grantReadSecret(consumer);
     if (this.proxyIamAuthRequired) this.proxy.grantConnect(consumer, this.username);
     return {

@@ -1,5 +1,5 @@
 import * as elasticacheAlpha from '@aws-cdk/aws-elasticache-alpha';
-import { Names, Stack, Validations } from 'aws-cdk-lib';
+import { Names, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { SessionEnvVars } from '../../lambda/session/env';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
 import { checkExclusive, checkInt, validateProps } from '../core/validate';
+import { allowConsumer, createStoreSecurityGroup, defaultPrivateSubnets, grantSecretValue, selectPrivateSubnets } from './common';
 import { ReplicationGroup, ReplicationGroupProps } from './replication-group';
 
 /** Options for the serverless variant of {@link RedisSessionStore}. */
@@ -112,15 +113,7 @@ export class RedisSessionStore extends Construct implements ISessionStore, ec2.I
       problems.push('replicationGroupProps.userGroupIds is not supported: the runtime authenticates with the AUTH token secret (SESSION_REDIS_AUTH_SECRET_ARN)');
     }
     const subnets = props.serverlessOptions?.vpcSubnets;
-    if (props.serverless && subnets) {
-      try {
-        const selected = props.vpc.selectSubnets(subnets);
-        const publicIds = new Set(props.vpc.publicSubnets.map((s) => s.subnetId));
-        if (selected.subnets.some((s) => publicIds.has(s.subnetId))) problems.push('serverlessOptions.vpcSubnets must select private subnets only');
-      } catch (e) {
-        problems.push(`serverlessOptions.vpcSubnets cannot be selected in the VPC: ${(e as Error).message}`);
-      }
-    }
+    if (props.serverless && subnets) selectPrivateSubnets(problems, props.vpc, subnets, { name: 'serverlessOptions.vpcSubnets' });
     checkInt(problems, 'serverlessOptions.snapshotRetentionLimit', props.serverlessOptions?.snapshotRetentionLimit, 0, 35);
     validateProps(this, problems);
     this.vpc = props.vpc;
@@ -151,18 +144,12 @@ export class RedisSessionStore extends Construct implements ISessionStore, ec2.I
         engine: elasticacheAlpha.UserEngine.VALKEY,
         users: [user],
       });
-      const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-        vpc: props.vpc,
-        description: `Session store ${this.node.path}: ingress only from bound consumers`,
-        allowAllOutbound: false,
-      });
+      const securityGroup = createStoreSecurityGroup(this, props.vpc);
       this.serverlessCache = new elasticacheAlpha.ServerlessCache(this, 'Cache', {
         engine: elasticacheAlpha.CacheEngine.VALKEY_8,
         description: 'Session store',
         vpc: props.vpc,
-        vpcSubnets: subnets ?? {
-          subnetType: props.vpc.privateSubnets.length > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
-        },
+        vpcSubnets: subnets ?? defaultPrivateSubnets(props.vpc),
         securityGroups: [securityGroup],
         kmsKey: opts.encryptionKey,
         userGroup: this.userGroup,
@@ -198,13 +185,7 @@ export class RedisSessionStore extends Construct implements ISessionStore, ec2.I
    * Throws when the consumer has no `connections` (it must run in the store's VPC).
    */
   public bind(consumer: ISessionStoreConsumer): SessionStoreBinding {
-    if (!consumer.connections) {
-      throw new Error(
-        `${this.node.path} is a Redis store inside a VPC: bind() needs a consumer with connections ` +
-          '(an instance fleet, or a Lambda function attached to the same VPC)',
-      );
-    }
-    this.connections.allowDefaultPortFrom(consumer.connections, `Session clients of ${this.node.path}`);
+    allowConsumer(this, consumer, 'Redis');
     this.grantReadAuthSecret(consumer);
     return {
       environment: {
@@ -219,20 +200,6 @@ export class RedisSessionStore extends Construct implements ISessionStore, ec2.I
   /** `secretsmanager:GetSecretValue` on the auth secret (plus `kms:Decrypt` via Secrets Manager on a customer key). */
   public grantReadAuthSecret(grantee: iam.IGrantable): iam.Grant {
     if (this.replicationGroup) return this.replicationGroup.grantReadAuthToken(grantee);
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['secretsmanager:GetSecretValue'],
-      resourceArns: [this.authSecret.secretArn],
-    });
-    const key = this.authSecret.encryptionKey;
-    if (key) {
-      iam.Grant.addToPrincipal({
-        grantee,
-        actions: ['kms:Decrypt'],
-        resourceArns: [key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.${Stack.of(this).urlSuffix}` } },
-      });
-    }
-    return grant;
+    return grantSecretValue(this, grantee, this.authSecret);
   }
 }

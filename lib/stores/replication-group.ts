@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Fn, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Fn, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
@@ -7,6 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { checkExclusive, checkInt, validateProps } from '../core/validate';
+import { createElastiCacheNetwork, defaultPrivateSubnets, elastiCacheMetric, grantSecretValue, selectPrivateSubnets } from './common';
 
 /** The in-memory engines a replication group runs. */
 export type ReplicationGroupEngine = 'valkey' | 'redis';
@@ -202,23 +203,11 @@ export class ReplicationGroup extends Resource implements ec2.IConnectable {
     if (props.authTokenLength !== undefined && (props.existingAuthSecret || props.userGroupIds)) {
       problems.push('authTokenLength only applies to a generated AUTH token; remove it or existingAuthSecret/userGroupIds');
     }
-    const subnetSelection = props.vpcSubnets ?? {
-      subnetType: props.vpc.privateSubnets.length > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
-    };
-    let subnetIds: string[] = [];
-    try {
-      const selected = props.vpc.selectSubnets(subnetSelection);
-      subnetIds = selected.subnetIds;
-      const publicIds = new Set(props.vpc.publicSubnets.map((s) => s.subnetId));
-      if (selected.subnets.some((s) => publicIds.has(s.subnetId))) problems.push('vpcSubnets must select private subnets only, not public ones');
-      if (subnetIds.length === 0) problems.push('vpcSubnets selects no subnets');
-      const azs = new Set(selected.subnets.map((s) => s.availabilityZone));
-      if (replicas > 0 && !selected.subnets.some((s) => Token.isUnresolved(s.availabilityZone)) && azs.size < 2) {
-        problems.push('Multi-AZ (replicasPerNodeGroup > 0) needs subnets in at least two availability zones');
-      }
-    } catch (e) {
-      problems.push(`vpcSubnets cannot be selected in the VPC: ${(e as Error).message}`);
-    }
+    const subnets = selectPrivateSubnets(problems, props.vpc, props.vpcSubnets ?? defaultPrivateSubnets(props.vpc), {
+      name: 'vpcSubnets',
+      nonEmpty: true,
+      twoAzsProblem: replicas > 0 ? 'Multi-AZ (replicasPerNodeGroup > 0) needs subnets in at least two availability zones' : undefined,
+    });
     validateProps(this, problems);
 
     this.vpc = props.vpc;
@@ -228,19 +217,10 @@ export class ReplicationGroup extends Resource implements ec2.IConnectable {
     this.encryptionKey = props.encryptionKey;
     this.replicasPerNodeGroup = replicas;
 
-    this.securityGroup =
-      props.securityGroup ??
-      new ec2.SecurityGroup(this, 'SecurityGroup', {
-        vpc: props.vpc,
-        description: `Session store ${this.node.path}: ingress only from bound consumers`,
-        allowAllOutbound: false,
-      });
-    this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort: ec2.Port.tcp(port) });
-
-    this.subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
-      description: `Private subnets of session store ${this.node.path}`,
-      subnetIds,
-    });
+    const network = createElastiCacheNetwork(this, props.vpc, subnets, port, props.securityGroup);
+    this.securityGroup = network.securityGroup;
+    this.connections = network.connections;
+    this.subnetGroup = network.subnetGroup;
 
     let authToken: string | undefined;
     if (!props.userGroupIds) {
@@ -343,21 +323,7 @@ export class ReplicationGroup extends Resource implements ec2.IConnectable {
     if (!this.authSecret) {
       throw new Error(`${this.node.path} uses RBAC user groups; there is no AUTH token secret to grant`);
     }
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['secretsmanager:GetSecretValue'],
-      resourceArns: [this.authSecret.secretArn],
-    });
-    const key = this.authSecret.encryptionKey;
-    if (key) {
-      iam.Grant.addToPrincipal({
-        grantee,
-        actions: ['kms:Decrypt'],
-        resourceArns: [key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.${Stack.of(this).urlSuffix}` } },
-      });
-    }
-    return grant;
+    return grantSecretValue(this, grantee, this.authSecret);
   }
 
   /** Grant arbitrary `elasticache:` actions on this replication group (e.g. `elasticache:Connect` for IAM-auth users). */
@@ -368,14 +334,7 @@ export class ReplicationGroup extends Resource implements ec2.IConnectable {
   /** A metric of one member node, namespace AWS/ElastiCache, dimension CacheClusterId. Average over 5 minutes. */
   public metric(metricName: string, props?: ReplicationGroupMetricOptions): cloudwatch.Metric {
     const { cacheClusterId, ...rest } = props ?? {};
-    return new cloudwatch.Metric({
-      namespace: 'AWS/ElastiCache',
-      metricName,
-      dimensionsMap: { CacheClusterId: cacheClusterId ?? this.memberClusterIds[0] },
-      period: Duration.minutes(5),
-      statistic: 'Average',
-      ...rest,
-    });
+    return elastiCacheMetric(metricName, { CacheClusterId: cacheClusterId ?? this.memberClusterIds[0] }, rest);
   }
 
   /** Percent CPU of the engine thread (EngineCPUUtilization). Average over 5 minutes. */

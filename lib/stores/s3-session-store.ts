@@ -7,6 +7,7 @@ import { DEFAULTS, SessionEnvVars } from '../../lambda/session/env';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
 import { checkSessionBucketProps, createSessionBucket, grantSessionObjects } from '../core/session-bucket';
 import { checkExclusive, validateProps } from '../core/validate';
+import { checkUnset } from './common';
 
 /** Properties of an {@link S3SessionStore}. */
 export interface S3SessionStoreProps {
@@ -67,9 +68,7 @@ export class S3SessionStore extends Construct implements ISessionStore {
     const problems: string[] = [];
     checkExclusive(problems, { existingBucket: props.existingBucket, bucketProps: props.bucketProps });
     if (props.existingBucket) {
-      for (const k of ['encryptionKey', 'expiration', 'serverAccessLogsBucket'] as const) {
-        if (props[k] !== undefined) problems.push(`${k} only applies to a bucket this construct creates, not to existingBucket`);
-      }
+      checkUnset(problems, props, ['encryptionKey', 'expiration', 'serverAccessLogsBucket'], 'only applies to a bucket this construct creates, not to existingBucket');
     }
     const prefix = props.prefix ?? DEFAULTS.bucketPrefix;
     if (!Token.isUnresolved(prefix) && (prefix === '' || prefix.startsWith('/') || prefix.includes('*'))) {

@@ -1,32 +1,14 @@
-import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { throwIfProblems } from '../compute/common';
-import { InstanceFleet } from '../compute/instance-fleet';
-import { SessionApi } from '../compute/session-api';
-import { resolveVpc, validateVpcChoice, VpcChoice } from '../compute/vpc';
 import { MemcachedSessionStore, MemcachedSessionStoreProps } from '../stores/memcached-session-store';
-import { ApiOptions, FleetOptions, openInterfaceEndpoints, sharedRuntime, topologyCookieSecret, TopologyRuntimeProps } from './common';
+import { VpcStoreTopology, VpcStoreTopologyProps } from './common';
 
 /** Props of {@link MemcachedSessions}. */
-export interface MemcachedSessionsProps extends TopologyRuntimeProps, VpcChoice {
+export interface MemcachedSessionsProps extends VpcStoreTopologyProps {
   /**
    * The Memcached store (in the topology's VPC).
    * @default - the store's defaults: 2 nodes across AZs, TLS, port 11212, private subnets
    */
   readonly storeProps?: Omit<MemcachedSessionStoreProps, 'vpc'>;
-  /**
-   * The instance fleet. Stickiness is optional here: any instance can serve any session.
-   * @default - the fleet's defaults, no stickiness
-   */
-  readonly fleet?: FleetOptions;
-  /**
-   * The Lambda API, in the same VPC, on the same store.
-   * @default - the API's defaults
-   */
-  readonly api?: ApiOptions;
 }
 
 /**
@@ -35,32 +17,8 @@ export interface MemcachedSessionsProps extends TopologyRuntimeProps, VpcChoice 
  * any session. Memcached does not replicate: losing a node loses the sessions hashed to it
  * (those users sign in again), unlike the Redis topology.
  */
-export class MemcachedSessions extends Construct {
-  public readonly vpc: ec2.IVpc;
-  public readonly store: MemcachedSessionStore;
-  public readonly fleet: InstanceFleet;
-  public readonly api: SessionApi;
-  public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
-  public readonly listener: elbv2.ApplicationListener;
-  public readonly targetGroup: elbv2.ApplicationTargetGroup;
-  public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
-  public readonly cookieSecret: secretsmanager.ISecret;
-
+export class MemcachedSessions extends VpcStoreTopology<MemcachedSessionStore> {
   constructor(scope: Construct, id: string, props: MemcachedSessionsProps = {}) {
-    super(scope, id);
-    throwIfProblems('MemcachedSessions', validateVpcChoice(props));
-    this.vpc = resolveVpc(this, 'Vpc', props);
-    this.cookieSecret = topologyCookieSecret(this, props);
-    const runtime = sharedRuntime(props, this.cookieSecret);
-    this.store = new MemcachedSessionStore(this, 'Store', { ...props.storeProps, vpc: this.vpc });
-    this.fleet = new InstanceFleet(this, 'Fleet', { ...props.fleet, ...runtime, existingVpc: this.vpc, store: this.store });
-    this.api = new SessionApi(this, 'Api', { ...props.api, ...runtime, store: this.store });
-    // The API's Secrets Manager endpoint (private DNS) answers for the whole VPC: let the
-    // instances, which read the cookie secret, through it too.
-    openInterfaceEndpoints(this.api, [this.fleet]);
-    this.loadBalancer = this.fleet.loadBalancer;
-    this.listener = this.fleet.listener;
-    this.targetGroup = this.fleet.targetGroup;
-    this.autoScalingGroup = this.fleet.autoScalingGroup;
+    super(scope, id, 'MemcachedSessions', props, (s, storeId, vpc) => new MemcachedSessionStore(s, storeId, { ...props.storeProps, vpc }));
   }
 }

@@ -3,14 +3,10 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { addNagChecks, addReferenceStacks } from '../../bin/nag';
-import { cdkJsonContext } from './topologies/helpers';
+import { newApp } from './helpers';
 
 type Violation = { ruleName: string; severity: string; description: string; violatingResources?: unknown[]; violatingConstructs?: unknown[] };
 type Report = { pluginReports: { pluginName: string; conclusion: string; violations: Violation[] }[] };
-
-function nagApp(): App {
-  return new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
-}
 
 /** Synthesizes; returns the thrown message (report included in test mode) and the report file. */
 function synthWithReport(app: App): { error?: string; report?: Report } {
@@ -29,7 +25,7 @@ function nagViolations(report: Report | undefined): Violation[] {
 
 describe('cdk-nag AwsSolutions on the reference app', () => {
   test('every reference stack synthesizes with no unacknowledged finding, error or warning', () => {
-    const app = nagApp();
+    const app = newApp({ flags: true });
     const stacks = addReferenceStacks(app);
     addNagChecks(app);
     const { error, report } = synthWithReport(app);
@@ -47,7 +43,7 @@ describe('cdk-nag AwsSolutions on the reference app', () => {
   });
 
   test('the check really runs: an unacknowledged finding fails synthesis (control)', () => {
-    const app = nagApp();
+    const app = newApp({ flags: true });
     const stack = new Stack(app, 'Control');
     new s3.Bucket(stack, 'Plain', { enforceSSL: false });
     addNagChecks(app);
@@ -57,7 +53,7 @@ describe('cdk-nag AwsSolutions on the reference app', () => {
   });
 
   test('AwsSolutions acknowledgments sit on exact constructs, never on a stack or the app', () => {
-    const app = nagApp();
+    const app = newApp({ flags: true });
     const stacks = addReferenceStacks(app);
     const offenders: string[] = [];
     let acknowledgedSomewhere = 0;

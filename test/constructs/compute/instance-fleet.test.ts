@@ -1,23 +1,16 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { InstanceFleet, InstanceFleetProps } from '../../../lib/compute';
+import { agnosticStack, expectAllReported, expectNoServiceWideWildcards, ingressRules, newStack, policyActions, tgAttributes } from '../helpers';
 import { FakeStore } from './fake-store';
 
 function synth(props: InstanceFleetProps = {}, withStore = false): { stack: Stack; template: Template; fleet: InstanceFleet } {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new Stack(app, 'Test');
+  const stack = agnosticStack();
   const store = withStore ? new FakeStore(stack, 'Store') : undefined;
   const fleet = new InstanceFleet(stack, 'Fleet', { ...props, store: props.store ?? store });
   return { stack, template: Template.fromStack(stack), fleet };
-}
-
-function tgAttributes(template: Template): Record<string, string> {
-  const tgs = Object.values(template.findResources('AWS::ElasticLoadBalancingV2::TargetGroup'));
-  expect(tgs).toHaveLength(1);
-  const attrs = (tgs[0].Properties.TargetGroupAttributes ?? []) as { Key: string; Value: string }[];
-  return Object.fromEntries(attrs.map((a) => [a.Key, a.Value]));
 }
 
 const cert = (stack: Stack) => acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:111111111111:certificate/abc');
@@ -80,8 +73,7 @@ describe('InstanceFleet', () => {
   });
 
   test('app_cookie stickiness follows __Host-sid over HTTPS', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new Stack(app, 'Test');
+    const stack = agnosticStack();
     new InstanceFleet(stack, 'Fleet', { certificate: cert(stack), stickiness: { type: 'app_cookie', duration: Duration.minutes(30) } });
     const a = tgAttributes(Template.fromStack(stack));
     expect(a['stickiness.type']).toBe('app_cookie');
@@ -97,8 +89,7 @@ describe('InstanceFleet', () => {
   });
 
   test('with a certificate: HTTPS listener with a TLS 1.3 policy, HTTP only redirects', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new Stack(app, 'Test');
+    const stack = agnosticStack();
     const fleet = new InstanceFleet(stack, 'Fleet', { certificate: cert(stack) });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
@@ -161,8 +152,7 @@ describe('InstanceFleet', () => {
   });
 
   test('in a stack with a known region, access logs use the CDK-native regional principal', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new Stack(app, 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
+    const stack = newStack();
     new InstanceFleet(stack, 'Fleet');
     const template = Template.fromStack(stack);
     expect(template.toJSON().Conditions?.SessionsRegionHasNoElbAccount).toBeUndefined();
@@ -178,8 +168,7 @@ describe('InstanceFleet', () => {
   });
 
   test('existingVpc is used and no VPC is created', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new Stack(app, 'Test');
+    const stack = agnosticStack();
     const vpc = new ec2.Vpc(stack, 'Mine', { maxAzs: 2 });
     const fleet = new InstanceFleet(stack, 'Fleet', { existingVpc: vpc });
     expect(fleet.vpc).toBe(vpc);
@@ -205,11 +194,10 @@ describe('InstanceFleet', () => {
 
   test('instances accept the app port only from the load balancer security group', () => {
     const { template } = synth();
-    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'));
-    const toInstances = ingress.filter((r) => JSON.stringify(r.Properties.GroupId).includes('InstanceSecurityGroup'));
+    const toInstances = ingressRules(template).filter((p) => JSON.stringify(p.GroupId).includes('InstanceSecurityGroup'));
     expect(toInstances).toHaveLength(1);
-    expect(toInstances[0].Properties).toMatchObject({ FromPort: 8080, ToPort: 8080, IpProtocol: 'tcp' });
-    expect(JSON.stringify(toInstances[0].Properties.SourceSecurityGroupId)).toContain('LoadBalancerSecurityGroup');
+    expect(toInstances[0]).toMatchObject({ FromPort: 8080, ToPort: 8080, IpProtocol: 'tcp' });
+    expect(JSON.stringify(toInstances[0].SourceSecurityGroupId)).toContain('LoadBalancerSecurityGroup');
   });
 
   test('role has Session Manager core, reads the bundle and cookie secret, and no service-wide wildcard', () => {
@@ -220,17 +208,12 @@ describe('InstanceFleet', () => {
       }),
       ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
     });
-    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
-    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
-    const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
-    expect(actions).toEqual(expect.arrayContaining(['secretsmanager:GetSecretValue', 's3:GetObject', 'dynamodb:GetItem']));
-    for (const a of actions) expect(a).not.toMatch(/^[a-z0-9-]+:\*$|^\*$/);
-    for (const s of statements) expect(s.Resource).not.toEqual('*');
+    expect(policyActions(template)).toEqual(expect.arrayContaining(['secretsmanager:GetSecretValue', 's3:GetObject', 'dynamodb:GetItem']));
+    expectNoServiceWideWildcards(template);
   });
 
   test('binds the store to the Auto Scaling group and writes its environment to the unit', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new Stack(app, 'Test');
+    const stack = agnosticStack();
     const store = new FakeStore(stack, 'Store');
     const fleet = new InstanceFleet(stack, 'Fleet', { store });
     expect(store.consumers).toEqual([fleet.autoScalingGroup]);
@@ -249,11 +232,9 @@ describe('InstanceFleet', () => {
   });
 
   test('rejects every bad prop at once', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new Stack(app, 'Test');
+    const stack = agnosticStack();
     const vpc = new ec2.Vpc(stack, 'V');
-    let message = '';
-    try {
+    const make = () =>
       new InstanceFleet(stack, 'Fleet', {
         existingVpc: vpc,
         vpcProps: { maxAzs: 3 },
@@ -267,10 +248,7 @@ describe('InstanceFleet', () => {
         idleTimeout: Duration.hours(2),
         absoluteTimeout: Duration.hours(1),
       });
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    for (const part of [
+    expectAllReported(make, [
       'existingVpc and vpcProps are mutually exclusive',
       'minCapacity (5) must not exceed maxCapacity (2)',
       'cookieName must not start with AWSALB',
@@ -280,9 +258,7 @@ describe('InstanceFleet', () => {
       'healthCheckPath must start with "/"',
       'port must be a whole number from 1024 to 65535',
       'absoluteTimeout (3600 s) must not be shorter than idleTimeout (7200 s)',
-    ]) {
-      expect(message).toContain(part);
-    }
+    ]);
   });
 
   test('rejects an app_cookie name starting with AWSALB and a sub-second stickiness duration', () => {

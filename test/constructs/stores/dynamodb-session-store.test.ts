@@ -3,17 +3,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { parseSessionEnv } from '../../../lambda/session/env';
-import { PropsValidationError } from '../../../lib/core/validate';
 import { DynamoDbSessionStore } from '../../../lib/stores';
-import { actionsOf, newConsumer, newStack, policyStatements } from './helpers';
-
-const SERVICE_WIDE = /^[a-z0-9-]+:\*$/;
+import { actionsOf, boundStore, expectNoServiceWideWildcards, expectProblems, newConsumer, newStack, policyStatements } from '../helpers';
 
 describe('DynamoDbSessionStore defaults', () => {
-  const stack = newStack();
-  const store = new DynamoDbSessionStore(stack, 'Store');
-  const binding = store.bind(newConsumer(stack, 'App'));
-  const template = Template.fromStack(stack);
+  const { stack, store, binding, template } = boundStore((s) => new DynamoDbSessionStore(s, 'Store'));
 
   test('table: pk id (S), TTL ttl, PITR on, on-demand billing, no replicas', () => {
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
@@ -39,7 +33,7 @@ describe('DynamoDbSessionStore defaults', () => {
         Resource: stack.resolve(store.table.tableArn),
       },
     ]);
-    for (const s of statements) for (const a of actionsOf(s)) expect(a).not.toMatch(SERVICE_WIDE);
+    expectNoServiceWideWildcards(template);
   });
 
   test('bind returns SESSION_STORE=dynamodb and the table name, no overflow bucket; the runtime parser accepts it', () => {
@@ -93,10 +87,7 @@ describe('DynamoDbSessionStore options', () => {
 });
 
 describe('DynamoDbSessionStore overflow bucket', () => {
-  const stack = newStack();
-  const store = new DynamoDbSessionStore(stack, 'Store', { overflowBucket: true, overflowExpiration: Duration.days(3) });
-  const binding = store.bind(newConsumer(stack, 'App'));
-  const template = Template.fromStack(stack);
+  const { stack, store, binding, template } = boundStore((s) => new DynamoDbSessionStore(s, 'Store', { overflowBucket: true, overflowExpiration: Duration.days(3) }));
 
   test('the overflow bucket is private, TLS-only, unversioned and expires objects under session-overflow/', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
@@ -126,7 +117,7 @@ describe('DynamoDbSessionStore overflow bucket', () => {
     });
     expect(statements).toContainEqual({ Action: 's3:ListBucket', Effect: 'Allow', Resource: stack.resolve(bucket.bucketArn) });
     expect(statements).toHaveLength(3);
-    for (const s of statements) for (const a of actionsOf(s)) expect(a).not.toMatch(SERVICE_WIDE);
+    expectNoServiceWideWildcards(template);
     expect(stack.resolve(binding.environment)).toEqual({
       SESSION_STORE: 'dynamodb',
       SESSION_TABLE: stack.resolve(store.table.tableName),
@@ -139,8 +130,7 @@ describe('DynamoDbSessionStore validation', () => {
   test('conflicting props are all reported in one error', () => {
     const stack = newStack();
     const key = new kms.Key(stack, 'Key');
-    let error: unknown;
-    try {
+    const make = () =>
       new DynamoDbSessionStore(stack, 'Store', {
         existingTable: dynamodb.TableV2.fromTableName(stack, 'T', 't'),
         tableProps: {},
@@ -149,12 +139,7 @@ describe('DynamoDbSessionStore validation', () => {
         removalPolicy: RemovalPolicy.DESTROY,
         overflowExpiration: Duration.hours(36),
       });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(PropsValidationError);
-    const problems = (error as PropsValidationError).problems;
-    const expected = [
+    expectProblems(make, [
       /^existingTable and tableProps are mutually exclusive/,
       /^encryptionKey only applies to a table this construct creates/,
       /^replicaRegions only applies to a table this construct creates/,
@@ -164,9 +149,7 @@ describe('DynamoDbSessionStore validation', () => {
       /^replicaRegions has duplicates/,
       /^overflowExpiration needs overflowBucket: true/,
       /^expiration must be a whole number of days/,
-    ];
-    for (const re of expected) expect(problems).toContainEqual(expect.stringMatching(re));
-    expect(problems).toHaveLength(expected.length);
+    ]);
   });
 
   test('overflow bucket props that would weaken it are rejected', () => {

@@ -7,107 +7,91 @@ import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { DynamoDbSessionStore, JwtSessionKeys, RedisSessionStore, ReplicationGroup, S3SessionStore } from '../../../lib/stores';
-import { newApp, newConsumer, newStack, newVpc, nagFindings } from './helpers';
+import { nagFindingsOf, nagFindingsOfVpcStore, newConsumer, newVpc } from '../helpers';
 
 describe('cdk-nag AwsSolutions: zero unacknowledged findings with default props', () => {
   test('RedisSessionStore (replication group) bound to a consumer in the VPC', () => {
-    const app = newApp({ nag: true });
-    const stack = newStack(app);
-    const vpc = newVpc(stack);
-    new RedisSessionStore(stack, 'Store', { vpc }).bind(newConsumer(stack, 'App', vpc));
-    expect(nagFindings(app)).toEqual([]);
+    expect(nagFindingsOfVpcStore((stack, vpc) => new RedisSessionStore(stack, 'Store', { vpc }))).toEqual([]);
   });
 
   test('RedisSessionStore (cluster mode, customer key)', () => {
-    const app = newApp({ nag: true });
-    const stack = newStack(app);
-    const vpc = newVpc(stack);
-    const encryptionKey = new kms.Key(stack, 'Key', { enableKeyRotation: true });
-    new RedisSessionStore(stack, 'Store', { vpc, replicationGroupProps: { numNodeGroups: 2, encryptionKey } }).bind(newConsumer(stack, 'App', vpc));
-    expect(nagFindings(app)).toEqual([]);
+    const findings = nagFindingsOfVpcStore((stack, vpc) => {
+      const encryptionKey = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      return new RedisSessionStore(stack, 'Store', { vpc, replicationGroupProps: { numNodeGroups: 2, encryptionKey } });
+    });
+    expect(findings).toEqual([]);
   });
 
   test('RedisSessionStore (serverless)', () => {
-    const app = newApp({ nag: true });
-    const stack = newStack(app);
-    const vpc = newVpc(stack);
-    new RedisSessionStore(stack, 'Store', { vpc, serverless: true }).bind(newConsumer(stack, 'App', vpc));
-    expect(nagFindings(app)).toEqual([]);
+    expect(nagFindingsOfVpcStore((stack, vpc) => new RedisSessionStore(stack, 'Store', { vpc, serverless: true }))).toEqual([]);
   });
 
   test('DynamoDbSessionStore with overflow bucket', () => {
-    const app = newApp({ nag: true });
-    const stack = newStack(app);
-    new DynamoDbSessionStore(stack, 'Store', { overflowBucket: true }).bind(newConsumer(stack, 'App'));
-    expect(nagFindings(app)).toEqual([]);
+    const findings = nagFindingsOf((stack) => {
+      new DynamoDbSessionStore(stack, 'Store', { overflowBucket: true }).bind(newConsumer(stack, 'App'));
+    });
+    expect(findings).toEqual([]);
   });
 
   test('S3SessionStore with a customer key and a custom prefix', () => {
-    const app = newApp({ nag: true });
-    const stack = newStack(app);
-    const encryptionKey = new kms.Key(stack, 'Key', { enableKeyRotation: true });
-    new S3SessionStore(stack, 'Store', { encryptionKey, prefix: 'app/', expiration: Duration.days(1) }).bind(newConsumer(stack, 'App'));
-    expect(nagFindings(app)).toEqual([]);
+    const findings = nagFindingsOf((stack) => {
+      const encryptionKey = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      new S3SessionStore(stack, 'Store', { encryptionKey, prefix: 'app/', expiration: Duration.days(1) }).bind(newConsumer(stack, 'App'));
+    });
+    expect(findings).toEqual([]);
   });
 
   test('JwtSessionKeys with an issuer and a verifier', () => {
-    const app = newApp({ nag: true });
-    const stack = newStack(app);
-    const keys = new JwtSessionKeys(stack, 'Jwt', { alias: 'sessions-jwt' });
-    keys.bindIssuer(newConsumer(stack, 'Issuer'));
-    keys.bindVerifier(newConsumer(stack, 'Verifier'));
-    expect(nagFindings(app)).toEqual([]);
+    const findings = nagFindingsOf((stack) => {
+      const keys = new JwtSessionKeys(stack, 'Jwt', { alias: 'sessions-jwt' });
+      keys.bindIssuer(newConsumer(stack, 'Issuer'));
+      keys.bindVerifier(newConsumer(stack, 'Verifier'));
+    });
+    expect(findings).toEqual([]);
   });
 });
 
 describe('cdk-nag acknowledgments are exact', () => {
   test('the store acknowledges only its own prefix wildcard: another wildcard on the same consumer policy is still reported', () => {
-    const app = newApp({ nag: true });
-    const stack = newStack(app);
-    const consumer = newConsumer(stack, 'App');
-    new S3SessionStore(stack, 'Store').bind(consumer);
-    consumer.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::other-bucket/*'] }));
-    expect(nagFindings(app)).toEqual([
+    const findings = nagFindingsOf((stack) => {
+      const consumer = newConsumer(stack, 'App');
+      new S3SessionStore(stack, 'Store').bind(consumer);
+      consumer.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::other-bucket/*'] }));
+    });
+    expect(findings).toEqual([
       { rule: 'AwsSolutions-IAM5[Resource::arn:aws:s3:::other-bucket/*]', path: 'Test/AppRole/DefaultPolicy/Resource', severity: 'error' },
     ]);
   });
 
   test('user choices that weaken a default are reported, not hidden: a replication group without replicas fails AEC4 (Multi-AZ)', () => {
-    const app = newApp({ nag: true });
-    const stack = newStack(app);
-    new ReplicationGroup(stack, 'Group', { vpc: newVpc(stack), replicasPerNodeGroup: 0 });
-    expect(nagFindings(app)).toEqual([{ rule: 'AwsSolutions-AEC4', path: 'Test/Group/Resource', severity: 'error' }]);
+    const findings = nagFindingsOf((stack) => new ReplicationGroup(stack, 'Group', { vpc: newVpc(stack), replicasPerNodeGroup: 0 }));
+    expect(findings).toEqual([{ rule: 'AwsSolutions-AEC4', path: 'Test/Group/Resource', severity: 'error' }]);
   });
 
   test('a redis replication group on port 6379 fails AEC5 (default port)', () => {
-    const app = newApp({ nag: true });
-    const stack = newStack(app);
-    new ReplicationGroup(stack, 'Group', { vpc: newVpc(stack), engine: 'redis', port: 6379 });
-    expect(nagFindings(app)).toEqual([{ rule: 'AwsSolutions-AEC5', path: 'Test/Group/Resource', severity: 'error' }]);
+    const findings = nagFindingsOf((stack) => new ReplicationGroup(stack, 'Group', { vpc: newVpc(stack), engine: 'redis', port: 6379 }));
+    expect(findings).toEqual([{ rule: 'AwsSolutions-AEC5', path: 'Test/Group/Resource', severity: 'error' }]);
   });
 
   test('RBAC user groups pass: AEC6 (which only knows AuthToken) is acknowledged on the replication group resource alone', () => {
-    const app = newApp({ nag: true });
-    const stack = newStack(app);
-    new ReplicationGroup(stack, 'Group', { vpc: newVpc(stack), userGroupIds: ['sessions-rbac'] });
-    expect(nagFindings(app)).toEqual([]);
+    expect(nagFindingsOf((stack) => new ReplicationGroup(stack, 'Group', { vpc: newVpc(stack), userGroupIds: ['sessions-rbac'] }))).toEqual([]);
   });
 
   test('without the RBAC acknowledgment the same group would fail AEC6 (the check is live)', () => {
-    const app = newApp({ nag: true });
-    const stack = newStack(app);
-    const group = new ReplicationGroup(stack, 'Group', { vpc: newVpc(stack) });
-    group.resource.authToken = undefined;
-    expect(nagFindings(app)).toEqual([{ rule: 'AwsSolutions-AEC6', path: 'Test/Group/Resource', severity: 'error' }]);
+    const findings = nagFindingsOf((stack) => {
+      const group = new ReplicationGroup(stack, 'Group', { vpc: newVpc(stack) });
+      group.resource.authToken = undefined;
+    });
+    expect(findings).toEqual([{ rule: 'AwsSolutions-AEC6', path: 'Test/Group/Resource', severity: 'error' }]);
   });
 
   test('the KMS grants of a customer key use explicit actions (no kms:ReEncrypt* / GenerateDataKey* findings) for S3 and DynamoDB', () => {
-    const app = newApp({ nag: true });
-    const stack = newStack(app);
-    const encryptionKey = new kms.Key(stack, 'Key', { enableKeyRotation: true });
-    const consumer = newConsumer(stack, 'App');
-    new DynamoDbSessionStore(stack, 'Table', { encryptionKey, overflowBucket: true }).bind(consumer);
-    new S3SessionStore(stack, 'Bucket', { encryptionKey }).bind(consumer);
-    expect(nagFindings(app)).toEqual([]);
+    const findings = nagFindingsOf((stack) => {
+      const encryptionKey = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      const consumer = newConsumer(stack, 'App');
+      new DynamoDbSessionStore(stack, 'Table', { encryptionKey, overflowBucket: true }).bind(consumer);
+      new S3SessionStore(stack, 'Bucket', { encryptionKey }).bind(consumer);
+    });
+    expect(findings).toEqual([]);
   });
 });

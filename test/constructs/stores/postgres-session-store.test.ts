@@ -3,17 +3,11 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { parseSessionEnv } from '../../../lambda/session/env';
-import { PropsValidationError } from '../../../lib/core/validate';
 import { PostgresSessionStore } from '../../../lib/stores';
-import { actionsOf, nagFindings, newApp, newConsumer, newStack, newVpc, policyStatements } from './helpers';
+import { acknowledgedRules, actionsOf, boundVpcStore, expectProblems, nagFindingsOf, nagFindingsOfVpcStore, newApp, newConsumer, newStack, newVpc, policyStatements } from '../helpers';
 
 describe('PostgresSessionStore (defaults)', () => {
-  const stack = newStack();
-  const vpc = newVpc(stack);
-  const store = new PostgresSessionStore(stack, 'Store', { vpc });
-  const consumer = newConsumer(stack, 'App', vpc);
-  const binding = store.bind(consumer);
-  const template = Template.fromStack(stack);
+  const { stack, vpc, store, consumer, binding, template } = boundVpcStore((s, v) => new PostgresSessionStore(s, 'Store', { vpc: v }));
   const clusterId = stack.getLogicalId(store.cluster.node.defaultChild as any);
 
   test('Aurora PostgreSQL 17 Serverless v2: encrypted, IAM auth, deletion-protected, 7 days of backups, its own security group', () => {
@@ -188,8 +182,7 @@ describe('PostgresSessionStore validation', () => {
   test('every bad prop is reported in one error', () => {
     const stack = newStack();
     const vpc = newVpc(stack);
-    let error: unknown;
-    try {
+    const make = () =>
       new PostgresSessionStore(stack, 'Store', {
         vpc,
         minCapacity: 0,
@@ -203,12 +196,7 @@ describe('PostgresSessionStore validation', () => {
         disableRotation: true,
         vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
       });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(PropsValidationError);
-    const problems = (error as PropsValidationError).problems;
-    const expected = [
+    expectProblems(make, [
       /^minCapacity must be from 0.5 to 256 ACUs/,
       /^maxCapacity must be from 1 to 256 ACUs/,
       /^readers must be a whole number from 0 to 15/,
@@ -219,9 +207,7 @@ describe('PostgresSessionStore validation', () => {
       /^rotationSchedule must be a whole number of days/,
       /^rotationSchedule and disableRotation: true are mutually exclusive/,
       /^vpcSubnets must select private subnets only/,
-    ];
-    for (const re of expected) expect(problems).toContainEqual(expect.stringMatching(re));
-    expect(problems).toHaveLength(expected.length);
+    ]);
   });
 
   test('minCapacity above maxCapacity is rejected', () => {
@@ -232,11 +218,7 @@ describe('PostgresSessionStore validation', () => {
 
 describe('PostgresSessionStore cdk-nag', () => {
   test('defaults bound to a consumer: no unacknowledged finding', () => {
-    const app = newApp({ nag: true });
-    const stack = newStack(app);
-    const vpc = newVpc(stack);
-    new PostgresSessionStore(stack, 'Store', { vpc }).bind(newConsumer(stack, 'App', vpc));
-    expect(nagFindings(app)).toEqual([]);
+    expect(nagFindingsOfVpcStore((stack, vpc) => new PostgresSessionStore(stack, 'Store', { vpc }))).toEqual([]);
   });
 
   test('the one acknowledgment of the defaults sits on the provider role policy, for the schema function versions only', () => {
@@ -246,7 +228,7 @@ describe('PostgresSessionStore cdk-nag', () => {
     const store = new PostgresSessionStore(stack, 'Store', { vpc });
     const acks = store.node
       .findAll()
-      .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules').map((m) => ({ path: c.node.path, ids: Object.keys(m.data) })))
+      .map((c) => ({ path: c.node.path, ids: acknowledgedRules(c) }))
       .filter((a) => a.ids.some((id) => id.includes('AwsSolutions-')));
     expect(acks).toEqual([
       { path: 'Test/Store/SchemaRole', ids: ['Annotation::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]'] },
@@ -255,11 +237,10 @@ describe('PostgresSessionStore cdk-nag', () => {
   });
 
   test('choices that weaken a default are acknowledged with their reason, on the cluster or secret alone', () => {
-    const app = newApp({ nag: true });
-    const stack = newStack(app);
-    const vpc = newVpc(stack);
-    new PostgresSessionStore(stack, 'Store', { vpc, iamAuthentication: false, deletionProtection: false, disableRotation: true });
-    expect(nagFindings(app)).toEqual([]);
+    const findings = nagFindingsOf((stack) => {
+      new PostgresSessionStore(stack, 'Store', { vpc: newVpc(stack), iamAuthentication: false, deletionProtection: false, disableRotation: true });
+    });
+    expect(findings).toEqual([]);
   });
 });
 

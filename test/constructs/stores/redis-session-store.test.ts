@@ -2,17 +2,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { parseSessionEnv } from '../../../lambda/session/env';
-import { PropsValidationError } from '../../../lib/core/validate';
 import { RedisSessionStore, ReplicationGroup } from '../../../lib/stores';
-import { actionsOf, newConsumer, newStack, newVpc, policyStatements } from './helpers';
+import { actionsOf, boundVpcStore, expectProblems, newConsumer, newStack, newVpc, policyStatements } from '../helpers';
 
 describe('RedisSessionStore (replication group)', () => {
-  const stack = newStack();
-  const vpc = newVpc(stack);
-  const store = new RedisSessionStore(stack, 'Store', { vpc });
-  const consumer = newConsumer(stack, 'App', vpc);
-  const binding = store.bind(consumer);
-  const template = Template.fromStack(stack);
+  const { stack, store, consumer, binding, template } = boundVpcStore((s, vpc) => new RedisSessionStore(s, 'Store', { vpc }));
 
   test('bind returns SESSION_STORE=redis, a rediss:// URL of the primary endpoint, cluster false and the auth secret ARN', () => {
     expect(store.kind).toBe('redis');
@@ -104,12 +98,7 @@ describe('RedisSessionStore options', () => {
 });
 
 describe('RedisSessionStore serverless', () => {
-  const stack = newStack();
-  const vpc = newVpc(stack);
-  const store = new RedisSessionStore(stack, 'Store', { vpc, serverless: true });
-  const consumer = newConsumer(stack, 'App', vpc);
-  const binding = store.bind(consumer);
-  const template = Template.fromStack(stack);
+  const { stack, vpc, store, consumer, binding, template } = boundVpcStore((s, v) => new RedisSessionStore(s, 'Store', { vpc: v, serverless: true }));
 
   test('creates a Valkey 8 serverless cache in the private subnets with its own security group and an RBAC user group', () => {
     template.resourceCountIs('AWS::ElastiCache::ReplicationGroup', 0);
@@ -159,8 +148,7 @@ describe('RedisSessionStore validation', () => {
     const vpc = newVpc(stack);
     const otherVpc = new ec2.Vpc(stack, 'Other', { maxAzs: 2, natGateways: 0 });
     const group = new ReplicationGroup(stack, 'Group', { vpc: otherVpc, userGroupIds: ['g'] });
-    let error: unknown;
-    try {
+    const make = () =>
       new RedisSessionStore(stack, 'Store', {
         vpc,
         serverless: true,
@@ -168,21 +156,14 @@ describe('RedisSessionStore validation', () => {
         replicationGroupProps: { userGroupIds: ['g'] },
         serverlessOptions: { vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC }, snapshotRetentionLimit: 36 },
       });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(PropsValidationError);
-    const problems = (error as PropsValidationError).problems;
-    const expected = [
+    expectProblems(make, [
       /^existingReplicationGroup and replicationGroupProps and serverless: true are mutually exclusive/,
       /^existingReplicationGroup must live in the given vpc/,
       /^existingReplicationGroup uses RBAC user groups/,
       /^replicationGroupProps.userGroupIds is not supported/,
       /^serverlessOptions.vpcSubnets must select private subnets only/,
       /^serverlessOptions.snapshotRetentionLimit must be a whole number from 0 to 35/,
-    ];
-    for (const re of expected) expect(problems).toContainEqual(expect.stringMatching(re));
-    expect(problems).toHaveLength(expected.length);
+    ]);
   });
 
   test('serverlessOptions without serverless is rejected', () => {

@@ -1,12 +1,10 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { DynamoDbSessions } from '../../../lib';
-import { actionsOf, expectNoServiceWideWildcards, stackIn, tgAttributes } from './helpers';
+import { expectAllReported, expectNoServiceWideWildcards, policyActions, synthTopology, tgAttributes, topologyStack } from '../helpers';
 
 describe('DynamoDbSessions', () => {
-  const stack = stackIn();
-  const sessions = new DynamoDbSessions(stack, 'Sessions');
-  const template = Template.fromStack(stack);
+  const { topology: sessions, template } = synthTopology((s) => new DynamoDbSessions(s, 'Sessions'));
 
   test('a Lambda HTTP API on the table: Node 24, ARM64, outside any VPC', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -21,7 +19,7 @@ describe('DynamoDbSessions', () => {
   });
 
   test('the function may read and conditionally write items, nothing table-wide', () => {
-    const actions = actionsOf(template).filter((a) => a.startsWith('dynamodb:'));
+    const actions = policyActions(template).filter((a) => a.startsWith('dynamodb:'));
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem']));
     for (const a of actions) expect(a).not.toMatch(/dynamodb:(\*|DeleteTable|Scan|CreateTable)/);
   });
@@ -32,7 +30,7 @@ describe('DynamoDbSessions', () => {
 
   test('no fleet unless asked; with `fleet` an instance fleet shares the table', () => {
     expect(sessions.fleet).toBeUndefined();
-    const s = stackIn();
+    const s = topologyStack();
     const d = new DynamoDbSessions(s, 'Sessions', { fleet: {} });
     expect(d.fleet).toBeDefined();
     expect(d.fleet!.environment.SESSION_STORE).toBe('dynamodb');
@@ -45,15 +43,11 @@ describe('DynamoDbSessions', () => {
   });
 
   test('rejects a VPC choice without a fleet and both VPC props at once', () => {
-    const s = stackIn();
-    let message = '';
-    try {
-      new DynamoDbSessions(s, 'Sessions', { existingVpc: new ec2.Vpc(s, 'V'), vpcProps: {} });
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    expect(message).toContain('existingVpc and vpcProps are mutually exclusive');
-    expect(message).toContain('existingVpc / vpcProps apply to the fleet only');
+    const s = topologyStack();
+    expectAllReported(
+      () => new DynamoDbSessions(s, 'Sessions', { existingVpc: new ec2.Vpc(s, 'V'), vpcProps: {} }),
+      ['existingVpc and vpcProps are mutually exclusive', 'existingVpc / vpcProps apply to the fleet only'],
+    );
   });
 
   test('template snapshot', () => {

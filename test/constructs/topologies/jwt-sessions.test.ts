@@ -1,12 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { JwtSessions } from '../../../lib';
-import { expectNoServiceWideWildcards, policyStatements, stackIn } from './helpers';
+import { actionsOf, expectAllReported, expectNoServiceWideWildcards, policyStatements, synthTopology, topologyStack } from '../helpers';
 
 describe('JwtSessions', () => {
-  const stack = stackIn();
-  const jwt = new JwtSessions(stack, 'Sessions', { keys: { issuer: 'https://issuer.example', audience: 'shop' } });
-  const template = Template.fromStack(stack);
+  const { topology: jwt, template } = synthTopology((s) => new JwtSessions(s, 'Sessions', { keys: { issuer: 'https://issuer.example', audience: 'shop' } }));
 
   test('function environment selects the jwt store with key, issuer, audience and revocation table', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -27,22 +25,22 @@ describe('JwtSessions', () => {
   });
 
   test('the function may sign with exactly the one KMS key', () => {
-    const sign = policyStatements(template).filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes('kms:Sign'));
+    const sign = policyStatements(template).filter((s) => actionsOf(s).includes('kms:Sign'));
     expect(sign).toHaveLength(1);
     expect(JSON.stringify(sign[0].Resource)).toMatch(/KeysSigningKey.*Arn/);
   });
 
   test('KMS: Sign and GetPublicKey on the one key, no kms:Verify (tokens are verified locally with the public key)', () => {
     const kmsActions = policyStatements(template)
-      .filter((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]).some((a: string) => a.startsWith('kms:') && a !== 'kms:Decrypt' && a !== 'kms:DescribeKey'))
-      .flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]))
+      .filter((st) => actionsOf(st).some((a) => a.startsWith('kms:') && a !== 'kms:Decrypt' && a !== 'kms:DescribeKey'))
+      .flatMap(actionsOf)
       .sort();
     expect(kmsActions).toEqual(['kms:GetPublicKey', 'kms:Sign']);
   });
 
   test('denylist grants: GetItem and PutItem on the one revocation table, nothing else in DynamoDB', () => {
-    const ddb = policyStatements(template).filter((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]).some((a: string) => a.startsWith('dynamodb:')));
-    expect(ddb.flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action])).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    const ddb = policyStatements(template).filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')));
+    expect(ddb.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
     for (const st of ddb) {
       const resources = Array.isArray(st.Resource) ? st.Resource : [st.Resource];
       for (const r of resources) expect(JSON.stringify(r)).toMatch(/KeysRevocationTable/);
@@ -66,14 +64,10 @@ describe('JwtSessions', () => {
   });
 
   test('rejects bad props all at once', () => {
-    let message = '';
-    try {
-      new JwtSessions(stackIn(), 'Sessions', { api: { timeout: Duration.seconds(90), memorySize: 20000 } });
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    expect(message).toContain('timeout must be from 1 to 29 seconds');
-    expect(message).toContain('memorySize must be a whole number of MiB from 128 to 10240, got 20000');
+    expectAllReported(
+      () => new JwtSessions(topologyStack(), 'Sessions', { api: { timeout: Duration.seconds(90), memorySize: 20000 } }),
+      ['timeout must be from 1 to 29 seconds', 'memorySize must be a whole number of MiB from 128 to 10240, got 20000'],
+    );
   });
 
   test('template snapshot', () => {

@@ -1,18 +1,13 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { MemcachedSessions } from '../../../lib';
-import { expectNoServiceWideWildcards, stackIn, tgAttributes } from './helpers';
+import { expectAllReported, expectNoServiceWideWildcards, expectOneSharedVpc, expectSourcesFrom, ingressRules, ingressSources, secretsEndpointSources, synthTopology, tgAttributes, topologyStack } from '../helpers';
 
 describe('MemcachedSessions', () => {
-  const stack = stackIn();
-  const mc = new MemcachedSessions(stack, 'Sessions');
-  const template = Template.fromStack(stack);
+  const { stack, topology: mc, template } = synthTopology((s) => new MemcachedSessions(s, 'Sessions'));
 
   test('one VPC shared by the store, the fleet and the function', () => {
-    template.resourceCountIs('AWS::EC2::VPC', 1);
-    expect(mc.fleet.vpc).toBe(mc.vpc);
-    expect(mc.store.vpc).toBe(mc.vpc);
-    expect(mc.api.vpc).toBe(mc.vpc);
+    expectOneSharedVpc(template, mc);
   });
 
   test('a memcached cluster: 2+ nodes across AZs, TLS, not on 11211', () => {
@@ -35,20 +30,13 @@ describe('MemcachedSessions', () => {
   });
 
   test("the store's port is opened from the instances and from the function, not from a CIDR", () => {
-    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
-    const storePort = ingress.filter((p) => p.FromPort === 11212);
-    const sources = storePort.map((p) => JSON.stringify(p.SourceSecurityGroupId));
-    expect(sources.some((s) => s.includes('InstanceSecurityGroup'))).toBe(true);
-    expect(sources.some((s) => s.includes('ApiSecurityGroup'))).toBe(true);
+    const storePort = ingressRules(template).filter((p) => p.FromPort === 11212);
+    expectSourcesFrom(ingressSources(storePort), ['InstanceSecurityGroup', 'ApiSecurityGroup']);
     for (const p of storePort) expect(p.CidrIp).toBeUndefined();
   });
 
   test('the Secrets Manager endpoint (private DNS) admits the instances too: they read the cookie secret', () => {
-    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
-    const to443 = ingress.filter((p) => p.FromPort === 443 && JSON.stringify(p.GroupId).includes('SecretsManagerEndpoint'));
-    const sources = to443.map((p) => JSON.stringify(p.SourceSecurityGroupId));
-    expect(sources.some((s) => s.includes('InstanceSecurityGroup'))).toBe(true);
-    expect(sources.some((s) => s.includes('ApiSecurityGroup'))).toBe(true);
+    expectSourcesFrom(secretsEndpointSources(template), ['InstanceSecurityGroup', 'ApiSecurityGroup']);
   });
 
   test('no stickiness by default; function on Node 24 ARM64 in the private subnets', () => {
@@ -65,7 +53,7 @@ describe('MemcachedSessions', () => {
   });
 
   test('serverless store through storeProps', () => {
-    const s = stackIn();
+    const s = topologyStack();
     new MemcachedSessions(s, 'Sessions', { storeProps: { serverless: true } });
     const t = Template.fromStack(s);
     t.hasResourceProperties('AWS::ElastiCache::ServerlessCache', { Engine: 'memcached' });
@@ -73,16 +61,12 @@ describe('MemcachedSessions', () => {
   });
 
   test('rejects bad props all at once', () => {
-    const s = stackIn();
+    const s = topologyStack();
     expect(() => new MemcachedSessions(s, 'Sessions', { existingVpc: new ec2.Vpc(s, 'V'), vpcProps: {} })).toThrow(/existingVpc and vpcProps are mutually exclusive/);
-    let message = '';
-    try {
-      new MemcachedSessions(stackIn(), 'Sessions', { storeProps: { numCacheNodes: 1, port: 80 } });
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    expect(message).toContain('numCacheNodes must be a whole number from 2 to 60, got 1');
-    expect(message).toContain('port must be a whole number from 1024 to 65535, got 80');
+    expectAllReported(
+      () => new MemcachedSessions(topologyStack(), 'Sessions', { storeProps: { numCacheNodes: 1, port: 80 } }),
+      ['numCacheNodes must be a whole number from 2 to 60, got 1', 'port must be a whole number from 1024 to 65535, got 80'],
+    );
   });
 
   test('template snapshot', () => {

@@ -1,18 +1,13 @@
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { RdsSessions } from '../../../lib';
-import { expectNoServiceWideWildcards, stackIn, tgAttributes } from './helpers';
+import { expectAllReported, expectNoServiceWideWildcards, expectOneSharedVpc, expectSourcesFrom, ingressRules, ingressSources, secretsEndpointSources, synthTopology, tgAttributes, topologyStack } from '../helpers';
 
 describe('RdsSessions', () => {
-  const stack = stackIn();
-  const rds = new RdsSessions(stack, 'Sessions');
-  const template = Template.fromStack(stack);
+  const { stack, topology: rds, template } = synthTopology((s) => new RdsSessions(s, 'Sessions'));
 
   test('one VPC shared by the database, the fleet and the function', () => {
-    template.resourceCountIs('AWS::EC2::VPC', 1);
-    expect(rds.fleet.vpc).toBe(rds.vpc);
-    expect(rds.store.vpc).toBe(rds.vpc);
-    expect(rds.api.vpc).toBe(rds.vpc);
+    expectOneSharedVpc(template, rds);
   });
 
   test('Aurora PostgreSQL Serverless v2, encrypted, two instances, behind an RDS Proxy that requires TLS', () => {
@@ -37,23 +32,15 @@ describe('RdsSessions', () => {
   });
 
   test('the proxy port is opened from the instances and from the function, not from a CIDR', () => {
-    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
+    const ingress = ingressRules(template);
     const toProxy = ingress.filter((p) => JSON.stringify(p.GroupId).includes('ProxySecurityGroup'));
-    const sources = toProxy.map((p) => JSON.stringify(p.SourceSecurityGroupId));
     expect(toProxy.every((p) => p.FromPort === 5432)).toBe(true);
-    expect(sources.some((s) => s.includes('InstanceSecurityGroup'))).toBe(true);
-    expect(sources.some((s) => s.includes('ApiSecurityGroup'))).toBe(true);
+    expectSourcesFrom(ingressSources(toProxy), ['InstanceSecurityGroup', 'ApiSecurityGroup']);
     for (const p of ingress) expect(p.CidrIp).toBeUndefined();
   });
 
   test('the Secrets Manager endpoint admits the instances, the schema and rotation functions; the schema waits for it', () => {
-    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
-    const sources = ingress
-      .filter((p) => p.FromPort === 443 && JSON.stringify(p.GroupId).includes('SecretsManagerEndpoint'))
-      .map((p) => JSON.stringify(p.SourceSecurityGroupId));
-    for (const who of ['InstanceSecurityGroup', 'ApiSecurityGroup', 'SchemaSecurityGroup', 'RotationSecurityGroup']) {
-      expect(sources.some((s) => s.includes(who))).toBe(true);
-    }
+    expectSourcesFrom(secretsEndpointSources(template), ['InstanceSecurityGroup', 'ApiSecurityGroup', 'SchemaSecurityGroup', 'RotationSecurityGroup']);
     const [schema] = Object.values(template.findResources('Custom::SessionSchema'));
     expect(schema.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/SecretsManagerEndpoint/)]));
   });
@@ -67,16 +54,12 @@ describe('RdsSessions', () => {
   });
 
   test('rejects bad props all at once', () => {
-    const s = stackIn();
+    const s = topologyStack();
     expect(() => new RdsSessions(s, 'Sessions', { existingVpc: new ec2.Vpc(s, 'V'), vpcProps: {} })).toThrow(/existingVpc and vpcProps are mutually exclusive/);
-    let message = '';
-    try {
-      new RdsSessions(stackIn(), 'Sessions', { storeProps: { minCapacity: 0.3, readers: 20 } });
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    expect(message).toContain('minCapacity must be from 0.5 to 256 ACUs in steps of 0.5, got 0.3');
-    expect(message).toContain('readers must be a whole number from 0 to 15, got 20');
+    expectAllReported(
+      () => new RdsSessions(topologyStack(), 'Sessions', { storeProps: { minCapacity: 0.3, readers: 20 } }),
+      ['minCapacity must be from 0.5 to 256 ACUs in steps of 0.5, got 0.3', 'readers must be a whole number from 0 to 15, got 20'],
+    );
   });
 
   test('template snapshot', () => {

@@ -2,18 +2,13 @@ import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { RedisSessions } from '../../../lib';
-import { expectNoServiceWideWildcards, stackIn, tgAttributes } from './helpers';
+import { expectAllReported, expectHardenedInstances, expectOneSharedVpc, expectSourcesFrom, expectNoServiceWideWildcards, ingressRules, ingressSources, secretsEndpointSources, synthTopology, tgAttributes, topologyStack } from '../helpers';
 
 describe('RedisSessions', () => {
-  const stack = stackIn();
-  const redis = new RedisSessions(stack, 'Sessions');
-  const template = Template.fromStack(stack);
+  const { stack, topology: redis, template } = synthTopology((s) => new RedisSessions(s, 'Sessions'));
 
   test('one VPC shared by the store, the fleet and the function', () => {
-    template.resourceCountIs('AWS::EC2::VPC', 1);
-    expect(redis.fleet.vpc).toBe(redis.vpc);
-    expect(redis.store.vpc).toBe(redis.vpc);
-    expect(redis.api.vpc).toBe(redis.vpc);
+    expectOneSharedVpc(template, redis);
   });
 
   test('fleet and function both get the one store: same Redis environment, one cookie secret', () => {
@@ -27,20 +22,13 @@ describe('RedisSessions', () => {
   });
 
   test("the store's port is opened from the instances and from the function, not from a CIDR", () => {
-    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
-    const storePort = ingress.filter((p) => p.FromPort !== 8080 && p.FromPort !== 443 && p.FromPort !== 80);
-    const sources = storePort.map((p) => JSON.stringify(p.SourceSecurityGroupId));
-    expect(sources.some((s) => s.includes('InstanceSecurityGroup'))).toBe(true);
-    expect(sources.some((s) => s.includes('ApiSecurityGroup'))).toBe(true);
+    const storePort = ingressRules(template).filter((p) => p.FromPort !== 8080 && p.FromPort !== 443 && p.FromPort !== 80);
+    expectSourcesFrom(ingressSources(storePort), ['InstanceSecurityGroup', 'ApiSecurityGroup']);
     for (const p of storePort) expect(p.CidrIp).toBeUndefined();
   });
 
   test('the Secrets Manager endpoint (private DNS) admits the instances too: they read the cookie secret and the AUTH token', () => {
-    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
-    const to443 = ingress.filter((p) => p.FromPort === 443 && JSON.stringify(p.GroupId).includes('SecretsManagerEndpoint'));
-    const sources = to443.map((p) => JSON.stringify(p.SourceSecurityGroupId));
-    expect(sources.some((s) => s.includes('InstanceSecurityGroup'))).toBe(true);
-    expect(sources.some((s) => s.includes('ApiSecurityGroup'))).toBe(true);
+    expectSourcesFrom(secretsEndpointSources(template), ['InstanceSecurityGroup', 'ApiSecurityGroup']);
   });
 
   test('no stickiness by default: any instance serves any session', () => {
@@ -48,7 +36,7 @@ describe('RedisSessions', () => {
   });
 
   test('stickiness is optional', () => {
-    const s = stackIn();
+    const s = topologyStack();
     new RedisSessions(s, 'Sessions', { fleet: { stickiness: { type: 'lb_cookie', duration: Duration.minutes(10) } } });
     const a = tgAttributes(Template.fromStack(s));
     expect(a['stickiness.type']).toBe('lb_cookie');
@@ -65,13 +53,7 @@ describe('RedisSessions', () => {
   });
 
   test('instances: IMDSv2, encrypted EBS, /healthz; listener HTTP without certificate', () => {
-    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-      LaunchTemplateData: Match.objectLike({
-        MetadataOptions: Match.objectLike({ HttpTokens: 'required' }),
-        BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })],
-      }),
-    });
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckPath: '/healthz' });
+    expectHardenedInstances(template);
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'HTTP' });
   });
 
@@ -80,7 +62,7 @@ describe('RedisSessions', () => {
   });
 
   test('existingVpc is used', () => {
-    const s = stackIn();
+    const s = topologyStack();
     const vpc = new ec2.Vpc(s, 'Mine', { maxAzs: 2 });
     const r = new RedisSessions(s, 'Sessions', { existingVpc: vpc });
     expect(r.vpc).toBe(vpc);
@@ -88,20 +70,14 @@ describe('RedisSessions', () => {
   });
 
   test('rejects bad props all at once', () => {
-    const s = stackIn();
+    const s = topologyStack();
     expect(() => new RedisSessions(s, 'Sessions', { existingVpc: new ec2.Vpc(s, 'V'), vpcProps: {} })).toThrow(
       /existingVpc and vpcProps are mutually exclusive/,
     );
-    let message = '';
-    try {
-      new RedisSessions(stackIn(), 'Sessions', {
-        fleet: { minCapacity: 4, maxCapacity: 2, stickiness: { type: 'app_cookie', cookieName: 'AWSALBTG' } },
-      });
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    expect(message).toContain('minCapacity (4) must not exceed maxCapacity (2)');
-    expect(message).toContain('stickiness cookie name must not start with AWSALB');
+    expectAllReported(
+      () => new RedisSessions(topologyStack(), 'Sessions', { fleet: { minCapacity: 4, maxCapacity: 2, stickiness: { type: 'app_cookie', cookieName: 'AWSALBTG' } } }),
+      ['minCapacity (4) must not exceed maxCapacity (2)', 'stickiness cookie name must not start with AWSALB'],
+    );
   });
 
   test('template snapshot', () => {

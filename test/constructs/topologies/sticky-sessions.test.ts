@@ -1,12 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import { StickySessions } from '../../../lib';
-import { expectNoServiceWideWildcards, stackIn, tgAttributes } from './helpers';
+import { expectAllReported, expectHardenedInstances, expectNoServiceWideWildcards, synthTopology, tgAttributes, topologyStack } from '../helpers';
 
 describe('StickySessions', () => {
-  const stack = stackIn();
-  const sticky = new StickySessions(stack, 'Sessions');
-  const template = Template.fromStack(stack);
+  const { topology: sticky, template } = synthTopology((s) => new StickySessions(s, 'Sessions'));
 
   test('target group uses AWSALB (lb_cookie) stickiness for one day by default', () => {
     const a = tgAttributes(template);
@@ -21,13 +19,7 @@ describe('StickySessions', () => {
   });
 
   test('IMDSv2 required, encrypted root volume, /healthz health check, HTTP listener without certificate', () => {
-    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-      LaunchTemplateData: Match.objectLike({
-        MetadataOptions: Match.objectLike({ HttpTokens: 'required' }),
-        BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })],
-      }),
-    });
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckPath: '/healthz' });
+    expectHardenedInstances(template);
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'HTTP', Port: 80 });
   });
 
@@ -44,7 +36,7 @@ describe('StickySessions', () => {
   });
 
   test('app_cookie stickiness can replace the default', () => {
-    const s = stackIn();
+    const s = topologyStack();
     new StickySessions(s, 'Sessions', { stickiness: { type: 'app_cookie', duration: Duration.hours(1) } });
     const a = tgAttributes(Template.fromStack(s));
     expect(a['stickiness.type']).toBe('app_cookie');
@@ -53,20 +45,20 @@ describe('StickySessions', () => {
   });
 
   test('rejects bad props all at once', () => {
-    let message = '';
-    try {
-      new StickySessions(stackIn(), 'Sessions', {
-        stickiness: { type: 'lb_cookie', duration: Duration.days(8) },
-        minCapacity: 3,
-        maxCapacity: 1,
-        cookieName: 'AWSALBAPP-x',
-      });
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    expect(message).toContain('stickiness.duration must be a whole number of seconds from 1 second to 7 days, got 691200 s');
-    expect(message).toContain('minCapacity (3) must not exceed maxCapacity (1)');
-    expect(message).toContain('cookieName must not start with AWSALB');
+    expectAllReported(
+      () =>
+        new StickySessions(topologyStack(), 'Sessions', {
+          stickiness: { type: 'lb_cookie', duration: Duration.days(8) },
+          minCapacity: 3,
+          maxCapacity: 1,
+          cookieName: 'AWSALBAPP-x',
+        }),
+      [
+        'stickiness.duration must be a whole number of seconds from 1 second to 7 days, got 691200 s',
+        'minCapacity (3) must not exceed maxCapacity (1)',
+        'cookieName must not start with AWSALB',
+      ],
+    );
   });
 
   test('template snapshot', () => {

@@ -1,0 +1,145 @@
+/*
+ * What the store constructs share: prop checks, and for the stores that live in a VPC
+ * (Redis/Valkey, Memcached, PostgreSQL) where they go, who may reach them, how a consumer reads
+ * their secret. Not exported from the package.
+ */
+import { Duration, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ISessionStoreConsumer } from '../core/session-store';
+
+/** Collects `<key> <problem>` for each of `keys` that is set in `props`. */
+export function checkUnset<P extends object>(problems: string[], props: P, keys: readonly (keyof P & string)[], problem: string): void {
+  for (const k of keys) if (props[k] !== undefined) problems.push(`${k} ${problem}`);
+}
+
+/** The VPC's private subnets with egress, or its isolated subnets when it has none. */
+export function defaultPrivateSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
+  return { subnetType: vpc.privateSubnets.length > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED };
+}
+
+/** Checks of {@link selectPrivateSubnets} beyond "no public subnet". */
+export interface PrivateSubnetChecks {
+  /** The prop the selection comes from, as problems name it. */
+  readonly name: string;
+  /** Report a selection without any subnet. */
+  readonly nonEmpty?: boolean;
+  /** When set, the problem to report for subnets in fewer than two (known) availability zones. */
+  readonly twoAzsProblem?: string;
+}
+
+/**
+ * Selects `selection` in `vpc` and collects what is wrong with it: a public subnet, a selection
+ * that fails, and the optional checks. Returns the subnets (none when the selection fails).
+ */
+export function selectPrivateSubnets(problems: string[], vpc: ec2.IVpc, selection: ec2.SubnetSelection, checks: PrivateSubnetChecks): ec2.ISubnet[] {
+  const { name } = checks;
+  try {
+    const subnets = vpc.selectSubnets(selection).subnets;
+    const publicIds = new Set(vpc.publicSubnets.map((s) => s.subnetId));
+    if (subnets.some((s) => publicIds.has(s.subnetId))) problems.push(`${name} must select private subnets only, not public ones`);
+    if (checks.nonEmpty && subnets.length === 0) problems.push(`${name} selects no subnets`);
+    else if (checks.twoAzsProblem !== undefined && !subnets.some((s) => Token.isUnresolved(s.availabilityZone)) && new Set(subnets.map((s) => s.availabilityZone)).size < 2) {
+      problems.push(checks.twoAzsProblem);
+    }
+    return subnets;
+  } catch (e) {
+    problems.push(`${name} cannot be selected in the VPC: ${(e as Error).message}`);
+    return [];
+  }
+}
+
+/** The security group of a store: no ingress (consumers are let in by `bind`) and no outbound rules. */
+export function createStoreSecurityGroup(store: Construct, vpc: ec2.IVpc): ec2.SecurityGroup {
+  return new ec2.SecurityGroup(store, 'SecurityGroup', {
+    vpc,
+    description: `Session store ${store.node.path}: ingress only from bound consumers`,
+    allowAllOutbound: false,
+  });
+}
+
+/** The network side of a node-based ElastiCache store. */
+export interface ElastiCacheNetwork {
+  /** The nodes' security group. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** Network access through the security group, default port the nodes' port. */
+  readonly connections: ec2.Connections;
+  /** The subnet group in the selected private subnets. */
+  readonly subnetGroup: elasticache.CfnSubnetGroup;
+}
+
+/**
+ * The network of a node-based ElastiCache store: the given security group or a new one (see
+ * {@link createStoreSecurityGroup}), connections on its port, and a subnet group of `subnets`.
+ */
+export function createElastiCacheNetwork(
+  store: Construct,
+  vpc: ec2.IVpc,
+  subnets: ec2.ISubnet[],
+  port: number,
+  securityGroup: ec2.ISecurityGroup | undefined,
+): ElastiCacheNetwork {
+  const group = securityGroup ?? createStoreSecurityGroup(store, vpc);
+  return {
+    securityGroup: group,
+    connections: new ec2.Connections({ securityGroups: [group], defaultPort: ec2.Port.tcp(port) }),
+    subnetGroup: new elasticache.CfnSubnetGroup(store, 'SubnetGroup', {
+      description: `Private subnets of session store ${store.node.path}`,
+      subnetIds: subnets.map((s) => s.subnetId),
+    }),
+  };
+}
+
+/**
+ * Opens the store's default port to the consumer's security groups. Throws when the consumer has
+ * no `connections`: it must run in the store's VPC.
+ *
+ * @param engine how the error names the store, e.g. 'Redis'
+ */
+export function allowConsumer(store: Construct & ec2.IConnectable, consumer: ISessionStoreConsumer, engine: string): void {
+  if (!consumer.connections) {
+    throw new Error(
+      `${store.node.path} is a ${engine} store inside a VPC: bind() needs a consumer with connections ` +
+        '(an instance fleet, or a Lambda function attached to the same VPC)',
+    );
+  }
+  store.connections.allowDefaultPortFrom(consumer.connections, `Session clients of ${store.node.path}`);
+}
+
+/**
+ * `secretsmanager:GetSecretValue` on the one secret, plus `kms:Decrypt` through Secrets Manager
+ * when the secret uses a customer key (no DescribeSecret, unlike `secret.grantRead`).
+ */
+export function grantSecretValue(scope: Construct, grantee: iam.IGrantable, secret: secretsmanager.ISecret): iam.Grant {
+  const grant = iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['secretsmanager:GetSecretValue'],
+    resourceArns: [secret.secretArn],
+  });
+  const key = secret.encryptionKey;
+  if (key) {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kms:Decrypt'],
+      resourceArns: [key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(scope).region}.${Stack.of(scope).urlSuffix}` } },
+    });
+  }
+  return grant;
+}
+
+/** A node-based ElastiCache metric (namespace AWS/ElastiCache): Average over 5 minutes unless `props` says otherwise. */
+export function elastiCacheMetric(metricName: string, dimensionsMap: cloudwatch.DimensionsMap, props: cloudwatch.MetricOptions): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/ElastiCache',
+    metricName,
+    dimensionsMap,
+    period: Duration.minutes(5),
+    statistic: 'Average',
+    ...props,
+  });
+}
