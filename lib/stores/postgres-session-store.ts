@@ -1,5 +1,7 @@
 import { Annotations, CustomResource, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -117,6 +119,13 @@ export interface PostgresSessionStoreProps {
    * @default false
    */
   readonly disableRotation?: boolean;
+  /**
+   * How often expired sessions are deleted (PostgreSQL has no TTL; the runtime filters expired
+   * rows on read, so this only bounds the table's size). The schema function runs on this
+   * EventBridge schedule and deletes expired rows in batches of 1000. Whole minutes, 1 to 1440.
+   * @default Duration.minutes(15)
+   */
+  readonly sweepSchedule?: Duration;
 }
 
 const DB_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -159,6 +168,8 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
   public readonly schemaFunction: nodejs.NodejsFunction;
   /** The custom resource that runs it. */
   public readonly schema: CustomResource;
+  /** The schedule that runs the schema function's sweep of expired sessions. */
+  public readonly sweepRule: events.Rule;
   /** Database name. */
   public readonly databaseName: string;
   /** Master user name. */
@@ -200,6 +211,10 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
       problems.push(`rotationSchedule must be a whole number of days from 1 to 1000, got ${rotationDays}`);
     }
     if (props.disableRotation && props.rotationSchedule) problems.push('rotationSchedule and disableRotation: true are mutually exclusive');
+    const sweepMinutes = props.sweepSchedule?.isUnresolved() ? undefined : props.sweepSchedule?.toMinutes({ integral: false });
+    if (sweepMinutes !== undefined && (sweepMinutes < 1 || sweepMinutes > 1440 || !Number.isInteger(sweepMinutes))) {
+      problems.push(`sweepSchedule must be a whole number of minutes from 1 to 1440, got ${sweepMinutes}`);
+    }
     const selection = props.vpcSubnets ?? defaultPrivateSubnets(props.vpc);
     const subnets = selectPrivateSubnets(problems, props.vpc, selection, {
       name: 'vpcSubnets',
@@ -341,17 +356,25 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
       frameworkOnEventRole: providerRole,
       logGroup: providerLogs,
     });
+    const schemaProperties = {
+      SecretArn: this.secret.secretArn,
+      Host: this.cluster.clusterEndpoint.hostname,
+      Port: Token.asString(this.cluster.clusterEndpoint.port),
+      Database: databaseName,
+      Table: tableName,
+    };
     this.schema = new CustomResource(this, 'Schema', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::SessionSchema',
-      properties: {
-        SecretArn: this.secret.secretArn,
-        Host: this.cluster.clusterEndpoint.hostname,
-        Port: Token.asString(this.cluster.clusterEndpoint.port),
-        Database: databaseName,
-        Table: tableName,
-      },
+      properties: schemaProperties,
     });
+    // PostgreSQL has no TTL: the same function deletes expired sessions on a schedule.
+    this.sweepRule = new events.Rule(this, 'SweepSchedule', {
+      description: `Deletes expired sessions of ${this.node.path} in batches`,
+      schedule: events.Schedule.rate(props.sweepSchedule ?? Duration.minutes(15)),
+      targets: [new targets.LambdaFunction(this.schemaFunction, { event: events.RuleTargetInput.fromObject({ sweep: schemaProperties }), retryAttempts: 0 })],
+    });
+    this.sweepRule.node.addDependency(this.schema);
     // After every instance is up (the writer takes connections) and the network path is open.
     this.schema.node.addDependency(this.cluster, this.clusterSecurityGroup);
     // cr.Provider grants lambda:InvokeFunction on the function and on `<arn>:*` (its versions).

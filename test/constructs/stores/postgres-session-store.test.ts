@@ -87,6 +87,30 @@ describe('PostgresSessionStore (defaults)', () => {
     });
   });
 
+  test('expired sessions are swept every 15 minutes: an EventBridge rule sends the schema function a sweep event for the one table, after the schema exists', () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    expect(rules).toHaveLength(1);
+    const [rule] = rules;
+    expect(rule.Properties.ScheduleExpression).toBe('rate(15 minutes)');
+    const fnId = stack.getLogicalId(store.schemaFunction.node.defaultChild as any);
+    expect(rule.Properties.Targets).toHaveLength(1);
+    expect(rule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
+    // The input is a Fn::Join of JSON text and references: join it with each reference as text.
+    const [, parts] = rule.Properties.Targets[0].Input['Fn::Join'] as [string, unknown[]];
+    const input = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p).replace(/"/g, "'"))).join(''));
+    expect(input).toEqual({
+      sweep: {
+        SecretArn: expect.stringContaining('ClusterSecretAttachment'),
+        Host: `{'Fn::GetAtt':['${clusterId}','Endpoint.Address']}`,
+        Port: `{'Fn::GetAtt':['${clusterId}','Endpoint.Port']}`,
+        Database: 'sessions',
+        Table: 'sessions',
+      },
+    });
+    expect(rule.DependsOn).toEqual(expect.arrayContaining([stack.getLogicalId(store.schema.node.defaultChild as any)]));
+    template.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com', FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] } });
+  });
+
   test('bind returns SESSION_STORE=postgres, a password-less sslmode=require URL of the proxy on 5432, and the secret ARN', () => {
     expect(store.kind).toBe('postgres');
     const proxyId = stack.getLogicalId(store.proxy.node.defaultChild as any);
@@ -171,6 +195,12 @@ describe('PostgresSessionStore options', () => {
     Annotations.fromStack(stack).hasWarning('/Test/Store', Match.stringLikeRegexp('readers: 0'));
   });
 
+  test('a custom sweep schedule', () => {
+    const stack = newStack();
+    new PostgresSessionStore(stack, 'Store', { vpc: newVpc(stack), sweepSchedule: Duration.hours(1) });
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
+  });
+
   test('a custom rotation schedule', () => {
     const stack = newStack();
     new PostgresSessionStore(stack, 'Store', { vpc: newVpc(stack), rotationSchedule: Duration.days(7) });
@@ -195,6 +225,7 @@ describe('PostgresSessionStore validation', () => {
         rotationSchedule: Duration.hours(12),
         disableRotation: true,
         vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+        sweepSchedule: Duration.seconds(30),
       });
     expectProblems(make, [
       /^minCapacity must be from 0.5 to 256 ACUs/,
@@ -207,6 +238,7 @@ describe('PostgresSessionStore validation', () => {
       /^rotationSchedule must be a whole number of days/,
       /^rotationSchedule and disableRotation: true are mutually exclusive/,
       /^vpcSubnets must select private subnets only/,
+      /^sweepSchedule must be a whole number of minutes from 1 to 1440, got 0.5/,
     ]);
   });
 
