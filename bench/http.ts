@@ -9,17 +9,21 @@
  * then our DynamoDB store vs express-session + connect-dynamodb, both on dynalite.
  *
  * Every server is a child process; autocannon runs in this process. On 2 cores that is one core
- * for the load generator and one for the server (redis-server / dynalite share them).
+ * for the load generator and one for the server (redis-server / dynalite share them). Our server
+ * logs a JSON line per request; like on an instance, that goes to a file, not through a pipe into
+ * this process (the load generator would spend its core reading and keeping our log).
  * Read = GET /session, modify = POST /cart/items, each with a session cookie taken round-robin
  * from a pool of logged-in sessions. Lost updates: N concurrent appends to one session, then
  * count its cart lines. Targets are printed as met/missed, never asserted.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { startInstance, removeInstanceBundle, type InstanceProcess } from '../test/support/app-instance';
+import { instanceBundle, removeInstanceBundle } from '../test/support/app-instance';
 import { baseEnv, LOCAL_AWS_ENV } from '../test/support/app-backends';
-import { freePort } from '../test/support/ports';
+import { freePort, waitForPort } from '../test/support/ports';
 import { RedisServer } from '../test/support/redis-server';
 
 // autocannon ships no type declarations; this is the call the bench makes.
@@ -64,9 +68,39 @@ async function child(kind: string, target = ''): Promise<Server & { proc: ChildP
   };
 }
 
+/**
+ * Our instance server (the bundled lambda/instance/main.ts, as test/support/app-instance runs it),
+ * with its stdout and stderr in a log file instead of a pipe into the load generator.
+ */
 async function ours(env: Record<string, string>): Promise<Server> {
-  const inst: InstanceProcess = await startInstance({ ...env, SESSION_MAX_BYTES: '262144', SESSION_SERVED_BY: 'ours' });
-  return { port: inst.port, stop: () => inst.dispose() };
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'cdk-sessions-bench-'));
+  const log = join(dir, 'instance.log');
+  const fd = openSync(log, 'w');
+  const proc = spawn(process.execPath, [instanceBundle()], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, SESSION_MAX_BYTES: '262144', SESSION_SERVED_BY: 'ours', PORT: String(port) },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPort(port, 15000);
+    // Listening is not ready: the app is ready once "listening" was logged.
+    while (!readFileSync(log, 'utf8').includes('"listening"')) {
+      if (proc.exitCode !== null) throw new Error(`instance server exited (${proc.exitCode}):\n${readFileSync(log, 'utf8')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { port, stop };
 }
 
 /** Logs in `n` sessions; returns their Cookie headers. */

@@ -54,8 +54,11 @@ export class BodyTooLargeError extends SessionError {
   }
 }
 
+const PRINTABLE = /^[\x20-\x7e]*$/;
+
 /** Shortens client-supplied text before it goes into a message. */
 export function truncate(s: string, max = 64): string {
+  if (s.length <= max && PRINTABLE.test(s)) return s; // the usual case: nothing to change
   const clean = s.replace(/[^\x20-\x7e]/g, '?');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }

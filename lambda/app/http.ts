@@ -1,11 +1,14 @@
 /**
  * What both reference apps (store mode and JWT mode) share: JSON responses, the one place an
- * error becomes a response, strict body reading, and the router that dispatches a request to a
- * route handler, logs one line per request and clears a cookie that names no live session.
+ * error becomes a response, strict body reading, the router that dispatches a request to a
+ * route handler, logs one line per request and clears a cookie that names no live session, and
+ * {@link createSessionApp}: the routes both modes answer alike (/logout, /healthz) and the
+ * helpers their other routes use.
  */
+import * as crypto from 'node:crypto';
 import { createHash, randomUUID } from 'node:crypto';
 import { TextDecoder } from 'node:util';
-import { BadRequestError, httpStatusOf, SessionError } from '../session/errors';
+import { BadRequestError, httpStatusOf, SessionError, StoreUnavailableError } from '../session/errors';
 import { BodyTooLargeError, MethodNotAllowedError, NoSessionError, NotFoundError, truncate, UnsupportedMediaTypeError } from './errors';
 import type { AppLogger, AppRequest, AppResponse } from './types';
 import { parseJsonObject } from './validate';
@@ -42,9 +45,12 @@ export function cookiesOf(req: AppRequest): string | readonly string[] | undefin
   return req.cookies ?? req.headers.cookie;
 }
 
+/** crypto.hash (Node ≥ 20.12): one call instead of a Hash object per request. */
+const oneShotHash = (crypto as { hash?: typeof crypto.hash }).hash;
+
 /** The first 12 hex digits of SHA-256(session id): correlates log lines, never reveals the id. */
 export function sessionHash(id: string): string {
-  return createHash('sha256').update(id).digest('hex').slice(0, 12);
+  return (oneShotHash ? oneShotHash('sha256', id, 'hex') : createHash('sha256').update(id).digest('hex')).slice(0, 12);
 }
 
 const own = <T extends object>(o: T, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
@@ -77,6 +83,94 @@ export function createRouter(opts: RouterOptions): App {
     });
     return res;
   };
+}
+
+/** What both apps take besides their session backend. */
+export interface AppCommonOptions {
+  /** Reported as `servedBy` by GET /session and /healthz: the instance or function that answered. */
+  readonly servedBy: string;
+  /** Largest request body accepted, bytes. @default 16384 */
+  readonly maxBodyBytes?: number;
+  /** Where request and error lines go. @default - nothing is logged */
+  readonly logger?: AppLogger;
+}
+
+/** Where an app's sessions live: a store behind a SessionManager, or signed tokens. */
+export interface SessionBackend<S> {
+  /** The live session named by the request's cookies, if any. */
+  load(cookies: string | readonly string[] | undefined): Promise<S | undefined>;
+  /** What names the session in the log line (only its hash is logged): session id or token id. */
+  refOf(session: S): string;
+  /** Logout: the session is deleted (or revoked) where it lives. */
+  end(session: S): Promise<void>;
+  /** /healthz: resolves when the backend answers. */
+  ping(): Promise<void>;
+  /** `store` in the /healthz answer. */
+  readonly kind: string;
+  /** What /healthz says does not answer, e.g. "the session store". */
+  readonly pingsWhat: string;
+  /** The session cookie's full name, and the Set-Cookie value that clears it. */
+  readonly cookieName: string;
+  clearCookie(): string;
+}
+
+/** The helpers an app's own routes get from {@link createSessionApp}. */
+export interface SessionRouteKit<S> {
+  /** The request's live session (named in the log line), or undefined. */
+  current(ctx: RouteContext): Promise<S | undefined>;
+  /** The request's live session, or NoSessionError (401). */
+  require(ctx: RouteContext): Promise<S>;
+  /** The request's JSON object body: 415, 413 and 400 checks. */
+  jsonBody(ctx: RouteContext): Record<string, unknown>;
+}
+
+/**
+ * An app over `backend`: the routes `routes` returns, plus POST /logout (idempotent: 204 and a
+ * cleared cookie whether or not a session was there) and GET /healthz (200 when the backend
+ * answers, 503 when not), which both modes answer alike.
+ */
+export function createSessionApp<S>(opts: AppCommonOptions, backend: SessionBackend<S>, routes: (kit: SessionRouteKit<S>) => RouteTable): App {
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const current = async (ctx: RouteContext): Promise<S | undefined> => {
+    const s = await backend.load(cookiesOf(ctx.req));
+    if (s !== undefined) ctx.sessionRef = backend.refOf(s);
+    return s;
+  };
+  const kit: SessionRouteKit<S> = {
+    current,
+    async require(ctx) {
+      const s = await backend.load(cookiesOf(ctx.req)); // as current(), without one more await on every read
+      if (s === undefined) throw new NoSessionError();
+      ctx.sessionRef = backend.refOf(s);
+      return s;
+    },
+    jsonBody: (ctx) => readJsonBody(ctx.req, maxBodyBytes),
+  };
+  return createRouter({
+    routes: {
+      ...routes(kit),
+      '/logout': {
+        async POST(ctx) {
+          const s = await current(ctx);
+          if (s !== undefined) await backend.end(s);
+          return noContent([backend.clearCookie()]);
+        },
+      },
+      '/healthz': {
+        async GET() {
+          try {
+            await backend.ping();
+          } catch (err) {
+            throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`${backend.pingsWhat} does not answer`, { cause: err });
+          }
+          return json(200, { status: 'ok', store: backend.kind, servedBy: opts.servedBy });
+        },
+      },
+    },
+    logger: opts.logger ?? silentLogger,
+    cookieName: backend.cookieName,
+    clearCookie: () => backend.clearCookie(),
+  });
 }
 
 export function json(status: number, body: unknown, cookies: string[] = []): AppResponse {

@@ -11,15 +11,24 @@ import { parseSessionEnv } from '../session/env';
 
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cdk-sessions' });
 
-let pending: Promise<RuntimeApp> | undefined;
+/**
+ * `build` run on the first call, its result reused by later calls; a failed build is forgotten,
+ * so the next call (the next invocation after a failed cold start) tries again.
+ */
+export function buildOnce<T>(build: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () =>
+    (pending ??= build().catch((err: unknown) => {
+      pending = undefined;
+      throw err;
+    }));
+}
+
+const runtimeApp = buildOnce<RuntimeApp>(async () => createAppFromEnv(parseSessionEnv(process.env), { logger }));
 
 /** The app of this execution environment; built on the first call, then reused. A failed build is retried on the next call. */
 export async function defaultApp(): Promise<App> {
-  pending ??= (async () => createAppFromEnv(parseSessionEnv(process.env), { logger }))().catch((err: unknown) => {
-    pending = undefined;
-    throw err;
-  });
-  return (await pending).app;
+  return (await runtimeApp()).app;
 }
 
 /** Runs `fn` with the app; a failed cold start becomes a JSON 500 (logged), never a crash. */

@@ -9,9 +9,20 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { App } from '../app/app';
 import { createAppFromEnv } from '../app/from-env';
 import { parseSessionEnv } from '../session/env';
+import { BatchedLogger } from './log';
 import { createInstanceServer } from './server';
 
-const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cdk-sessions' });
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'cdk-sessions';
+const powertools = new Logger({ serviceName });
+// Powertools' line shape, with the per-request info lines written in batches (see ./log).
+const logger = new BatchedLogger({ delegate: powertools, fields: { service: serviceName, sampling_rate: samplingRate() } });
+process.on('exit', () => logger.flush());
+
+/** POWERTOOLS_LOGGER_SAMPLE_RATE as Powertools reports it in `sampling_rate` (0 when unset or invalid). */
+function samplingRate(): number {
+  const n = Number(process.env.POWERTOOLS_LOGGER_SAMPLE_RATE ?? 0);
+  return Number.isFinite(n) && n >= 0 && n <= 1 ? n : 0;
+}
 
 async function main(): Promise<void> {
   const env = parseSessionEnv(process.env);

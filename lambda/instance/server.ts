@@ -53,6 +53,12 @@ export function createInstanceServer(opts: InstanceServerOptions): InstanceServe
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const log = opts.logger ?? silent;
   const appReady = Promise.resolve(opts.app);
+  // Once the app is there, requests call it without waiting on the promise.
+  let readyApp: App | undefined;
+  appReady.then(
+    (a) => (readyApp = a),
+    () => undefined, // every request awaits appReady and answers the error itself
+  );
   let closing = false;
 
   const server = createServer({ maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024 }, (req, res) => {
@@ -65,14 +71,16 @@ export function createInstanceServer(opts: InstanceServerOptions): InstanceServe
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = headerValue(req.headers['x-amzn-trace-id']) ?? randomUUID();
     try {
-      const body = await readBody(req, maxBodyBytes);
+      // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3): no
+      // need to wait for its end; node drains the (empty) stream when the response finishes.
+      const body = hasBody(req) ? await readBody(req, maxBodyBytes) : NO_BODY;
       if (body === TOO_LARGE) {
         send(res, errorResponse(new BodyTooLargeError(maxBodyBytes), requestId, log), true);
         discardRest(req);
         return;
       }
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      // Node joins repeated request headers itself, all but Set-Cookie (an array): only that needs a copy.
+      const headers = req.headers['set-cookie'] === undefined ? (req.headers as Record<string, string>) : joined(req.headers);
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const appReq: AppRequest = {
@@ -82,7 +90,7 @@ export function createInstanceServer(opts: InstanceServerOptions): InstanceServe
         body: body.length > 0 ? body : undefined,
         requestId,
       };
-      const app = await appReady;
+      const app = readyApp ?? (await appReady);
       send(res, await app(appReq), closing);
     } catch (err) {
       // The app answers every error itself; this is a broken socket or a bug in the adapter.
@@ -118,6 +126,13 @@ export function createInstanceServer(opts: InstanceServerOptions): InstanceServe
 }
 
 const TOO_LARGE = Symbol('too large');
+const NO_BODY = Buffer.alloc(0);
+
+/** True when the request announces a body: Transfer-Encoding, or a Content-Length other than 0. */
+function hasBody(req: IncomingMessage): boolean {
+  const h = req.headers;
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}
 
 /** The body, or TOO_LARGE as soon as Content-Length or the bytes read pass `max`. */
 function readBody(req: IncomingMessage, max: number): Promise<Buffer | typeof TOO_LARGE> {
@@ -176,17 +191,27 @@ function discardRest(req: IncomingMessage): void {
   req.resume();
 }
 
+/** Status line and headers in one writeHead (a flat list: repeated set-cookie entries stay separate), then the body. */
 function send(res: ServerResponse, r: AppResponse, close: boolean): void {
   if (res.headersSent || res.destroyed) return;
-  for (const [k, v] of Object.entries(r.headers)) res.setHeader(k, v);
-  if (r.cookies.length > 0) res.setHeader('set-cookie', r.cookies);
-  if (close) res.setHeader('connection', 'close');
-  res.statusCode = r.status;
-  if (r.status === 204) res.end();
-  else {
-    res.setHeader('content-length', Buffer.byteLength(r.body));
-    res.end(r.body);
+  const head: string[] = [];
+  for (const k in r.headers) head.push(k, r.headers[k]);
+  for (const c of r.cookies) head.push('set-cookie', c);
+  if (close) head.push('connection', 'close');
+  if (r.status === 204) {
+    res.writeHead(204, head);
+    res.end();
+    return;
   }
+  head.push('content-length', String(Buffer.byteLength(r.body)));
+  res.writeHead(r.status, head);
+  res.end(r.body);
+}
+
+function joined(raw: IncomingMessage['headers']): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  return headers;
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

@@ -2,23 +2,36 @@
  * Session ids and their signed cookie: `<id>.<base64url HMAC-SHA256(secret, id)>`.
  * The first secret signs; every secret verifies (rotation). Verification is constant-time.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 
 /** Bytes of randomness in a session id: 192 bits, above the 128-bit floor. */
 export const SESSION_ID_BYTES = 24;
 const ID_PATTERN = /^[A-Za-z0-9_-]{22,128}$/;
+const SIG_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * A signing secret: its text, or the HMAC key made from it once with {@link cookieKeys} (the
+ * same signatures, without importing the key again for every request).
+ */
+export type CookieSecret = string | KeyObject;
 
 /** A new session id: base64url of {@link SESSION_ID_BYTES} bytes from crypto.randomBytes. */
 export function newSessionId(): string {
   return randomBytes(SESSION_ID_BYTES).toString('base64url');
 }
 
-function mac(id: string, secret: string): Buffer {
+/** HMAC keys for `secrets` (their UTF-8 bytes, as an HMAC over the text uses), in the same order. */
+export function cookieKeys(secrets: readonly string[]): KeyObject[] {
+  return secrets.map((s) => createSecretKey(Buffer.from(s, 'utf8')));
+}
+
+function mac(id: string, secret: CookieSecret): Buffer {
   return createHmac('sha256', secret).update(id).digest();
 }
 
 /** The cookie value for `id`, signed with the first secret. */
-export function signSessionId(id: string, secrets: readonly string[]): string {
+export function signSessionId(id: string, secrets: readonly CookieSecret[]): string {
   if (secrets.length === 0) throw new Error('no cookie secret configured');
   return `${id}.${mac(id, secrets[0]).toString('base64url')}`;
 }
@@ -27,13 +40,13 @@ export function signSessionId(id: string, secrets: readonly string[]): string {
  * The session id inside a signed cookie value, or undefined when the value is malformed,
  * unsigned or signed with no known secret. Never throws.
  */
-export function verifySignedSessionId(value: string | undefined, secrets: readonly string[]): string | undefined {
+export function verifySignedSessionId(value: string | undefined, secrets: readonly CookieSecret[]): string | undefined {
   if (typeof value !== 'string' || value.length > 512) return undefined;
   const dot = value.lastIndexOf('.');
   if (dot <= 0) return undefined;
   const id = value.slice(0, dot);
   const sigText = value.slice(dot + 1);
-  if (!ID_PATTERN.test(id) || !/^[A-Za-z0-9_-]{43}$/.test(sigText)) return undefined;
+  if (!ID_PATTERN.test(id) || !SIG_PATTERN.test(sigText)) return undefined;
   const given = Buffer.from(sigText, 'base64url');
   // base64url of 32 bytes leaves 2 unused bits in the last character: only the canonical
   // spelling is accepted, so a valid cookie has exactly one accepted text.
@@ -53,20 +66,38 @@ export function verifySignedSessionId(value: string | undefined, secrets: readon
  */
 export function readCookie(header: string | readonly string[] | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;
-  const parts = typeof header === 'string' ? header.split(';') : header.flatMap((h) => String(h).split(';'));
-  for (const part of parts) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() !== name) continue;
-    let v = part.slice(eq + 1).trim();
-    if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1);
-    try {
-      return decodeURIComponent(v);
-    } catch {
-      return undefined; // a malformed %-escape is a bad cookie, which means "no session"
-    }
+  if (typeof header === 'string') return valueOf(findCookie(header, name));
+  for (const h of header) {
+    const found = findCookie(String(h), name);
+    if (found !== undefined) return valueOf(found);
   }
   return undefined;
+}
+
+/** The raw value of the first `name=…` pair in a `;`-separated list, without splitting the whole list. */
+function findCookie(text: string, name: string): string | undefined {
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf(';', start);
+    if (end < 0) end = text.length;
+    const eq = text.indexOf('=', start);
+    if (eq >= 0 && eq < end && text.slice(start, eq).trim() === name) return text.slice(eq + 1, end);
+    start = end + 1;
+  }
+  return undefined;
+}
+
+/** A cookie's value: trimmed, unquoted, %-decoded; a malformed %-escape is a bad cookie, which means "no session". */
+function valueOf(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  let v = raw.trim();
+  if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1);
+  if (!v.includes('%')) return v;
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return undefined;
+  }
 }
 
 export interface CookieAttributes {

@@ -2,8 +2,8 @@
  * Builds the runtime from the parsed environment: the store chosen by SESSION_STORE, the
  * cookie secrets (from the environment or Secrets Manager) and the SessionManager on top.
  *
- * Meant to run once per process (instance start, Lambda cold start) and be reused:
- * {@link lazySessionRuntime} memoizes it and retries on the next call if building failed.
+ * Meant to run once per process (instance start, Lambda cold start) and be reused (the Lambda
+ * handlers memoize the app built on it: lambda/handlers/runtime.ts).
  * The Redis AUTH token is fetched from Secrets Manager when an ARN is given and fetched again
  * when Redis rejects it, so a rotated token is picked up without a redeploy.
  *
@@ -12,7 +12,6 @@
  */
 import { hostname } from 'node:os';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { parseSessionEnv } from './env';
 import type { SessionEnv } from './env';
 import { SessionManager } from './manager';
 import type { SessionStore } from './types';
@@ -70,24 +69,6 @@ export async function createSessionRuntime(env: SessionEnv, opts: SessionRuntime
     await store.close().catch(() => undefined);
     throw err;
   }
-}
-
-/**
- * A memoized {@link createSessionRuntime} over `parseSessionEnv(vars)`: the first call builds,
- * later calls reuse; a failed build is forgotten so the next call tries again.
- */
-export function lazySessionRuntime(
-  vars: Readonly<Record<string, string | undefined>> = process.env,
-  opts: SessionRuntimeOptions = {},
-): () => Promise<SessionRuntime> {
-  let pending: Promise<SessionRuntime> | undefined;
-  return () => {
-    pending ??= (async () => createSessionRuntime(parseSessionEnv(vars), opts))();
-    pending.catch(() => {
-      pending = undefined;
-    });
-    return pending;
-  };
 }
 
 async function createStore(env: SessionEnv, secretsManager: () => SecretsManagerClient, logger: RuntimeLogger): Promise<SessionStore> {

@@ -7,9 +7,9 @@ export type { Session, SessionManagerOptions, SessionUpdate } from './manager';
 export type { SessionData, SessionStore, StoredSession } from './types';
 export * from './errors';
 export * from './env';
-export { cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId, SESSION_ID_BYTES } from './cookies';
-export type { CookieAttributes } from './cookies';
-export { createSessionRuntime, lazySessionRuntime, parseCookieSecrets, parseDatabaseCredentials, parseRedisCredentials } from './from-env';
+export { cookieKeys, cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId, SESSION_ID_BYTES } from './cookies';
+export type { CookieAttributes, CookieSecret } from './cookies';
+export { createSessionRuntime, parseCookieSecrets, parseDatabaseCredentials, parseRedisCredentials } from './from-env';
 export type { RuntimeLogger, SessionRuntime, SessionRuntimeOptions } from './from-env';
 
 export { MemoryStore } from './stores/memory';

@@ -5,7 +5,8 @@
  *   caller's function, with bounded, jittered retries; an unchanged session is never written.
  * - regenerate (login): new id, data carried, old id deleted. destroy (logout): deleted in the store.
  */
-import { cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId } from './cookies';
+import type { KeyObject } from 'node:crypto';
+import { cookieKeys, cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId } from './cookies';
 import { ConflictError, SessionGoneError, SessionTooLargeError, StoreUnavailableError } from './errors';
 import type { SessionData, SessionStore, StoredSession } from './types';
 
@@ -42,7 +43,8 @@ export class SessionManager {
   readonly idleTimeoutSeconds: number;
   readonly absoluteTimeoutSeconds: number;
   readonly maxSessionBytes: number;
-  private secrets: readonly string[];
+  /** HMAC keys of the cookie secrets, made once (the first signs, all verify). */
+  private keys: readonly KeyObject[];
   private readonly maxAttempts: number;
   private readonly now: () => number;
 
@@ -55,7 +57,7 @@ export class SessionManager {
     this.maxSessionBytes = Math.min(opts.maxSessionBytes ?? 65536, opts.store.maxSessionBytes);
     this.maxAttempts = opts.maxAttempts ?? 40;
     this.now = opts.now ?? Date.now;
-    this.secrets = [];
+    this.keys = [];
     this.setSecrets(opts.secrets);
     if (this.absoluteTimeoutSeconds < this.idleTimeoutSeconds) {
       throw new Error('absoluteTimeoutSeconds must not be shorter than idleTimeoutSeconds');
@@ -66,18 +68,18 @@ export class SessionManager {
   setSecrets(secrets: readonly string[]): void {
     if (secrets.length === 0) throw new Error('at least one cookie secret is required');
     if (secrets.some((s) => Buffer.byteLength(s) < 32)) throw new Error('cookie secrets must be at least 32 bytes');
-    this.secrets = [...secrets];
+    this.keys = cookieKeys(secrets);
   }
 
   /** The session id in a Cookie header (or API Gateway v2 `cookies`), if its signature verifies. */
   idFromCookies(cookies: string | readonly string[] | undefined): string | undefined {
-    return verifySignedSessionId(readCookie(cookies, this.cookieName), this.secrets);
+    return verifySignedSessionId(readCookie(cookies, this.cookieName), this.keys);
   }
 
   /** The live session named by the request's cookie; undefined for no, bad or expired cookie. */
-  async load(cookies: string | readonly string[] | undefined): Promise<Session | undefined> {
-    const id = this.idFromCookies(cookies);
-    return id === undefined ? undefined : this.loadById(id);
+  load(cookies: string | readonly string[] | undefined): Promise<Session | undefined> {
+    const id = this.idFromCookies(cookies); // never throws
+    return id === undefined ? Promise.resolve(undefined) : this.loadById(id);
   }
 
   /** The live session with this id (one store round trip, slides the idle expiry). */
@@ -130,8 +132,9 @@ export class SessionManager {
         createdAt: current.createdAt,
         expiresAt: this.expiry(current.createdAt, now),
       };
-      if (await this.store.compareAndSet(written, current.version)) return written;
-      if (attempt < this.maxAttempts) await backoff(attempt);
+      const started = Date.now();
+      if (await this.store.compareAndSet(written, current.version, after)) return written;
+      if (attempt < this.maxAttempts) await backoff(attempt, Date.now() - started);
       current = await this.loadById(session.id);
       if (current === undefined) throw new SessionGoneError();
     }
@@ -158,7 +161,7 @@ export class SessionManager {
   /** Set-Cookie value carrying the signed id; lives until the absolute deadline. */
   setCookie(session: Session): string {
     const maxAge = Math.max(0, Math.floor((this.absoluteDeadline(session) - this.now()) / 1000));
-    return serializeCookie(this.cookieName, signSessionId(session.id, this.secrets), { secure: this.secure, maxAgeSeconds: maxAge });
+    return serializeCookie(this.cookieName, signSessionId(session.id, this.keys), { secure: this.secure, maxAgeSeconds: maxAge });
   }
 
   /** Set-Cookie value that removes the cookie. */
@@ -188,8 +191,12 @@ export class SessionManager {
   }
 }
 
-/** Jittered exponential backoff: up to 1, 2, 4, … 32 ms. */
-function backoff(attempt: number): Promise<void> {
-  const cap = Math.min(32, 2 ** Math.min(attempt, 5));
+/**
+ * Jittered exponential backoff: a random wait up to 1, 2, 4, … 32 ms, or up to a few times the
+ * store's own round trip when that is longer. A fixed cap shorter than the round trip would let
+ * contenders on a slow store collide again and again; scaling with it spreads their retries.
+ */
+function backoff(attempt: number, roundTripMs: number): Promise<void> {
+  const cap = Math.max(Math.min(32, 2 ** Math.min(attempt, 5)), Math.min(roundTripMs * Math.min(attempt, 4), 1000));
   return new Promise((r) => setTimeout(r, Math.random() * cap));
 }

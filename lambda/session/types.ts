@@ -45,8 +45,10 @@ export interface SessionStore {
    * Replace the session only if its stored version is still `expectedVersion`
    * (`session.version` must be `expectedVersion + 1`). Returns false on a version mismatch or
    * when the session is gone. Throws SessionTooLargeError before writing anything if too large.
+   * `serializedData`, when given, is `JSON.stringify(session.data)`, which the caller already
+   * has (the manager compares it to tell a change): a store may write it instead of serializing again.
    */
-  compareAndSet(session: StoredSession, expectedVersion: number): Promise<boolean>;
+  compareAndSet(session: StoredSession, expectedVersion: number, serializedData?: string): Promise<boolean>;
 
   /** Delete the session (no error if it is already gone). */
   delete(id: string): Promise<void>;

@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
 import { createApp } from '../../lambda/app/app';
 import { parseSessionEnv } from '../../lambda/session/env';
-import { createSessionRuntime, lazySessionRuntime, parseCookieSecrets, parseRedisCredentials, type SessionRuntime } from '../../lambda/session/from-env';
+import { buildOnce } from '../../lambda/handlers/runtime';
+import { createSessionRuntime, parseCookieSecrets, parseRedisCredentials, type SessionRuntime } from '../../lambda/session/from-env';
 import { signSessionId, verifySignedSessionId } from '../../lambda/session/cookies';
 import { TEST_SECRET } from '../support/app-backends';
 import { Client, httpApiSend } from '../support/app-client';
@@ -58,9 +59,9 @@ test('SESSION_COOKIE_SECRET_ARN: the cookie secrets come from Secrets Manager, t
   expect(sm.calls.get(COOKIE_ARN)).toBe(1);
 });
 
-test('lazySessionRuntime builds once and reuses; a failed build (missing secret) is retried on the next call', async () => {
+test('the handlers build the runtime once and reuse it; a failed build (missing secret) is retried on the next call', async () => {
   const arn = `${COOKIE_ARN}-lazy`;
-  const get = lazySessionRuntime({ SESSION_STORE: 'memory', SESSION_COOKIE_SECRET_ARN: arn }, { secretsManager: sm.client(), logger: quiet });
+  const get = buildOnce(() => createSessionRuntime(parseSessionEnv({ SESSION_STORE: 'memory', SESSION_COOKIE_SECRET_ARN: arn }), { secretsManager: sm.client(), logger: quiet }));
   await expect(get()).rejects.toThrow();
   sm.secrets.set(arn, NEW_SECRET);
   const first = await get();

@@ -1,4 +1,4 @@
-import { cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId } from '../../lambda/session/cookies';
+import { cookieKeys, cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId } from '../../lambda/session/cookies';
 import { SessionManager } from '../../lambda/session/manager';
 import { MemoryStore } from '../../lambda/session/stores/memory';
 
@@ -64,6 +64,13 @@ describe('signed session cookie', () => {
     expect(verifySignedSessionId(undefined, [A])).toBeUndefined();
   });
 
+  it('keys made once with cookieKeys sign and verify exactly as the secret texts do', () => {
+    const keys = cookieKeys([A, B]);
+    expect(signSessionId(id, keys)).toBe(signSessionId(id, [A]));
+    expect(verifySignedSessionId(signSessionId(id, [B]), keys)).toBe(id);
+    expect(verifySignedSessionId(signSessionId(id, [B]), cookieKeys([A]))).toBeUndefined();
+  });
+
   it('compares signatures with crypto.timingSafeEqual, for every secret (constant time)', () => {
     const spy = jest.spyOn(crypto, 'timingSafeEqual');
     verifySignedSessionId(signSessionId(id, [B]), [A, B]);
@@ -79,6 +86,10 @@ describe('cookie header handling', () => {
     expect(readCookie('sid=%E0%A4%A', 'sid')).toBeUndefined();
     expect(readCookie('nothing-here', 'sid')).toBeUndefined();
     expect(readCookie(undefined, 'sid')).toBeUndefined();
+    expect(readCookie(' a=1 ;  sid = "v%20w" ; sid=second', 'sid')).toBe('v w'); // trimmed, unquoted, decoded; the first wins
+    expect(readCookie('xsid=1; sidx=2; =3; sid', 'sid')).toBeUndefined();
+    expect(readCookie(['a=1; sid=%E0%A4%A', 'sid=later'], 'sid')).toBeUndefined(); // the first one is bad: no session
+    expect(readCookie(['a=1', 'b=2; sid=z'], 'sid')).toBe('z');
   });
 
   it('sets HttpOnly, Path=/, SameSite=Lax, and Secure with the __Host- prefix over HTTPS', () => {

@@ -6,11 +6,10 @@
  *   SESSION_JWT_PREVIOUS_PUBLIC_KEYS (PEMs);
  * - denylist: SESSION_REVOCATION_TABLE (DynamoDB; AWS_ENDPOINT_URL_DYNAMODB for a local stand-in),
  *   consulted per SESSION_REVOCATION_CHECK.
- * Once per process (cold start); {@link lazyJwtRuntime} memoizes and retries after a failure.
+ * Once per process (cold start); the Lambda handlers memoize the app built on it.
  */
 import { hostname } from 'node:os';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { parseSessionEnv } from '../env';
 import type { SessionEnv } from '../env';
 import { sdkClientConfig } from '../stores/aws-call';
 import { DynamoDbDenylist } from './denylist';
@@ -72,17 +71,5 @@ export async function createJwtRuntime(env: SessionEnv, opts: JwtRuntimeOptions 
       await sessions.close();
       if (opts.kms === undefined) kms?.destroy();
     },
-  };
-}
-
-/** A memoized {@link createJwtRuntime} over `parseSessionEnv(vars)`; a failed build is retried on the next call. */
-export function lazyJwtRuntime(vars: Readonly<Record<string, string | undefined>> = process.env, opts: JwtRuntimeOptions = {}): () => Promise<JwtRuntime> {
-  let pending: Promise<JwtRuntime> | undefined;
-  return () => {
-    pending ??= (async () => createJwtRuntime(parseSessionEnv(vars), opts))();
-    pending.catch(() => {
-      pending = undefined;
-    });
-    return pending;
   };
 }

@@ -10,5 +10,5 @@ export { DynamoDbDenylist, jtiKey, userKey } from './denylist';
 export type { Denylist, DenylistVerdict, DynamoDbDenylistOptions } from './denylist';
 export { JwtSessionService, MAX_COOKIE_BYTES } from './service';
 export type { IssuedToken, JwtSession, JwtSessionServiceOptions, SessionContent } from './service';
-export { createJwtRuntime, lazyJwtRuntime } from './from-env';
+export { createJwtRuntime } from './from-env';
 export type { JwtRuntime, JwtRuntimeOptions } from './from-env';

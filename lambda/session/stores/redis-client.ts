@@ -102,7 +102,12 @@ export function createRedisClient(opts: RedisConnectionOptions): RedisClient {
     disconnectTimeout: Math.min(timeout, 500),
   };
   if (!opts.cluster) {
-    return new Redis({ ...common, host: ep.host, port: ep.port, enableOfflineQueue: false, retryStrategy: reconnectDelay });
+    // Auto-pipelining: the commands issued while one turn of the event loop handles its ready
+    // sockets leave in one write (ioredis flushes them on setImmediate). Still one command per
+    // session operation, each with its own reply; only the syscalls are shared. Standalone only:
+    // a cluster pipeline that fails with a common error (e.g. a closed connection) is sent again
+    // by ioredis, which must not happen to a compare-and-set that may have run.
+    return new Redis({ ...common, host: ep.host, port: ep.port, enableOfflineQueue: false, enableAutoPipelining: true, retryStrategy: reconnectDelay });
   }
   const clusterOpts: ClusterOptions = {
     redisOptions: common,

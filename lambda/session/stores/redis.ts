@@ -10,6 +10,8 @@
  *
  * Every call is bounded by `commandTimeoutMs` and then fails with StoreUnavailableError; the
  * client reconnects in the background forever, so the same store works again when Redis does.
+ * A standalone client built from options auto-pipelines: the commands of the requests handled
+ * in one turn of the event loop go out in one write (redis-client.ts), each still its own command.
  */
 import { Cluster } from 'ioredis';
 import type { Result } from 'ioredis';
@@ -120,7 +122,8 @@ export class RedisStore implements SessionStore {
       await this.delete(id);
       return undefined;
     }
-    return { ...s, expiresAt: Math.min(opts.now + idleMs, deadline) };
+    s.expiresAt = Math.min(opts.now + idleMs, deadline); // what GETEX just set
+    return s;
   }
 
   async create(session: StoredSession): Promise<boolean> {
@@ -129,11 +132,11 @@ export class RedisStore implements SessionStore {
     return reply === 'OK';
   }
 
-  async compareAndSet(session: StoredSession, expectedVersion: number): Promise<boolean> {
+  async compareAndSet(session: StoredSession, expectedVersion: number, serializedData?: string): Promise<boolean> {
     if (session.version !== expectedVersion + 1) {
       throw new Error(`compareAndSet: version must be ${expectedVersion + 1}, got ${session.version}`);
     }
-    const value = this.encode(session);
+    const value = this.encode(session, serializedData);
     const reply = await this.run('compareAndSet', (c) =>
       c.sessionCas(this.keyOf(session.id), String(expectedVersion), value, String(session.expiresAt)),
     );
@@ -168,8 +171,7 @@ export class RedisStore implements SessionStore {
   }
 
   /** Size check, then `{"v":…,"c":…,"e":…,"d":…}` — the version leads so the Lua script can read it cheaply. */
-  private encode(s: StoredSession): string {
-    const data = JSON.stringify(s.data);
+  private encode(s: StoredSession, data = JSON.stringify(s.data)): string {
     const bytes = Buffer.byteLength(data);
     if (bytes > this.maxSessionBytes) throw new SessionTooLargeError(bytes, this.maxSessionBytes);
     return `{"v":${int(s.version)},"c":${int(s.createdAt)},"e":${int(s.expiresAt)},"d":${data}}`;
@@ -178,33 +180,52 @@ export class RedisStore implements SessionStore {
   /**
    * Runs one command within the bound: waits for a (re)connection if there is none, then for
    * the reply. Any failure becomes StoreUnavailableError (typed session errors pass through).
+   * One promise and one timer per call: this is on the path of every request.
    */
-  private async run<T>(what: string, op: (c: RedisClient) => Promise<T>): Promise<T> {
-    if (this.closed) throw new StoreUnavailableError(`redis ${what}: the store is closed`);
+  private run<T>(what: string, op: (c: RedisClient) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError(`redis ${what}: the store is closed`));
     const client = this.client;
     const ms = this.commandTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    let onReady: (() => void) | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreUnavailableError(`redis ${what} got no answer within ${ms} ms (status ${client.status})`)), ms);
-    });
-    try {
-      if (client.status !== 'ready') {
-        const ready = new Promise<void>((resolve) => {
-          onReady = resolve;
-          client.once('ready', resolve);
-        });
-        await Promise.race([ready, timeout]);
+    return new Promise<T>((resolve, reject) => {
+      let waiting: (() => void) | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        if (waiting) client.off('ready', waiting);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new StoreUnavailableError(`redis ${what} got no answer within ${ms} ms (status ${client.status})`));
+      }, ms);
+      const send = () => {
+        let reply: Promise<T>;
+        try {
+          reply = op(client);
+        } catch (err) {
+          reply = Promise.reject(err);
+        }
+        reply.then(
+          (value) => {
+            done();
+            resolve(value);
+          },
+          (err: unknown) => {
+            done();
+            reject(this.failure(what, err));
+          },
+        );
+      };
+      if (client.status === 'ready') send();
+      else {
+        waiting = send;
+        client.once('ready', send);
       }
-      return await Promise.race([op(client), timeout]);
-    } catch (err) {
-      if (err instanceof SessionError) throw err;
-      this.noteAuthFailure(err);
-      throw new StoreUnavailableError(`redis ${what} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    } finally {
-      clearTimeout(timer);
-      if (onReady) client.off('ready', onReady);
-    }
+    });
+  }
+
+  private failure(what: string, err: unknown): SessionError {
+    if (err instanceof SessionError) return err;
+    this.noteAuthFailure(err);
+    return new StoreUnavailableError(`redis ${what} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 
   /** Defines the Lua command and listens for errors, so none goes unhandled. */
@@ -265,8 +286,11 @@ function int(n: number): number {
   return n;
 }
 
+/** A decoded session, still the store's own: load sets its `expiresAt` to the one GETEX gave it. */
+type Decoded = { -readonly [K in keyof StoredSession]: StoredSession[K] };
+
 /** The stored value back into a session; a value not written by this store is an error, not "no session". */
-function decode(id: string, raw: string): StoredSession {
+function decode(id: string, raw: string): Decoded {
   let o: { v?: unknown; c?: unknown; e?: unknown; d?: unknown };
   try {
     o = JSON.parse(raw) as typeof o;
