@@ -78,7 +78,7 @@ describe('redis-server hung (SIGSTOP)', () => {
     const c = new Client(httpApiSend(createApp({ manager: rt.manager, servedBy: 'o' })));
     await c.post('/login', { user: 'hung' });
     await c.post('/cart/items', { sku: 'kept', qty: 1 });
-    redis.pause();
+    await redis.pause();
     try {
       const [w, ms] = await timed(() => c.post('/cart/items', { sku: 'maybe', qty: 1 }));
       expect(w.status).toBe(503);

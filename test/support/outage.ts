@@ -127,7 +127,7 @@ export function itSurvivesProcessOutages(target: () => OutageTarget, bound: Boun
   it('server hung (SIGSTOP, connection open, no replies): every call fails within the bound; works again after SIGCONT', async () => {
     const { server, store, m } = target();
     const s = await m.create({ n: 0 });
-    server.pause();
+    await server.pause();
     try {
       await expectAllUnavailableWithinBound(everySessionCall(store, m), bound);
     } finally {

@@ -4,6 +4,7 @@
  * Stray processes are killed when the test process exits, even after a failed test.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { waitForPort } from './ports';
 
 const live = new Set<ChildProcess>();
@@ -61,9 +62,21 @@ export abstract class ServerProcess {
     await this.signalAndWait('SIGKILL');
   }
 
-  /** Freeze the process (SIGSTOP): connections stay open, nothing answers — a hung server. */
-  pause(): void {
-    this.proc?.kill('SIGSTOP');
+  /**
+   * Freeze the process (SIGSTOP): connections stay open, nothing answers — a hung server.
+   * Resolves once the kernel reports it stopped: a signal is delivered asynchronously, and a busy
+   * server could otherwise still answer the next command.
+   */
+  async pause(): Promise<void> {
+    const proc = this.proc;
+    if (!proc?.pid) return;
+    proc.kill('SIGSTOP');
+    for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
+      // /proc/<pid>/stat: "pid (comm) state …"; T = stopped by a signal.
+      if (/\) T /.test(readFileSync(`/proc/${proc.pid}/stat`, 'utf8'))) return;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    throw new Error(`${this.command} on ${this.port} did not stop within 5 s of SIGSTOP`);
   }
 
   /** Undo {@link pause}. */
