@@ -104,18 +104,11 @@ export async function withPool<T>(p: SchemaProperties, auth: { user: string; pas
  * Deletes expired sessions, batch by batch, until a batch comes back short or `budgetMs` is
  * spent (the next scheduled run goes on from there).
  */
-export async function sweep(pool: Pool, table: string, budgetMs: number, now = Date.now): Promise<SweepResponse> {
+export async function sweep(pool: Pool, table: string, budgetMs: number): Promise<SweepResponse> {
   const store = new PostgresStore({ pool, table, timeoutMs: 25_000 });
-  const stopAt = now() + budgetMs;
-  let deleted = 0;
-  let batches = 0;
-  for (;;) {
-    const r = await store.sweepExpired(SWEEP_BATCH, { maxBatches: 1 });
-    deleted += r.deleted;
-    batches += r.batches;
-    if (r.deleted < SWEEP_BATCH) return { table, deleted, batches, unfinished: false };
-    if (now() >= stopAt) return { table, deleted, batches, unfinished: true };
-  }
+  const r = await store.sweepExpired(SWEEP_BATCH, { until: Date.now() + budgetMs });
+  // Only a stop on the budget leaves every batch full.
+  return { table, ...r, unfinished: r.deleted === r.batches * SWEEP_BATCH };
 }
 
 export async function handler(event: CloudFormationCustomResourceEvent | SweepEvent, context?: { getRemainingTimeInMillis(): number }): Promise<SchemaResponse | SweepResponse> {

@@ -252,10 +252,11 @@ export class PostgresStore implements SessionStore {
 
   /**
    * Deletes sessions that expired before `now`, `batchSize` rows per statement (each its own
-   * short transaction; rows locked by others are skipped), until a batch comes back short or
-   * `maxBatches` ran. Each statement is bounded like any other call.
+   * short transaction; rows locked by others are skipped), until a batch comes back short,
+   * `maxBatches` ran, or a full batch ends after `until` (epoch ms: a time budget). Each
+   * statement is bounded like any other call.
    */
-  async sweepExpired(batchSize = 1000, opts: { now?: number; maxBatches?: number } = {}): Promise<SweepResult> {
+  async sweepExpired(batchSize = 1000, opts: { now?: number; maxBatches?: number; until?: number } = {}): Promise<SweepResult> {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive whole number, got ${batchSize}`);
     const now = new Date(opts.now ?? Date.now());
     const maxBatches = opts.maxBatches ?? Number.POSITIVE_INFINITY;
@@ -272,6 +273,7 @@ export class PostgresStore implements SessionStore {
       batches++;
       deleted += rowCount ?? 0;
       if ((rowCount ?? 0) < batchSize) break;
+      if (opts.until !== undefined && Date.now() >= opts.until) break;
     }
     return { deleted, batches };
   }
