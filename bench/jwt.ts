@@ -18,6 +18,7 @@ import { DynamoDbDenylist } from '../lambda/session/jwt/denylist';
 import { LocalKeySigner } from '../lambda/session/jwt/keys';
 import { JwtSessionService, MAX_COOKIE_BYTES } from '../lambda/session/jwt/service';
 import { startDenylistDynalite, REVOCATION_TABLE } from '../test/support/jwt-denylist';
+import { quantile } from './stats';
 
 const SIGN_N = 3000;
 const VERIFY_N = 3000;
@@ -29,9 +30,6 @@ function cart(lines: number) {
   return Array.from({ length: lines }, (_, i) => ({ sku: `SKU-${String(i).padStart(5, '0')}`, qty: 1 + (i % 3) }));
 }
 
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
 
 export async function main(): Promise<Record<string, unknown>> {
   console.log('\n## jwt — stateless sessions (ES256)');

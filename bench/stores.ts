@@ -26,6 +26,7 @@ import { MemcachedServer } from '../test/support/memcached-server';
 import { ThrowawayDatabase } from '../test/support/postgres';
 import { RedisServer } from '../test/support/redis-server';
 import { startS3rver } from '../test/support/s3rver';
+import { quantile } from './stats';
 
 const SECRET = 'bench-stores-secret-bench-stores-secret';
 const SEQUENTIAL = Number(process.env.BENCH_STORES_N ?? 1000);
@@ -107,9 +108,6 @@ export interface StoreFigures {
   readonly readsPerS: number;
 }
 
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
 
 async function timeEach(n: number, op: (i: number) => Promise<unknown>): Promise<number[]> {
   const ms: number[] = [];

@@ -14,6 +14,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { quantile } from '../bench/stats';
 
 export interface DrillFlags {
   readonly stack: string;
@@ -200,7 +201,7 @@ async function main(): Promise<number> {
   const after = await describe();
   const primaryAfter = after?.NodeGroups?.find((g) => g.NodeGroupId === nodeGroup)?.NodeGroupMembers?.find((m) => m.CurrentRole === 'primary')?.CacheClusterId;
   const sorted = outcomes.map((o) => o.ms).sort((a, b) => a - b);
-  const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]?.toFixed(0) ?? '—';
+  const p = (q: number) => quantile(sorted, q)?.toFixed(0) ?? '—';
   const sum = (f: (u: DrillUser) => number) => users.reduce((a, u) => a + f(u), 0);
   console.log(
     [

@@ -9,6 +9,7 @@
  */
 import { Agent, request as httpRequest } from 'node:http';
 import { Client, type Reply, type Send } from '../test/support/app-client';
+import { quantile } from '../bench/stats';
 
 /** Everything measured about requests, shared by the users of one run. */
 export class Recorder {
@@ -35,8 +36,7 @@ export class Recorder {
 
   percentile(p: number): number {
     if (this.latenciesMs.length === 0) return NaN;
-    const sorted = [...this.latenciesMs].sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+    return quantile([...this.latenciesMs].sort((a, b) => a - b), p / 100);
   }
 
   meanBytes(): number {

@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   console.log(`# topology lab — ${new Date().toISOString()} — ${machineLine()}`);
   console.log(sizesLine(flags.sizes));
   for (const t of topologies) {
-    const why = t.unavailable();
+    const why = t.unavailable?.();
     if (why) {
       notRun.push(`- ${t.name}: ${why}`);
       console.log(`skip ${t.name}: ${why}`);
