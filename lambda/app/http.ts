@@ -6,7 +6,6 @@
  * helpers their other routes use.
  */
 import * as crypto from 'node:crypto';
-import { createHash, randomUUID } from 'node:crypto';
 import { TextDecoder } from 'node:util';
 import { BadRequestError, httpStatusOf, SessionError, StoreUnavailableError } from '../session/errors';
 import { BodyTooLargeError, MethodNotAllowedError, NoSessionError, NotFoundError, truncate, UnsupportedMediaTypeError } from './errors';
@@ -50,7 +49,7 @@ const oneShotHash = (crypto as { hash?: typeof crypto.hash }).hash;
 
 /** The first 12 hex digits of SHA-256(session id): correlates log lines, never reveals the id. */
 export function sessionHash(id: string): string {
-  return (oneShotHash ? oneShotHash('sha256', id, 'hex') : createHash('sha256').update(id).digest('hex')).slice(0, 12);
+  return (oneShotHash ? oneShotHash('sha256', id, 'hex') : crypto.createHash('sha256').update(id).digest('hex')).slice(0, 12);
 }
 
 const own = <T extends object>(o: T, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
@@ -60,7 +59,7 @@ export function createRouter(opts: RouterOptions): App {
   return async function app(req: AppRequest): Promise<AppResponse> {
     const started = Date.now();
     const ctx: RouteContext = { req };
-    const requestId = req.requestId ?? randomUUID();
+    const requestId = req.requestId ?? crypto.randomUUID();
     let res: AppResponse;
     try {
       const route = own(routes, req.path) ? routes[req.path] : undefined;

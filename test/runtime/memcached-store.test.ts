@@ -5,6 +5,11 @@
  * server killed, frozen and restarted. The elapsed-time checks in the outage tests are a
  * correctness bound (timeoutMs plus scheduling slack), not a benchmark.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
 import { SessionTooLargeError, StoreUnavailableError } from '../../lambda/session/errors';
 import { parseSessionEnv } from '../../lambda/session/env';
 import { createSessionRuntime } from '../../lambda/session/from-env';
@@ -266,11 +271,6 @@ describe('MemcachedStore over TLS (memcached -Z with a self-signed CA, as Elasti
   it('SESSION_MEMCACHED_TLS=true makes the runtime from env connect with TLS, trusting the system CAs (here NODE_EXTRA_CA_CERTS)', () => {
     // The runtime trusts the system's CAs, as ElastiCache's certificates need; a test CA can only
     // join those at process start, so this runs the runtime in a child process, bundled by esbuild.
-    const { buildSync } = require('esbuild') as typeof import('esbuild');
-    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
-    const { mkdtempSync, writeFileSync } = require('node:fs') as typeof import('node:fs');
-    const { join } = require('node:path') as typeof import('node:path');
-    const { tmpdir } = require('node:os') as typeof import('node:os');
     const dir = mkdtempSync(join(tmpdir(), 'cdk-sessions-mc-tls-'));
     const entry = join(dir, 'entry.ts');
     const root = join(__dirname, '../..');
@@ -310,7 +310,11 @@ describe('MemcachedStore over TLS (memcached -Z with a self-signed CA, as Elasti
         return JSON.parse((err as { stdout: string }).stdout);
       }
     };
-    expect(run('true')).toEqual({ data: { user: 'ada' } });
-    expect(run('false')).toEqual({ error: 'StoreUnavailableError' });
+    try {
+      expect(run('true')).toEqual({ data: { user: 'ada' } });
+      expect(run('false')).toEqual({ error: 'StoreUnavailableError' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
