@@ -15,6 +15,7 @@ export interface ConformanceTarget {
 
 const SECRET = 'conformance-secret-conformance-secret!';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleepUntil = (at: number) => sleep(Math.max(0, at - Date.now()));
 
 /** Runs `total` tasks with at most `width` in flight; resolves with every task's outcome. */
 export async function runWide<T>(total: number, width: number, task: (i: number) => Promise<T>): Promise<PromiseSettledResult<T>[]> {
@@ -122,26 +123,28 @@ export function describeStoreConformance(name: string, target: () => Conformance
       expect(await m.loadById('missing-session-id-000000000')).toBeUndefined();
     });
 
+    // Each step waits until a moment measured from the session's own createdAt, so a slow create
+    // or a late timer on a loaded machine shifts nothing; every check keeps >= 0.4 s of margin.
     it('idle timeout: a session unused for longer than the idle timeout is gone, and reading slides it', async () => {
       const m = manager(await store(), 2, 60);
       const idle = await m.create({ user: 'idle' });
       const used = await m.create({ user: 'used' });
-      await sleep(1200);
-      expect(await m.loadById(used.id)).toBeDefined(); // slides `used` to now + 2 s
-      await sleep(1200); // `idle` is 2.4 s old, `used` was read 1.2 s ago
+      await sleepUntil(used.createdAt + 1200);
+      expect(await m.loadById(used.id)).toBeDefined(); // slides `used` to >= createdAt + 3.2 s
+      await sleepUntil(used.createdAt + 2400); // `idle` is >= 2.4 s old, `used` was read ~1.2 s ago
       expect(await m.loadById(idle.id)).toBeUndefined();
       expect((await m.loadById(used.id))?.data).toEqual({ user: 'used' });
     });
 
     it('absolute timeout: a session in constant use still ends at createdAt + absolute timeout', async () => {
-      const m = manager(await store(), 1.5, 2);
+      const m = manager(await store(), 2, 3);
       const s = await m.create({ user: 'busy' });
-      await sleep(1000);
-      expect(await m.loadById(s.id)).toBeDefined(); // slides the idle expiry to ~2.5 s …
-      await sleep(800);
-      expect(await m.loadById(s.id)).toBeDefined(); // … so it outlives its first idle deadline (1.5 s)
-      await sleep(500);
-      expect(await m.loadById(s.id)).toBeUndefined(); // … but not the absolute deadline (2 s)
+      await sleepUntil(s.createdAt + 1300);
+      expect(await m.loadById(s.id)).toBeDefined(); // slides the idle expiry to the absolute deadline (3 s) …
+      await sleepUntil(s.createdAt + 2300);
+      expect(await m.loadById(s.id)).toBeDefined(); // … so it outlives its first idle deadline (2 s)
+      await sleepUntil(s.createdAt + 3400);
+      expect(await m.loadById(s.id)).toBeUndefined(); // … but not the absolute deadline (3 s)
     });
 
     it('regenerate (login) gives a new id carrying the data and deletes the old id', async () => {

@@ -48,8 +48,17 @@ export abstract class ServerProcess {
         reject(new Error(`${this.command} on ${this.port} exited (code ${code}, signal ${signal}):\n${this.output}`));
       });
     });
+    const failed = new Promise<never>((_, reject) => {
+      // A missing binary emits 'error' (ENOENT) and never 'exit': fail now, not after the port wait.
+      proc.once('error', (err) => {
+        live.delete(proc);
+        if (this.proc === proc) this.proc = undefined;
+        reject(new Error(`cannot start ${this.command} (${err.message}); \`npm test\` installs it through scripts/prereqs.sh`));
+      });
+    });
     exited.catch(() => undefined); // only meaningful while starting; awaited through the race below
-    await Promise.race([waitForPort(this.port, 10000), exited]);
+    failed.catch(() => undefined);
+    await Promise.race([waitForPort(this.port, 10000), exited, failed]);
   }
 
   /** Graceful stop (SIGTERM); the server can be restarted. */
