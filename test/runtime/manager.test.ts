@@ -54,4 +54,44 @@ describe('SessionManager', () => {
     expect(new SessionManager({ store: new MemoryStore(), secrets, secure: false }).cookieName).toBe('sid');
     expect(new SessionManager({ store: new MemoryStore(), secrets }).cookieName).toBe('__Host-sid');
   });
+
+  describe('cookie verification, with verified values remembered', () => {
+    const cookieOf = (setCookie: string) => setCookie.split(';')[0];
+
+    it('a remembered cookie stops verifying as soon as its secret is rotated out', async () => {
+      const m = new SessionManager({ store: new MemoryStore(), secrets, secure: false });
+      const s = await m.create({ user: 'ada' });
+      const cookie = cookieOf(m.setCookie(s));
+      expect(m.idFromCookies(cookie)).toBe(s.id);
+      expect(m.idFromCookies(cookie)).toBe(s.id); // the second time from memory
+      m.setSecrets(['n'.repeat(32), secrets[0]]); // new secret first: old cookies still verify
+      expect(m.idFromCookies(cookie)).toBe(s.id);
+      m.setSecrets(['n'.repeat(32)]); // old secret retired
+      expect(m.idFromCookies(cookie)).toBeUndefined();
+      expect(await m.load(cookie)).toBeUndefined();
+    });
+
+    it('a tampered value never verifies, whatever was verified before', async () => {
+      const m = new SessionManager({ store: new MemoryStore(), secrets, secure: false });
+      const s = await m.create({ user: 'ada' });
+      const cookie = cookieOf(m.setCookie(s));
+      expect(m.idFromCookies(cookie)).toBe(s.id);
+      const other = await m.create({ user: 'eve' });
+      const sig = cookie.slice(cookie.lastIndexOf('.'));
+      expect(m.idFromCookies(`sid=${other.id}${sig}`)).toBeUndefined(); // ada's signature on eve's id
+      const flipped = cookie.slice(0, -2) + (cookie.at(-2) === 'A' ? 'B' : 'A') + cookie.at(-1);
+      expect(m.idFromCookies(flipped)).toBeUndefined();
+      expect(m.idFromCookies(cookie)).toBe(s.id);
+    });
+
+    it('stays correct past the number of values it remembers', async () => {
+      const m = new SessionManager({ store: new MemoryStore(), secrets, secure: false });
+      const sessions = await Promise.all(Array.from({ length: 10_050 }, () => m.create({})));
+      const cookies = sessions.map((x) => cookieOf(m.setCookie(x)));
+      for (const [i, c] of cookies.entries()) expect(m.idFromCookies(c)).toBe(sessions[i].id);
+      // The first ones were forgotten to make room: they verify again, by their signature.
+      expect(m.idFromCookies(cookies[0])).toBe(sessions[0].id);
+      expect(m.idFromCookies(`${cookies[0].slice(0, -1)}x`)).toBeUndefined();
+    });
+  });
 });
