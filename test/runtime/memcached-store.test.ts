@@ -18,7 +18,7 @@ import { MemcachedStore, memcachedExptime, type MemcachedStoreOptions } from '..
 import type { StoredSession } from '../../lambda/session/types';
 import { describeStoreConformance } from '../support/conformance';
 import { MemcachedServer } from '../support/memcached-server';
-import { itLeavesNoUnhandledRejection, itSurvivesProcessOutages } from '../support/outage';
+import { itLeavesNoUnhandledRejection, itSurvivesProcessOutages, SCHEDULING_SLACK_MS } from '../support/outage';
 
 const SECRET = 'memcached-store-test-secret-0123456789';
 const LOAD = { idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 };
@@ -223,7 +223,7 @@ describe('MemcachedStore with a server whose item limit (-I 64k) is below the st
 
 describe('MemcachedStore when memcached is down, hung, back', () => {
   const BOUND_MS = 500;
-  const SLACK_MS = 300;
+  const SLACK_MS = SCHEDULING_SLACK_MS;
   let server: MemcachedServer;
   let store: MemcachedStore;
   let m: SessionManager;

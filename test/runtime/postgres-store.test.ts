@@ -15,7 +15,7 @@ import { ensureSchema, PostgresStore, type PostgresStoreOptions } from '../../la
 import type { StoredSession } from '../../lambda/session/types';
 import { describeStoreConformance } from '../support/conformance';
 import { startSecretsStandIn } from '../support/app-secrets';
-import { eventually, everySessionCall, expectAllUnavailableWithinBound, itConnectsAStoreCreatedWhileDown, itLeavesNoUnhandledRejection } from '../support/outage';
+import { eventually, everySessionCall, expectAllUnavailableWithinBound, itConnectsAStoreCreatedWhileDown, itLeavesNoUnhandledRejection, SCHEDULING_SLACK_MS } from '../support/outage';
 import { PostgresCluster, ThrowawayDatabase } from '../support/postgres';
 
 const SECRET = 'postgres-store-test-secret-0123456789';
@@ -130,7 +130,7 @@ describe('PostgresStore on a throwaway database of the machine\'s PostgreSQL', (
       await locker.query('SELECT 1 FROM sessions WHERE id = ANY($1) FOR UPDATE', [[s.id, gone.id]]);
       const t0 = performance.now();
       await expect(store.compareAndSet({ ...s, version: 2, data: { n: 2 } }, 1)).rejects.toBeInstanceOf(StoreUnavailableError);
-      expect(performance.now() - t0).toBeLessThanOrEqual(500 + 300);
+      expect(performance.now() - t0).toBeLessThanOrEqual(500 + SCHEDULING_SLACK_MS);
       await store.sweepExpired(1000);
       expect((await sql.query('SELECT count(*)::int AS n FROM sessions WHERE id = $1', [gone.id])).rows[0].n).toBe(1); // skipped, not waited on
     } finally {
@@ -172,7 +172,7 @@ describe('parseDatabaseCredentials reads the RDS secret JSON', () => {
 
 describe('PostgresStore on a PostgreSQL cluster of its own that is stopped and started', () => {
   const BOUND_MS = 500;
-  const SLACK_MS = 300;
+  const SLACK_MS = SCHEDULING_SLACK_MS;
   let cluster: PostgresCluster;
   let store: PostgresStore;
   let m: SessionManager;

@@ -11,11 +11,11 @@ import { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../../lambda/session/errors';
 import { SessionManager } from '../../lambda/session/manager';
 import { RedisStore, type RedisCredentials } from '../../lambda/session/stores/redis';
-import { eventually, itSurvivesProcessOutages } from '../support/outage';
+import { eventually, itSurvivesProcessOutages, SCHEDULING_SLACK_MS } from '../support/outage';
 import { RedisServer } from '../support/redis-server';
 
 const BOUND_MS = 500;
-const SLACK_MS = 300;
+const SLACK_MS = SCHEDULING_SLACK_MS;
 const SECRET = 'resilience-test-secret-0123456789abcdef';
 const quiet = { warn: () => undefined }; // connection warnings are the expected outcome here
 
