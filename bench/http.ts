@@ -26,6 +26,7 @@ import { instanceBundle, removeInstanceBundle } from '../test/support/app-instan
 import { baseEnv, LOCAL_AWS_ENV } from '../test/support/app-backends';
 import { freePort, waitForPort } from '../test/support/ports';
 import { RedisServer } from '../test/support/redis-server';
+import { quantile } from './stats';
 
 // autocannon ships no type declarations; these are the calls the bench makes.
 const autocannon: {
@@ -195,12 +196,9 @@ interface Contender {
   readonly lost: boolean;
 }
 
-/** The middle value of a field over the rounds; failures are summed, not medianed. */
+/** The median of each field over the rounds (nearest rank, as everywhere in bench/ and lab/); failures are summed. */
 function medianRun(runs: readonly Run[]): Run {
-  const mid = (f: (r: Run) => number) => {
-    const v = runs.map(f).sort((x, y) => x - y);
-    return v.length % 2 === 1 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  };
+  const mid = (f: (r: Run) => number) => quantile(runs.map(f).sort((x, y) => x - y), 0.5);
   const sum = (f: (r: Run) => number) => runs.reduce((n, r) => n + f(r), 0);
   return { rps: mid((r) => r.rps), p50: mid((r) => r.p50), p99: mid((r) => r.p99), non2xx: sum((r) => r.non2xx), errors: sum((r) => r.errors) };
 }
