@@ -1,8 +1,8 @@
 /**
  * Real redis-server processes for tests and benchmarks: plain, TLS (+ requirepass / ACL users),
- * and a 3-master Redis Cluster. Each server gets its own loopback port and temp dir, no
- * persistence; `dispose()` stops it and removes the dir. Stray processes are killed when the
- * test process exits, even after a failed test.
+ * and a 3-master Redis Cluster, plain or TLS-only. Each server gets its own loopback port and
+ * temp dir, no persistence; `dispose()` stops it and removes the dir. Stray processes are killed
+ * when the test process exits, even after a failed test.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,11 @@ export interface RedisServerOptions {
   readonly password?: string;
   /** Serve TLS only (self-signed CA made with openssl; `port 0`, `tls-port`). @default false */
   readonly tls?: boolean;
+  /**
+   * With `tls`: serve these certificates instead of making new ones (cluster nodes share one CA).
+   * The caller owns their files. @default - a new CA and certificate in the server's temp dir
+   */
+  readonly certificates?: TestCertificates;
   /** Extra ACL users. @default - none */
   readonly users?: readonly AclUser[];
   /** Port to use. @default - a free one */
@@ -62,7 +67,7 @@ export class RedisServer extends ServerProcess {
     let server: RedisServer | undefined;
     try {
       const port = opts.port ?? (await freePort());
-      const certs = opts.tls ? makeCertificates(dir) : undefined;
+      const certs = opts.tls ? (opts.certificates ?? makeCertificates(dir)) : undefined;
       const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
       if (certs) {
         args.push('--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.certFile, '--tls-key-file', certs.keyFile);
@@ -109,12 +114,17 @@ export class RedisServer extends ServerProcess {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** redis-cli against this server (plain servers only), returning stdout. */
+  /** redis-cli against this server (over TLS, trusting its CA, for a TLS server), returning stdout. */
   async cli(...args: string[]): Promise<string> {
     const auth = this.opts.password !== undefined ? ['-a', this.opts.password, '--no-auth-warning'] : [];
-    const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), ...auth, ...args]);
+    const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), ...tlsCliArgs(this.certificates), ...auth, ...args]);
     return stdout;
   }
+}
+
+/** The redis-cli flags for a server with these certificates: none for a plain server. */
+function tlsCliArgs(certs: TestCertificates | undefined): string[] {
+  return certs ? ['--tls', '--cacert', certs.caFile] : [];
 }
 
 /** True when nothing listens on 127.0.0.1:port. */
@@ -137,22 +147,39 @@ export async function freeClusterPort(): Promise<number> {
   throw new Error('no free port pair (port, port + 10000) found');
 }
 
+export interface RedisClusterOptions {
+  /**
+   * Every node serves TLS only, with certificates from one shared CA (for 127.0.0.1), and the
+   * cluster bus and replication run over TLS too: ElastiCache's cluster mode with in-transit
+   * encryption. @default false
+   */
+  readonly tls?: boolean;
+}
+
 /** A Redis Cluster of `masters` redis-server processes (no replicas), every slot assigned. */
 export class RedisCluster {
-  static async start(masters = 3): Promise<RedisCluster> {
+  static async start(masters = 3, opts: RedisClusterOptions = {}): Promise<RedisCluster> {
     const nodes: RedisServer[] = [];
-    const cluster = new RedisCluster(nodes);
+    // One CA for all nodes: each verifies the others on the cluster bus, and a client trusts one CA.
+    const certDir = opts.tls ? mkdtempSync(join(tmpdir(), 'cdk-sessions-redis-cluster-ca-')) : undefined;
+    const cluster = new RedisCluster(nodes, certDir);
     try {
+      const certificates = certDir !== undefined ? makeCertificates(certDir) : undefined;
+      // The bus port is the TLS port + 10000 when the bus runs over TLS; freeClusterPort checks both.
+      const tlsArgs = certificates ? ['--tls-cluster', 'yes', '--tls-replication', 'yes'] : [];
       for (let i = 0; i < masters; i++) {
         const port = await freeClusterPort();
         nodes.push(
           await RedisServer.start({
             port,
-            args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '3000'],
+            tls: opts.tls,
+            certificates,
+            args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '3000', ...tlsArgs],
           }),
         );
       }
-      await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+      const create = ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'];
+      await run('redis-cli', [...tlsCliArgs(certificates), ...create]);
       await cluster.waitUntilOk(20000);
       return cluster;
     } catch (err) {
@@ -161,11 +188,20 @@ export class RedisCluster {
     }
   }
 
-  private constructor(readonly nodes: readonly RedisServer[]) {}
+  private constructor(
+    readonly nodes: readonly RedisServer[],
+    /** The shared CA's temp dir of a TLS cluster (removed by dispose). */
+    private readonly certDir?: string,
+  ) {}
 
-  /** A URL of one node: the seed for ioredis Cluster. */
+  /** A URL of one node (`rediss://` for a TLS cluster): the seed for ioredis Cluster. */
   get url(): string {
     return this.nodes[0].url();
+  }
+
+  /** The shared CA and node certificate of a TLS cluster. */
+  get certificates(): TestCertificates | undefined {
+    return this.nodes[0]?.certificates;
   }
 
   /** Waits until every node reports cluster_state:ok and knows every other node. */
@@ -182,5 +218,6 @@ export class RedisCluster {
 
   async dispose(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.dispose()));
+    if (this.certDir !== undefined) rmSync(this.certDir, { recursive: true, force: true });
   }
 }
