@@ -5,11 +5,6 @@
  * server killed, frozen and restarted. The elapsed-time checks in the outage tests are a
  * correctness bound (timeoutMs plus scheduling slack), not a benchmark.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import { SessionTooLargeError, StoreUnavailableError } from '../../lambda/session/errors';
 import { parseSessionEnv } from '../../lambda/session/env';
 import { createSessionRuntime } from '../../lambda/session/from-env';
@@ -18,6 +13,7 @@ import { MemcachedStore, memcachedExptime, type MemcachedStoreOptions } from '..
 import type { StoredSession } from '../../lambda/session/types';
 import { describeStoreConformance } from '../support/conformance';
 import { MemcachedServer } from '../support/memcached-server';
+import { RuntimeChild } from '../support/runtime-child';
 import { itLeavesNoUnhandledRejection, itSurvivesProcessOutages, SCHEDULING_SLACK_MS } from '../support/outage';
 
 const SECRET = 'memcached-store-test-secret-0123456789';
@@ -269,52 +265,25 @@ describe('MemcachedStore over TLS (memcached -Z with a self-signed CA, as Elasti
   });
 
   it('SESSION_MEMCACHED_TLS=true makes the runtime from env connect with TLS, trusting the system CAs (here NODE_EXTRA_CA_CERTS)', () => {
-    // The runtime trusts the system's CAs, as ElastiCache's certificates need; a test CA can only
-    // join those at process start, so this runs the runtime in a child process, bundled by esbuild.
-    const dir = mkdtempSync(join(tmpdir(), 'cdk-sessions-mc-tls-'));
-    const entry = join(dir, 'entry.ts');
-    const root = join(__dirname, '../..');
-    writeFileSync(
-      entry,
-      `import { parseSessionEnv } from ${JSON.stringify(join(root, 'lambda/session/env'))};
-       import { createSessionRuntime } from ${JSON.stringify(join(root, 'lambda/session/from-env'))};
-       (async () => {
-         const rt = await createSessionRuntime(parseSessionEnv(process.env));
-         try {
-           const s = await rt.manager.create({ user: 'ada' });
-           const back = await rt.manager.loadById(s.id);
-           process.stdout.write(JSON.stringify({ data: back && back.data }));
-         } finally { await rt.close(); }
-       })().catch((e) => { process.stdout.write(JSON.stringify({ error: String(e && e.name) })); process.exitCode = 1; });`,
-    );
-    const out = join(dir, 'entry.js');
-    buildSync({ entryPoints: [entry], bundle: true, platform: 'node', outfile: out, logLevel: 'silent' });
-    const run = (tlsVar: string) => {
-      try {
-        return JSON.parse(
-          execFileSync(process.execPath, [out], {
-            env: {
-              PATH: process.env.PATH,
-              NODE_EXTRA_CA_CERTS: server.certificates!.caFile,
-              SESSION_STORE: 'memcached',
-              SESSION_MEMCACHED_SERVERS: server.address,
-              SESSION_MEMCACHED_TLS: tlsVar,
-              SESSION_COOKIE_SECRET: SECRET,
-              SESSION_STORE_TIMEOUT_MS: '500',
-            },
-            encoding: 'utf8',
-            timeout: 20_000,
-          }),
-        );
-      } catch (err) {
-        return JSON.parse((err as { stdout: string }).stdout);
-      }
-    };
+    // A test CA can only join the system's CAs at process start: the runtime runs in a child process.
+    const child = RuntimeChild.bundle(`
+      const s = await rt.manager.create({ user: 'ada' });
+      const back = await rt.manager.loadById(s.id);
+      return { data: back && back.data };`);
+    const run = (tlsVar: string) =>
+      child.run({
+        NODE_EXTRA_CA_CERTS: server.certificates!.caFile,
+        SESSION_STORE: 'memcached',
+        SESSION_MEMCACHED_SERVERS: server.address,
+        SESSION_MEMCACHED_TLS: tlsVar,
+        SESSION_COOKIE_SECRET: SECRET,
+        SESSION_STORE_TIMEOUT_MS: '500',
+      });
     try {
       expect(run('true')).toEqual({ data: { user: 'ada' } });
       expect(run('false')).toEqual({ error: 'StoreUnavailableError' });
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      child.dispose();
     }
   });
 });

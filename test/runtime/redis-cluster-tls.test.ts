@@ -3,16 +3,12 @@
  * enabled + in-transit encryption), on a real 3-master Redis Cluster whose nodes serve TLS only,
  * with one shared test CA and the cluster bus and replication over TLS too.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import { SessionManager } from '../../lambda/session/manager';
 import { RedisStore } from '../../lambda/session/stores/redis';
 import { describeStoreConformance } from '../support/conformance';
 import { everySessionCall, expectAllUnavailableWithinBound, SCHEDULING_SLACK_MS } from '../support/outage';
 import { RedisCluster } from '../support/redis-server';
+import { RuntimeChild } from '../support/runtime-child';
 
 const SECRET = 'cluster-tls-test-secret-0123456789abcdef';
 const quiet = { warn: () => undefined }; // reconnect warnings are expected where a test refuses a connection
@@ -74,60 +70,32 @@ describe('redis store on a 3-master TLS-only Redis Cluster (cluster mode + in-tr
   });
 
   it('SESSION_REDIS_URL=rediss://… + SESSION_REDIS_CLUSTER=true make the runtime from env use the TLS cluster, trusting the system CAs (here NODE_EXTRA_CA_CERTS)', () => {
-    // The runtime trusts the system's CAs, as ElastiCache's certificates need; a test CA can only
-    // join those at process start, so this runs the runtime in a child process, bundled by esbuild.
-    const dir = mkdtempSync(join(tmpdir(), 'cdk-sessions-redis-cluster-tls-'));
-    const entry = join(dir, 'entry.ts');
-    const root = join(__dirname, '../..');
+    // A test CA can only join the system's CAs at process start: the runtime runs in a child process.
     // Twelve sessions land on all three masters (all on one: 3 × (1/3)^12), so a client that
     // does not follow the slot map (MOVED) cannot pass.
-    writeFileSync(
-      entry,
-      `import { parseSessionEnv } from ${JSON.stringify(join(root, 'lambda/session/env'))};
-       import { createSessionRuntime } from ${JSON.stringify(join(root, 'lambda/session/from-env'))};
-       (async () => {
-         const rt = await createSessionRuntime(parseSessionEnv(process.env));
-         try {
-           const data = [];
-           for (let i = 0; i < 12; i++) {
-             const s = await rt.manager.create({ i });
-             const back = await rt.manager.loadById(s.id);
-             data.push(back && back.data);
-           }
-           process.stdout.write(JSON.stringify({ data }));
-         } finally { await rt.close(); }
-       })().catch((e) => { process.stdout.write(JSON.stringify({ error: String(e && e.name) })); process.exitCode = 1; });`,
-    );
-    const out = join(dir, 'entry.js');
-    buildSync({ entryPoints: [entry], bundle: true, platform: 'node', outfile: out, logLevel: 'silent' });
-    const run = (env: Record<string, string>) => {
-      try {
-        return JSON.parse(
-          execFileSync(process.execPath, [out], {
-            env: {
-              PATH: process.env.PATH,
-              SESSION_STORE: 'redis',
-              SESSION_REDIS_URL: cluster.url,
-              SESSION_REDIS_CLUSTER: 'true',
-              SESSION_COOKIE_SECRET: SECRET,
-              SESSION_STORE_TIMEOUT_MS: '1000',
-              ...env,
-            },
-            encoding: 'utf8',
-            stdio: ['ignore', 'pipe', 'pipe'], // the runtime's reconnect warnings stay out of the test output
-            timeout: 20_000,
-          }),
-        );
-      } catch (err) {
-        return JSON.parse((err as { stdout: string }).stdout);
+    const child = RuntimeChild.bundle(`
+      const data = [];
+      for (let i = 0; i < 12; i++) {
+        const s = await rt.manager.create({ i });
+        const back = await rt.manager.loadById(s.id);
+        data.push(back && back.data);
       }
-    };
+      return { data };`);
+    const run = (env: Record<string, string>) =>
+      child.run({
+        SESSION_STORE: 'redis',
+        SESSION_REDIS_URL: cluster.url,
+        SESSION_REDIS_CLUSTER: 'true',
+        SESSION_COOKIE_SECRET: SECRET,
+        SESSION_STORE_TIMEOUT_MS: '1000',
+        ...env,
+      });
     try {
       expect(run({ NODE_EXTRA_CA_CERTS: cluster.certificates!.caFile })).toEqual({ data: Array.from({ length: 12 }, (_, i) => ({ i })) });
       // Without the test CA the certificate is not trusted: TLS verification is really on.
       expect(run({})).toEqual({ error: 'StoreUnavailableError' });
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      child.dispose();
     }
   }, 30_000);
 });
