@@ -102,12 +102,12 @@ export function createRedisClient(opts: RedisConnectionOptions): RedisClient {
     disconnectTimeout: Math.min(timeout, 500),
   };
   if (!opts.cluster) {
-    // Auto-pipelining: the commands issued while one turn of the event loop handles its ready
-    // sockets leave in one write (ioredis flushes them on setImmediate). Still one command per
-    // session operation, each with its own reply; only the syscalls are shared. Standalone only:
-    // a cluster pipeline that fails with a common error (e.g. a closed connection) is sent again
-    // by ioredis, which must not happen to a compare-and-set that may have run.
-    return new Redis({ ...common, host: ep.host, port: ep.port, enableOfflineQueue: false, enableAutoPipelining: true, retryStrategy: reconnectDelay });
+    // No auto-pipelining: ioredis runs one auto-pipeline at a time per connection, so the
+    // commands of new requests wait for the previous batch's whole round trip, and what they
+    // hold lives long enough to be promoted out of the young generation. Measured on a
+    // node:http + one GET server: 23.5k req/s without it, 17k with it; scavenges of 0.5 ms vs
+    // 4.4 ms with 1.4 MB promoted each time (the p99 of the instance server went 4-6 → 2-3 ms).
+    return new Redis({ ...common, host: ep.host, port: ep.port, enableOfflineQueue: false, retryStrategy: reconnectDelay });
   }
   const clusterOpts: ClusterOptions = {
     redisOptions: common,

@@ -10,8 +10,6 @@
  *
  * Every call is bounded by `commandTimeoutMs` and then fails with StoreUnavailableError; the
  * client reconnects in the background forever, so the same store works again when Redis does.
- * A standalone client built from options auto-pipelines: the commands of the requests handled
- * in one turn of the event loop go out in one write (redis-client.ts), each still its own command.
  */
 import { Cluster } from 'ioredis';
 import type { Result } from 'ioredis';
