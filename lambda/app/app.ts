@@ -5,7 +5,7 @@
  */
 import { BadRequestError } from '../session/errors';
 import type { Session, SessionManager } from '../session/manager';
-import { createSessionApp, json, type App, type AppCommonOptions } from './http';
+import { cookiesOf, createSessionApp, json, type App, type AppCommonOptions } from './http';
 import { LIMITS, readCart, readPrefs, validateCartItem, validateLogin, validatePrefs } from './validate';
 
 export { DEFAULT_MAX_BODY_BYTES, errorResponse, hasOwnCookie, json, readJsonBody, sessionHash } from './http';
@@ -27,7 +27,7 @@ export function createApp(opts: AppOptions): App {
     cookieName: manager.cookieName,
     clearCookie: () => manager.clearCookie(),
   };
-  return createSessionApp(opts, backend, ({ current, require, jsonBody }) => ({
+  return createSessionApp(opts, backend, ({ current, require, found, jsonBody }) => ({
     '/login': {
       async POST(ctx) {
         const { user } = validateLogin(jsonBody(ctx));
@@ -49,23 +49,22 @@ export function createApp(opts: AppOptions): App {
     '/cart/items': {
       async POST(ctx) {
         const line = validateCartItem(jsonBody(ctx));
-        const s = await require(ctx);
-        const after = await manager.update(s, (d) => {
+        // Load + compare-and-set, in one round trip when this instance wrote the session last.
+        const after = await manager.modify(cookiesOf(ctx.req), (d) => {
           d.cart = [...readCart(d), line];
         });
-        return json(200, { cart: readCart(after.data) });
+        return json(200, { cart: readCart(found(ctx, after).data) });
       },
     },
     '/prefs': {
       async PUT(ctx) {
         const changes = validatePrefs(jsonBody(ctx));
-        const s = await require(ctx);
-        const after = await manager.update(s, (d) => {
+        const after = await manager.modify(cookiesOf(ctx.req), (d) => {
           const merged = { ...readPrefs(d), ...changes };
           if (Object.keys(merged).length > LIMITS.prefsMaxKeys) throw new BadRequestError(`prefs may hold at most ${LIMITS.prefsMaxKeys} keys in all`);
           d.prefs = merged;
         });
-        return json(200, { prefs: readPrefs(after.data) });
+        return json(200, { prefs: readPrefs(found(ctx, after).data) });
       },
     },
   }));

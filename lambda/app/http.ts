@@ -119,6 +119,8 @@ export interface SessionRouteKit<S> {
   current(ctx: RouteContext): Promise<S | undefined>;
   /** The request's live session, or NoSessionError (401). */
   require(ctx: RouteContext): Promise<S>;
+  /** `s`, the request's session as a route got it some other way, named in the log line; NoSessionError (401) when undefined. */
+  found(ctx: RouteContext, s: S | undefined): S;
   /** The request's JSON object body: 415, 413 and 400 checks. */
   jsonBody(ctx: RouteContext): Record<string, unknown>;
 }
@@ -135,14 +137,16 @@ export function createSessionApp<S>(opts: AppCommonOptions, backend: SessionBack
     if (s !== undefined) ctx.sessionRef = backend.refOf(s);
     return s;
   };
+  const found = (ctx: RouteContext, s: S | undefined): S => {
+    if (s === undefined) throw new NoSessionError();
+    ctx.sessionRef = backend.refOf(s);
+    return s;
+  };
   const kit: SessionRouteKit<S> = {
     current,
-    async require(ctx) {
-      const s = await backend.load(cookiesOf(ctx.req)); // as current(), without one more await on every read
-      if (s === undefined) throw new NoSessionError();
-      ctx.sessionRef = backend.refOf(s);
-      return s;
-    },
+    // As current(), without one more await on every read.
+    require: async (ctx) => found(ctx, await backend.load(cookiesOf(ctx.req))),
+    found,
     jsonBody: (ctx) => readJsonBody(ctx.req, maxBodyBytes),
   };
   return createRouter({

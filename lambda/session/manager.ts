@@ -3,17 +3,27 @@
  * - load: verify the signed cookie, one store round trip that also slides the idle expiry.
  * - update: optimistic concurrency; on a lost compare-and-set, re-read and re-apply the
  *   caller's function, with bounded, jittered retries; an unchanged session is never written.
+ * - modify: load + update from a request's cookies, in one round trip when this manager wrote
+ *   the session last and the store can compare-and-set-or-load (Redis).
  * - regenerate (login): new id, data carried, old id deleted. destroy (logout): deleted in the store.
  */
 import type { KeyObject } from 'node:crypto';
 import { cookieKeys, cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId } from './cookies';
 import { ConflictError, SessionGoneError, SessionTooLargeError, StoreUnavailableError } from './errors';
-import type { SessionData, SessionStore, StoredSession } from './types';
+import type { LoadOptions, SessionData, SessionStore, StoredSession } from './types';
 
 export type Session = StoredSession;
 
 /** Verified cookie values kept per manager (about 110 bytes each). */
 const VERIFIED_COOKIES_MAX = 10_000;
+
+/** What a manager remembers of a session it wrote: enough to write it again from there. */
+interface Written {
+  readonly version: number;
+  readonly createdAt: number;
+  /** `JSON.stringify(data)` as written. */
+  readonly data: string;
+}
 
 /** Changes a copy of the session data in place, or returns the new data. */
 export type SessionUpdate = (data: SessionData) => SessionData | void;
@@ -34,6 +44,13 @@ export interface SessionManagerOptions {
   readonly maxSessionBytes?: number;
   /** Compare-and-set attempts before ConflictError. @default 40 */
   readonly maxAttempts?: number;
+  /**
+   * Characters of serialized session data this manager keeps of the sessions it wrote last, so
+   * that `modify` can write from there in one round trip (stores with `compareAndSetOrLoad`).
+   * The stored version decides: a session changed elsewhere costs the same two round trips as
+   * without it, never a lost update. 0 turns it off. @default 8388608 (8 Mi characters)
+   */
+  readonly writtenCacheChars?: number;
   /** Clock, epoch ms (tests). @default Date.now */
   readonly now?: () => number;
 }
@@ -56,6 +73,13 @@ export class SessionManager {
    * the store decides. Bounded, and emptied when the secrets change.
    */
   private readonly verified = new Map<string, string>();
+  /**
+   * Sessions this manager wrote last, by id, oldest first; their data's characters are
+   * `writtenChars`, kept under `writtenMaxChars`. Only with a store that has compareAndSetOrLoad.
+   */
+  private readonly written = new Map<string, Written>();
+  private writtenChars = 0;
+  private readonly writtenMaxChars: number;
   private readonly maxAttempts: number;
   private readonly now: () => number;
 
@@ -67,6 +91,7 @@ export class SessionManager {
     this.absoluteTimeoutSeconds = opts.absoluteTimeoutSeconds ?? 43200;
     this.maxSessionBytes = Math.min(opts.maxSessionBytes ?? 65536, opts.store.maxSessionBytes);
     this.maxAttempts = opts.maxAttempts ?? 40;
+    this.writtenMaxChars = opts.store.compareAndSetOrLoad === undefined ? 0 : (opts.writtenCacheChars ?? 8 * 1024 * 1024);
     this.now = opts.now ?? Date.now;
     this.keys = [];
     this.setSecrets(opts.secrets);
@@ -107,11 +132,9 @@ export class SessionManager {
   /** The live session with this id (one store round trip, slides the idle expiry). */
   async loadById(id: string): Promise<Session | undefined> {
     const now = this.now();
-    const s = await this.store.load(id, {
-      now,
-      idleTimeoutSeconds: this.idleTimeoutSeconds,
-      absoluteTimeoutSeconds: this.absoluteTimeoutSeconds,
-    });
+    const s = await this.store.load(id, this.loadOptions(now));
+    const w = this.written.get(id);
+    if (w !== undefined && s?.version !== w.version) this.forget(id); // gone, or written elsewhere since
     if (s === undefined) return undefined;
     if (s.expiresAt <= now || this.absoluteDeadline(s) <= now) {
       if (this.absoluteDeadline(s) <= now) await this.store.delete(id);
@@ -122,11 +145,15 @@ export class SessionManager {
 
   /** A new session holding `data`. */
   async create(data: SessionData = {}): Promise<Session> {
-    this.checkSize(data);
+    const serialized = JSON.stringify(data);
+    this.checkBytes(Buffer.byteLength(serialized));
     const now = this.now();
     for (let attempt = 0; attempt < 5; attempt++) {
       const s: Session = { id: newSessionId(), data, version: 1, createdAt: now, expiresAt: this.expiry(now, now) };
-      if (await this.store.create(s)) return s;
+      if (await this.store.create(s)) {
+        this.remember(s, serialized);
+        return s;
+      }
     }
     // Five collisions of 192-bit random ids means the store is not behaving.
     throw new StoreUnavailableError('could not create a session with a fresh id');
@@ -155,12 +182,53 @@ export class SessionManager {
         expiresAt: this.expiry(current.createdAt, now),
       };
       const started = Date.now();
-      if (await this.store.compareAndSet(written, current.version, after)) return written;
+      if (await this.store.compareAndSet(written, current.version, after)) {
+        this.remember(written, after);
+        return written;
+      }
       if (attempt < this.maxAttempts) await backoff(attempt, Date.now() - started);
       current = await this.loadById(session.id);
       if (current === undefined) throw new SessionGoneError();
     }
-    throw new ConflictError(`session changed concurrently ${this.maxAttempts} times in a row; update not applied`);
+    throw this.conflict();
+  }
+
+  /**
+   * The request's session with `fn` applied, as `load` then `update` would give it; undefined
+   * when there is no live session (nothing written). When this manager wrote the session last
+   * (every request of a sticky session does) and the store has compareAndSetOrLoad, it writes
+   * from the version it wrote, in one round trip. If that version is no longer the stored one,
+   * the store answers with the current session instead, and `update` takes over from it: `fn`
+   * re-applied, then update's own retries, each re-reading after its backoff (data read before a
+   * backoff would be stale by the time it is written, and contenders would keep colliding).
+   */
+  async modify(cookies: string | readonly string[] | undefined, fn: SessionUpdate): Promise<Session | undefined> {
+    const id = this.idFromCookies(cookies);
+    if (id === undefined) return undefined;
+    const base = this.written.get(id);
+    const now = this.now();
+    if (base === undefined || this.store.compareAndSetOrLoad === undefined || this.absoluteDeadline(base) <= now) {
+      const s = await this.loadById(id);
+      return s === undefined ? undefined : this.update(s, fn);
+    }
+    const data = JSON.parse(base.data) as SessionData;
+    const next = fn(data) ?? data;
+    const after = JSON.stringify(next);
+    if (after === base.data) {
+      // Unchanged from what this manager wrote: only a read tells whether the session is live
+      // (and slides it), and whether it changed elsewhere since.
+      const s = await this.loadById(id);
+      return s === undefined ? undefined : this.update(s, fn);
+    }
+    this.checkBytes(Buffer.byteLength(after));
+    const written: Session = { id, data: next, version: base.version + 1, createdAt: base.createdAt, expiresAt: this.expiry(base.createdAt, now) };
+    const reply = await this.store.compareAndSetOrLoad(written, base.version, after, this.loadOptions(now));
+    if (reply === true) {
+      this.remember(written, after);
+      return written;
+    }
+    this.forget(id);
+    return reply === undefined ? undefined : this.update(reply, fn);
   }
 
   /**
@@ -171,13 +239,15 @@ export class SessionManager {
     const data = JSON.parse(JSON.stringify(old?.data ?? {})) as SessionData;
     const next = (fn ? fn(data) : undefined) ?? data;
     const fresh = await this.create(next);
-    if (old !== undefined) await this.store.delete(old.id);
+    if (old !== undefined) await this.destroy(old);
     return fresh;
   }
 
   /** Logout: the session is deleted in the store. */
   async destroy(session: Session | string): Promise<void> {
-    await this.store.delete(typeof session === 'string' ? session : session.id);
+    const id = typeof session === 'string' ? session : session.id;
+    this.forget(id);
+    await this.store.delete(id);
   }
 
   /** Set-Cookie value carrying the signed id; lives until the absolute deadline. */
@@ -196,8 +266,33 @@ export class SessionManager {
     return Buffer.byteLength(JSON.stringify(data));
   }
 
-  private checkSize(data: SessionData): void {
-    this.checkBytes(this.sizeOf(data));
+  private loadOptions(now: number): LoadOptions {
+    return { now, idleTimeoutSeconds: this.idleTimeoutSeconds, absoluteTimeoutSeconds: this.absoluteTimeoutSeconds };
+  }
+
+  private conflict(): ConflictError {
+    return new ConflictError(`session changed concurrently ${this.maxAttempts} times in a row; update not applied`);
+  }
+
+  /** Keep what was just written (newest last); the oldest go first past the budget. */
+  private remember(s: Session, data: string): void {
+    if (this.writtenMaxChars === 0) return;
+    this.forget(s.id);
+    if (data.length > this.writtenMaxChars / 16) return; // no one session takes a large share
+    this.written.set(s.id, { version: s.version, createdAt: s.createdAt, data });
+    this.writtenChars += data.length;
+    for (const [id, w] of this.written) {
+      if (this.writtenChars <= this.writtenMaxChars) break;
+      this.written.delete(id);
+      this.writtenChars -= w.data.length;
+    }
+  }
+
+  private forget(id: string): void {
+    const w = this.written.get(id);
+    if (w === undefined) return;
+    this.written.delete(id);
+    this.writtenChars -= w.data.length;
   }
 
   private checkBytes(bytes: number): void {

@@ -16,6 +16,13 @@ export interface StoredSession {
   readonly expiresAt: number;
 }
 
+/** What `load` needs to know: the time, and the timeouts it slides and checks. */
+export interface LoadOptions {
+  readonly now: number;
+  readonly idleTimeoutSeconds: number;
+  readonly absoluteTimeoutSeconds: number;
+}
+
 /**
  * One backend. Every method is bounded in time (throws StoreUnavailableError past the bound)
  * and never loses a write silently.
@@ -33,7 +40,7 @@ export interface SessionStore {
    * and leave the absolute check to the manager). A store that expires lazily must filter
    * here: an expired session is never returned. Does not change the version.
    */
-  load(id: string, opts: { now: number; idleTimeoutSeconds: number; absoluteTimeoutSeconds: number }): Promise<StoredSession | undefined>;
+  load(id: string, opts: LoadOptions): Promise<StoredSession | undefined>;
 
   /**
    * Write a new session only if no session with this id exists. Returns false if one does
@@ -49,6 +56,14 @@ export interface SessionStore {
    * has (the manager compares it to tell a change): a store may write it instead of serializing again.
    */
   compareAndSet(session: StoredSession, expectedVersion: number, serializedData?: string): Promise<boolean>;
+
+  /**
+   * Optional, for a store that can do it in the same round trip: `compareAndSet`, except that
+   * on a version mismatch it answers with the stored session, read and slid as `load` would
+   * (so a writer that started from a version it knew retries without a separate read), and
+   * `undefined` when the session is gone or past its absolute timeout. `true` when written.
+   */
+  compareAndSetOrLoad?(session: StoredSession, expectedVersion: number, serializedData: string, opts: LoadOptions): Promise<true | StoredSession | undefined>;
 
   /** Delete the session (no error if it is already gone). */
   delete(id: string): Promise<void>;

@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { SessionTooLargeError } from '../../lambda/session/errors';
-import { SessionManager } from '../../lambda/session/manager';
+import { SessionManager, type Session } from '../../lambda/session/manager';
 import { RedisStore } from '../../lambda/session/stores/redis';
 import { RedisServer } from '../support/redis-server';
 
@@ -25,6 +25,7 @@ describe('redis store: commands per operation (INFO commandstats on its own serv
   let admin: Redis;
   let store: RedisStore;
   let m: SessionManager;
+  const cookie = (s: { id: string; createdAt: number }) => m.setCookie({ ...s, data: {}, version: 1, expiresAt: 0 }).split(';')[0];
   const counted = async (op: () => Promise<unknown>): Promise<Record<string, number>> => {
     await admin.config('RESETSTAT');
     await op();
@@ -36,9 +37,10 @@ describe('redis store: commands per operation (INFO commandstats on its own serv
     admin = new Redis({ port: server.port, host: '127.0.0.1' });
     store = new RedisStore({ url: server.url(), maxSessionBytes: 1024 });
     m = new SessionManager({ store, secrets: ['commands-test-secret-0123456789abcdef'], secure: false });
-    // Warm up: the first compare-and-set loads the script (EVALSHA → NOSCRIPT → EVAL) once per server.
+    // Warm up: the first compare-and-set loads each script (EVALSHA → NOSCRIPT → EVAL) once per server.
     const warm = await m.create({});
     await m.update(warm, (d) => ({ ...d, warm: true }));
+    await m.modify(cookie(warm), (d) => ({ ...d, warm: 'again' }));
   });
   afterAll(async () => {
     await store?.close();
@@ -83,5 +85,39 @@ describe('redis store: commands per operation (INFO commandstats on its own serv
     const s = await m.create({ user: 'ada' });
     expect(await counted(() => m.destroy(s))).toEqual({ unlink: 1 });
     expect(await admin.exists(store.keyOf(s.id))).toBe(0);
+  });
+
+  it('a modify (the cart route) of a session this server wrote last is one EVALSHA, with no read before it', async () => {
+    const s = await m.create({ cart: [] });
+    expect(await counted(() => m.modify(cookie(s), (d) => ({ ...d, cart: ['A'] })))).toEqual({ evalsha: 1, get: 1, set: 1 });
+    expect(await counted(() => m.modify(cookie(s), (d) => ({ ...d, cart: ['A', 'B'] })))).toEqual({ evalsha: 1, get: 1, set: 1 });
+    expect((await m.loadById(s.id))?.data).toEqual({ cart: ['A', 'B'] });
+  });
+
+  it('a modify after another server wrote the session: the EVALSHA answers with it (and slides it), then one more EVALSHA writes', async () => {
+    const other = new SessionManager({ store, secrets: ['commands-test-secret-0123456789abcdef'], secure: false });
+    const s = await m.create({ cart: [] });
+    await other.update((await other.loadById(s.id))!, (d) => ({ ...d, cart: ['other'] }));
+    expect(await counted(() => m.modify(cookie(s), (d) => ({ ...d, cart: [...(d.cart as string[]), 'mine'] })))).toEqual({ evalsha: 2, get: 2, pexpire: 1, set: 1 });
+    expect((await m.loadById(s.id))?.data).toEqual({ cart: ['other', 'mine'] });
+  });
+
+  it('a modify of a session this server has not written is a GETEX and an EVALSHA, as before', async () => {
+    const other = new SessionManager({ store, secrets: ['commands-test-secret-0123456789abcdef'], secure: false });
+    const s = await other.create({ cart: [] });
+    expect(await counted(() => m.modify(cookie(s), (d) => ({ ...d, cart: ['A'] })))).toEqual({ getex: 1, evalsha: 1, get: 1, set: 1 });
+  });
+
+  it('past writtenCacheChars the sessions written longest ago are read first again', async () => {
+    const small = new SessionManager({ store, secrets: ['commands-test-secret-0123456789abcdef'], secure: false, writtenCacheChars: 16 * 24 });
+    const sessions: Session[] = [];
+    for (let i = 0; i < 30; i++) sessions.push(await small.create({ n: `session-${String(i).padStart(4, '0')}` })); // {"n":"session-0000"}: 20 characters
+    const cookieOf = (s: Session) => small.setCookie(s).split(';')[0];
+    const shout = (d: Record<string, unknown>) => ({ n: String(d.n).toUpperCase() }); // the same 20 characters
+    // 16 × 24 characters hold 19 sessions of 20: the 11 written first were forgotten.
+    expect(await counted(() => small.modify(cookieOf(sessions[29]), shout))).toEqual({ evalsha: 1, get: 1, set: 1 });
+    expect(await counted(() => small.modify(cookieOf(sessions[11]), shout))).toEqual({ evalsha: 1, get: 1, set: 1 });
+    expect(await counted(() => small.modify(cookieOf(sessions[10]), shout))).toEqual({ getex: 1, evalsha: 1, get: 1, set: 1 });
+    expect((await small.loadById(sessions[10].id))?.data).toEqual({ n: 'SESSION-0010' });
   });
 });

@@ -3,6 +3,7 @@
  * server, on a TLS-only server with requirepass, and with an ACL user; plus the TLS and AUTH
  * checks that show the security settings are really applied.
  */
+import { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../../lambda/session/errors';
 import { RedisStore } from '../../lambda/session/stores/redis';
 import { describeStoreConformance } from '../support/conformance';
@@ -21,6 +22,56 @@ describe('redis store on a plain redis-server', () => {
   });
 
   describeStoreConformance('redis (plain)', () => ({ makeStore: async () => new RedisStore({ url: server.url() }) }));
+
+  describe('compareAndSetOrLoad (what lets modify write from the version it wrote last)', () => {
+    let store: RedisStore;
+    let admin: Redis;
+    const HOUR = { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 7200 };
+    const session = (id: string, version: number, data: Record<string, unknown>, createdAt = Date.now()) => ({ id, version, data, createdAt, expiresAt: createdAt + 60_000 });
+    beforeAll(() => {
+      store = new RedisStore({ url: server.url() });
+      admin = new Redis({ port: server.port, host: '127.0.0.1' });
+    });
+    afterAll(async () => {
+      await store?.close();
+      admin?.disconnect();
+    });
+
+    it('writes when the stored version is the expected one', async () => {
+      await store.create(session('casload-match-000000000000', 1, { n: 1 }));
+      const v2 = session('casload-match-000000000000', 2, { n: 2 });
+      expect(await store.compareAndSetOrLoad(v2, 1, JSON.stringify(v2.data), { now: Date.now(), ...HOUR })).toBe(true);
+      expect(await store.load(v2.id, { now: Date.now(), ...HOUR })).toMatchObject({ version: 2, data: { n: 2 } });
+    });
+
+    it('on a stale version writes nothing and answers with the stored session, its idle expiry slid as a read slides it', async () => {
+      const stored = session('casload-stale-000000000000', 1, { n: 'stored' });
+      await store.create(stored);
+      await store.compareAndSet(session(stored.id, 2, { n: 'newer' }, stored.createdAt), 1);
+      await admin.pexpire(store.keyOf(stored.id), 5000);
+      const stale = session(stored.id, 2, { n: 'from-a-stale-base' }, stored.createdAt);
+      const now = Date.now();
+      const answer = await store.compareAndSetOrLoad(stale, 1, JSON.stringify(stale.data), { now, ...HOUR });
+      expect(answer).toEqual({ id: stored.id, version: 2, data: { n: 'newer' }, createdAt: stored.createdAt, expiresAt: now + 3600_000 });
+      expect(await admin.pttl(store.keyOf(stored.id))).toBeGreaterThan(3000_000);
+      expect((await store.load(stored.id, { now: Date.now(), ...HOUR }))?.data).toEqual({ n: 'newer' });
+    });
+
+    it('answers undefined for a session that is gone, and creates nothing', async () => {
+      const gone = session('casload-gone-0000000000000', 2, { n: 2 });
+      expect(await store.compareAndSetOrLoad(gone, 1, JSON.stringify(gone.data), { now: Date.now(), ...HOUR })).toBeUndefined();
+      expect(await admin.exists(store.keyOf(gone.id))).toBe(0);
+    });
+
+    it('answers undefined for a stale write to a session past its absolute timeout, and deletes it', async () => {
+      const old = session('casload-old-00000000000000', 1, { n: 1 }, Date.now() - 7300_000);
+      await store.create({ ...old, expiresAt: Date.now() + 60_000 });
+      await store.compareAndSet({ ...old, version: 2, expiresAt: Date.now() + 60_000 }, 1);
+      const stale = { ...old, version: 2, data: { n: 'late' } };
+      expect(await store.compareAndSetOrLoad(stale, 1, JSON.stringify(stale.data), { now: Date.now(), ...HOUR })).toBeUndefined();
+      expect(await admin.exists(store.keyOf(old.id))).toBe(0);
+    });
+  });
 });
 
 describe('redis store on a TLS-only redis-server with requirepass (AUTH token)', () => {

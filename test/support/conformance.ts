@@ -42,6 +42,20 @@ async function appendLine(m: SessionManager, id: string, line: number): Promise<
   });
 }
 
+/** The Cookie header a browser sends back for `s`. */
+function cookieOf(m: SessionManager, s: Session): string {
+  return m.setCookie(s).split(';')[0];
+}
+
+/** One request's worth of work through `modify`, as the app's cart route does it. */
+async function appendLineByCookie(m: SessionManager, cookie: string, line: number): Promise<Session> {
+  const s = await m.modify(cookie, (d) => {
+    (d.cart as number[]).push(line);
+  });
+  if (s === undefined) throw new Error('session vanished');
+  return s;
+}
+
 export function describeStoreConformance(name: string, target: () => ConformanceTarget): void {
   describe(`${name}: SessionStore conformance`, () => {
     const stores: SessionStore[] = [];
@@ -167,6 +181,48 @@ export function describeStoreConformance(name: string, target: () => Conformance
       const after = await m.loadById(s.id);
       expect(after?.data).toEqual({ user: 'big', blob: 'small' });
       expect(after?.version).toBe(1);
+    });
+
+    // modify writes from the version the manager wrote last when the store can compare-and-set-or-load
+    // (Redis): with two servers taking turns, each one's last write is nearly always stale.
+    casIt('modify: 200 cart appends 10 at a time through two servers taking turns, keep 200 of 200', async () => {
+      const a = manager(await store());
+      const b = manager(await store());
+      const s = await a.create({ cart: [] });
+      const cookie = cookieOf(a, s);
+      const results = await runWide(200, 10, (i) => appendLineByCookie(i % 2 === 0 ? a : b, cookie, i));
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      const stored = await b.loadById(s.id);
+      expect([...(stored?.data.cart as number[])].sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+      expect(stored?.version).toBe(201);
+    });
+
+    it('modify: a session destroyed on another server is no session, and is not written back', async () => {
+      const a = manager(await store());
+      const b = manager(await store());
+      const s = await a.create({ cart: [] });
+      const cookie = cookieOf(a, s);
+      await appendLineByCookie(a, cookie, 1); // a wrote it last: a knows its version
+      await b.destroy(s.id);
+      expect(await a.modify(cookie, (d) => ({ ...d, cart: [1, 2] }))).toBeUndefined();
+      expect(await b.loadById(s.id)).toBeUndefined();
+      expect(await a.modify('sid=not-a-signed-cookie', (d) => d)).toBeUndefined();
+    });
+
+    it('modify: an unchanged result is not written, and a change made elsewhere is the base of the next one', async () => {
+      const a = manager(await store());
+      const b = manager(await store());
+      const s = await a.create({ user: 'ada', cart: [] });
+      const cookie = cookieOf(a, s);
+      const same = await a.modify(cookie, (d) => ({ ...d }));
+      expect(same).toMatchObject({ id: s.id, version: 1 });
+      const loaded = await b.loadById(s.id);
+      await b.update(loaded!, (d) => ({ ...d, cart: ['from-b'] })); // version 2, unknown to a
+      const next = await a.modify(cookie, (d) => {
+        (d.cart as string[]).push('from-a');
+      });
+      expect(next).toMatchObject({ version: 3, data: { user: 'ada', cart: ['from-b', 'from-a'] } });
+      expect((await b.loadById(s.id))?.data).toEqual({ user: 'ada', cart: ['from-b', 'from-a'] });
     });
 
     for (const width of [2, 10]) {

@@ -6,6 +6,7 @@
  * - load:          GETEX key PX <idle ms>            (reads and slides the idle expiry)
  * - create:        SET key value PXAT <expiresAt> NX
  * - compareAndSet: EVALSHA (Lua: GET, compare version, SET value PXAT <expiresAt>)
+ * - compareAndSetOrLoad: EVALSHA (the same, but on a version mismatch PEXPIRE and return the value)
  * - delete:        UNLINK key;  ping: PING
  *
  * Every call is bounded by `commandTimeoutMs` and then fails with StoreUnavailableError; the
@@ -14,7 +15,7 @@
 import { Cluster } from 'ioredis';
 import type { Result } from 'ioredis';
 import { SessionError, SessionTooLargeError, StoreUnavailableError } from '../errors';
-import type { SessionData, SessionStore, StoredSession } from '../types';
+import type { LoadOptions, SessionData, SessionStore, StoredSession } from '../types';
 import { createRedisClient, isAuthError } from './redis-client';
 import type { RedisClient, RedisConnectionOptions, RedisCredentials } from './redis-client';
 
@@ -30,10 +31,28 @@ redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
 return 1
 `;
 
+/**
+ * As CAS_SCRIPT, but a version mismatch slides the idle expiry (as GETEX PX does on a load) and
+ * answers with the stored value, so the writer can re-apply its change without another read.
+ * Nil when the session is gone.
+ */
+const CAS_OR_GET_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if not cur then return false end
+if string.match(cur, '^{"v":(%d+),') ~= ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  return cur
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+return 1
+`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** {@link CAS_SCRIPT}, defined on each client by RedisStore. 1 = written, 0 = version mismatch or gone. */
     sessionCas(key: string, expectedVersion: string, value: string, pxat: string): Result<number, Context>;
+    /** {@link CAS_OR_GET_SCRIPT}: 1 = written, the stored value on a version mismatch, null when gone. */
+    sessionCasOrGet(key: string, expectedVersion: string, value: string, pxat: string, idleMs: string): Result<number | string | null, Context>;
   }
 }
 
@@ -109,18 +128,11 @@ export class RedisStore implements SessionStore {
     return `${this.keyPrefix}{${id}}`;
   }
 
-  async load(id: string, opts: { now: number; idleTimeoutSeconds: number; absoluteTimeoutSeconds: number }): Promise<StoredSession | undefined> {
-    const idleMs = opts.idleTimeoutSeconds * 1000;
-    const raw = await this.run('load', (c) => c.getex(this.keyOf(id), 'PX', idleMs));
+  async load(id: string, opts: LoadOptions): Promise<StoredSession | undefined> {
+    const raw = await this.run('load', (c) => c.getex(this.keyOf(id), 'PX', opts.idleTimeoutSeconds * 1000));
     if (raw === null) return undefined;
-    const s = decode(id, raw);
-    const deadline = s.createdAt + opts.absoluteTimeoutSeconds * 1000;
-    if (deadline <= opts.now) {
-      // Past the absolute timeout: never returned, and removed now rather than slid on.
-      await this.delete(id);
-      return undefined;
-    }
-    s.expiresAt = Math.min(opts.now + idleMs, deadline); // what GETEX just set
+    const s = live(id, raw, opts);
+    if (s === undefined) await this.delete(id); // past the absolute timeout: removed now rather than slid on
     return s;
   }
 
@@ -139,6 +151,22 @@ export class RedisStore implements SessionStore {
       c.sessionCas(this.keyOf(session.id), String(expectedVersion), value, String(session.expiresAt)),
     );
     return reply === 1;
+  }
+
+  async compareAndSetOrLoad(session: StoredSession, expectedVersion: number, serializedData: string, opts: LoadOptions): Promise<true | StoredSession | undefined> {
+    if (session.version !== expectedVersion + 1) {
+      throw new Error(`compareAndSetOrLoad: version must be ${expectedVersion + 1}, got ${session.version}`);
+    }
+    const value = this.encode(session, serializedData);
+    const idleMs = String(opts.idleTimeoutSeconds * 1000);
+    const reply = await this.run('compareAndSet', (c) =>
+      c.sessionCasOrGet(this.keyOf(session.id), String(expectedVersion), value, String(session.expiresAt), idleMs),
+    );
+    if (reply === 1) return true;
+    if (typeof reply !== 'string') return undefined;
+    const current = live(session.id, reply, opts);
+    if (current === undefined) await this.delete(session.id); // past the absolute timeout
+    return current;
   }
 
   async delete(id: string): Promise<void> {
@@ -229,6 +257,7 @@ export class RedisStore implements SessionStore {
   /** Defines the Lua command and listens for errors, so none goes unhandled. */
   private adopt(client: RedisClient): RedisClient {
     client.defineCommand('sessionCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
+    client.defineCommand('sessionCasOrGet', { numberOfKeys: 1, lua: CAS_OR_GET_SCRIPT });
     const onError = (err: unknown): void => {
       this.noteAuthFailure(err);
       if (this.failing) return; // logged once per outage; the reconnect loop repeats the same error
@@ -282,6 +311,18 @@ export class RedisStore implements SessionStore {
 function int(n: number): number {
   if (!Number.isSafeInteger(n)) throw new Error(`expected a whole number, got ${n}`);
   return n;
+}
+
+/**
+ * A value just read, whose idle expiry the read slid by `opts.idleTimeoutSeconds`, as a session;
+ * undefined when it is past its absolute timeout (the caller deletes it).
+ */
+function live(id: string, raw: string, opts: LoadOptions): StoredSession | undefined {
+  const s = decode(id, raw);
+  const deadline = s.createdAt + opts.absoluteTimeoutSeconds * 1000;
+  if (deadline <= opts.now) return undefined;
+  s.expiresAt = Math.min(opts.now + opts.idleTimeoutSeconds * 1000, deadline); // what the read just set
+  return s;
 }
 
 /** A decoded session, still the store's own: load sets its `expiresAt` to the one GETEX gave it. */
