@@ -47,9 +47,18 @@ export function cookiesOf(req: AppRequest): string | readonly string[] | undefin
 /** crypto.hash (Node ≥ 20.12): one call instead of a Hash object per request. */
 const oneShotHash = (crypto as { hash?: typeof crypto.hash }).hash;
 
+/** Hashes of the session ids seen last (a browser sends the same one on every request), oldest first. */
+const recentHashes = new Map<string, string>();
+const RECENT_HASHES_MAX = 10_000;
+
 /** The first 12 hex digits of SHA-256(session id): correlates log lines, never reveals the id. */
 export function sessionHash(id: string): string {
-  return (oneShotHash ? oneShotHash('sha256', id, 'hex') : crypto.createHash('sha256').update(id).digest('hex')).slice(0, 12);
+  const known = recentHashes.get(id);
+  if (known !== undefined) return known;
+  const hash = (oneShotHash ? oneShotHash('sha256', id, 'hex') : crypto.createHash('sha256').update(id).digest('hex')).slice(0, 12);
+  if (recentHashes.size >= RECENT_HASHES_MAX) recentHashes.delete(recentHashes.keys().next().value!);
+  recentHashes.set(id, hash);
+  return hash;
 }
 
 const own = <T extends object>(o: T, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);

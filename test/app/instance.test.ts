@@ -48,6 +48,10 @@ test('two instance processes sharing one redis-server serve the same session; se
 
   const id = sidOf(viaA);
   const hash = createHash('sha256').update(id).digest('hex').slice(0, 12);
+  // Request lines are written in batches, at most 50 ms after they are logged (lambda/instance/log.ts).
+  for (const until = Date.now() + 2000; !(a.output() + b.output()).includes(`"session":"${hash}"`) && Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const logs = a.output() + b.output();
   expect(logs).toContain(`"session":"${hash}"`);
   expect(logs).not.toContain(id);
