@@ -150,7 +150,7 @@ interface Run {
  * faster server longer carts, whose JSON costs grow with each line).
  * An empty cookie ('') sends none (the bare server).
  */
-async function cannon(port: number, method: 'GET' | 'POST', path: string, cookies: readonly string[], appendsPerSession?: number): Promise<Run> {
+async function cannon(port: number, method: 'GET' | 'POST', path: string, cookies: readonly string[], appendsPerSession?: number, durationS = DURATION_S): Promise<Run> {
   const url = `http://127.0.0.1:${port}`;
   const groups = Array.from({ length: CONNECTIONS }, (_, k) => cookies.filter((_, i) => i % CONNECTIONS === k)).filter((g) => g.length > 0);
   const started = performance.now();
@@ -164,7 +164,7 @@ async function cannon(port: number, method: 'GET' | 'POST', path: string, cookie
               url,
               connections: 1,
               skipAggregateResult: true,
-              ...(appendsPerSession === undefined ? { duration: DURATION_S } : { amount: group.length * appendsPerSession }),
+              ...(appendsPerSession === undefined ? { duration: durationS } : { amount: group.length * appendsPerSession }),
               requests: group.map((cookie, i) => ({
                 method,
                 path,
@@ -192,9 +192,14 @@ interface Contender {
   readonly name: string;
   readonly server: Server;
   readonly cookies: readonly string[];
+  /** Sessions of the untimed warm-up, apart from `cookies`, whose carts it must not change. */
+  readonly warmCookies: readonly string[];
   readonly modify: boolean;
   readonly lost: boolean;
 }
+
+/** Warm-up sessions per contender. */
+const WARM_SESSIONS = 50;
 
 /** The median of each field over the rounds (nearest rank, as everywhere in bench/ and lab/); failures are summed. */
 function medianRun(runs: readonly Run[]): Run {
@@ -216,8 +221,15 @@ interface Measured {
  * while (these are shared VMs) then slows every contender's cells alike, not just one server's;
  * the table gives each contender's median cell. Carts grow by `appends` lines per modify round,
  * for every contender alike. Lost updates are counted on fresh sessions at the end.
+ * First, untimed, each contender gets a 1 s read cell and 5 appends to each of its warm-up
+ * sessions: otherwise the first round measures every server's JIT compiling its code paths
+ * (the first modify round came out 1.8-1.9x where the later ones were 2.5-2.9x).
  */
 async function measureAll(contenders: readonly Contender[], rounds: number, appends: number): Promise<Measured> {
+  for (const c of contenders) {
+    await cannon(c.server.port, 'GET', '/session', c.warmCookies, undefined, 1);
+    if (c.modify) await cannon(c.server.port, 'POST', '/cart/items', c.warmCookies, 5);
+  }
   const reads = new Map<string, Run[]>(contenders.map((c) => [c.name, []]));
   const modifies = new Map<string, Run[]>(contenders.filter((c) => c.modify).map((c) => [c.name, []]));
   const order = (r: number) => contenders.map((_, i) => contenders[(i + r) % contenders.length]);
@@ -323,17 +335,17 @@ export async function main(): Promise<string> {
       const D = '(d) node:http + one Redis GET';
       const m = await measureAll(
         [
-          { name: A, server: bare, cookies: Array.from({ length: POOL }, () => ''), modify: true, lost: false },
-          { name: B, server: oursRedis, cookies: await loginPool(oursRedis.port, POOL), modify: true, lost: true },
-          { name: C, server: express, cookies: await loginPool(express.port, POOL), modify: true, lost: true },
-          { name: D, server: redisGet, cookies: redisGetCookies, modify: false, lost: false },
+          { name: A, server: bare, cookies: Array.from({ length: POOL }, () => ''), warmCookies: Array.from({ length: WARM_SESSIONS }, () => ''), modify: true, lost: false },
+          { name: B, server: oursRedis, cookies: await loginPool(oursRedis.port, POOL), warmCookies: await loginPool(oursRedis.port, WARM_SESSIONS), modify: true, lost: true },
+          { name: C, server: express, cookies: await loginPool(express.port, POOL), warmCookies: await loginPool(express.port, WARM_SESSIONS), modify: true, lost: true },
+          { name: D, server: redisGet, cookies: redisGetCookies, warmCookies: redisGetCookies.slice(0, WARM_SESSIONS), modify: false, lost: false },
         ],
         ROUNDS,
         APPENDS_PER_SESSION,
       );
       const rows = m.rows;
       const t1 = table(
-        `HTTP, Redis: median of ${ROUNDS} interleaved rounds; per round a ${DURATION_S} s read cell and a modify cell of ${APPENDS_PER_SESSION} appends to each of ${POOL} sessions; ` +
+        `HTTP, Redis: after an untimed warm-up, median of ${ROUNDS} interleaved rounds; per round a ${DURATION_S} s read cell and a modify cell of ${APPENDS_PER_SESSION} appends to each of ${POOL} sessions; ` +
           `${CONNECTIONS} connections (autocannon in the bench process), each server a child process, redis-server ${redis.port}`,
         rows,
         C,
@@ -372,8 +384,8 @@ export async function main(): Promise<string> {
       rows = (
         await measureAll(
           [
-            { name: 'ours: instance server + DynamoDbStore', server: oursDyn, cookies: await loginPool(oursDyn.port, POOL), modify: true, lost: true },
-            { name: 'express-session + connect-dynamodb', server: expressDyn, cookies: await loginPool(expressDyn.port, POOL), modify: true, lost: true },
+            { name: 'ours: instance server + DynamoDbStore', server: oursDyn, cookies: await loginPool(oursDyn.port, POOL), warmCookies: await loginPool(oursDyn.port, WARM_SESSIONS), modify: true, lost: true },
+            { name: 'express-session + connect-dynamodb', server: expressDyn, cookies: await loginPool(expressDyn.port, POOL), warmCookies: await loginPool(expressDyn.port, WARM_SESSIONS), modify: true, lost: true },
           ],
           1,
           DYNAMODB_APPENDS_PER_SESSION,

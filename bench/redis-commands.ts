@@ -1,6 +1,7 @@
 /**
  * Redis work per request kind — create, read, modify — for
- *  (a) this project's SessionManager + RedisStore, and
+ *  (a) this project's SessionManager + RedisStore, called as the app's routes call it (a modify
+ *      is `modify(cookie, fn)`, as POST /cart/items does), and
  *  (b) express + express-session + connect-redis (v9, node-redis client) over real HTTP,
  * both on the same redis-server that this script starts on a free port.
  *
@@ -21,12 +22,12 @@ import express from 'express';
 import session from 'express-session';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { SessionManager } from '../lambda/session/manager';
+import { SessionManager, type Session } from '../lambda/session/manager';
 import { RedisStore } from '../lambda/session/stores/redis';
 import { RedisServer } from '../test/support/redis-server';
 
 const REQUESTS = 200;
-const KINDS = ['create', 'read', 'modify'] as const;
+const KINDS = ['create', 'read', 'modify', 'modify-elsewhere'] as const;
 type Kind = (typeof KINDS)[number];
 
 /** Per-request counts for one request kind. */
@@ -80,27 +81,32 @@ class Counter {
 async function measureOurs(url: string, counter: Counter): Promise<Record<Kind, Counts>> {
   const store = new RedisStore({ url });
   const m = new SessionManager({ store, secrets: ['bench-secret-0123456789abcdef0123456789'], secure: false });
+  const other = new SessionManager({ store, secrets: ['bench-secret-0123456789abcdef0123456789'], secure: false });
   try {
     // Load the Lua script once (EVALSHA → NOSCRIPT → EVAL happens once per server, not per request).
     const warm = await m.create({});
     await m.update(warm, (d) => ({ ...d, warm: true }));
-    const ids: string[] = [];
+    await m.modify(m.setCookie(warm).split(';')[0], (d) => ({ ...d, warm: 'again' }));
+    const sessions: Session[] = [];
     const create = await counter.measure(REQUESTS, async () => {
-      for (let i = 0; i < REQUESTS; i++) ids.push((await m.create({ user: `u${i}`, cart: [] })).id);
+      for (let i = 0; i < REQUESTS; i++) sessions.push(await m.create({ user: `u${i}`, cart: [] }));
     });
     const read = await counter.measure(REQUESTS, async () => {
-      for (const id of ids) if ((await m.loadById(id)) === undefined) throw new Error('session vanished');
+      for (const x of sessions) if ((await m.loadById(x.id)) === undefined) throw new Error('session vanished');
     });
+    const cookies = sessions.map((x) => m.setCookie(x).split(';')[0]);
+    const append = (d: Record<string, unknown>) => {
+      (d.cart as string[]).push('sku-1');
+    };
     const modify = await counter.measure(REQUESTS, async () => {
-      for (const id of ids) {
-        const s = await m.loadById(id);
-        if (s === undefined) throw new Error('session vanished');
-        await m.update(s, (d) => {
-          (d.cart as string[]).push('sku-1');
-        });
-      }
+      for (const c of cookies) if ((await m.modify(c, append)) === undefined) throw new Error('session vanished');
     });
-    return { create, read, modify };
+    // Another instance wrote each session last (no stickiness): what this manager remembers is stale.
+    for (const x of sessions) await other.update((await other.loadById(x.id))!, append);
+    const modifyElsewhere = await counter.measure(REQUESTS, async () => {
+      for (const c of cookies) if ((await m.modify(c, append)) === undefined) throw new Error('session vanished');
+    });
+    return { create, read, modify, 'modify-elsewhere': modifyElsewhere };
   } finally {
     await store.close();
   }
@@ -157,7 +163,11 @@ async function measureExpressSession(url: string, counter: Counter): Promise<Rec
     const modify = await counter.measure(REQUESTS, async () => {
       for (const c of cookies) await call('POST', '/modify', c);
     });
-    return { create, read, modify };
+    // express-session keeps nothing between requests: which instance wrote last changes nothing.
+    const modifyElsewhere = await counter.measure(REQUESTS, async () => {
+      for (const c of cookies) await call('POST', '/modify', c);
+    });
+    return { create, read, modify, 'modify-elsewhere': modifyElsewhere };
   } finally {
     await new Promise((r) => server.close(r));
     await client.quit();
@@ -187,7 +197,12 @@ export function renderTable(r: Results): string {
       `| ${k} | ${fmt(a.roundTrips)} | ${fmt(a.commandstats)} (${cmds(a)}) | ${fmt(b.roundTrips)} | ${fmt(b.commandstats)} (${cmds(b)}) | ${fmt(a.roundTrips / b.roundTrips)} |`,
     );
   }
-  lines.push('', 'ours "modify" = the read (GETEX) + one EVALSHA whose GET and SET run inside Redis; express-session "read" = GET + EXPIRE (touch), its "modify" a blind SET (last writer wins, no version check).');
+  lines.push(
+    '',
+    'ours "modify" = the cart route on a session this instance wrote last (every request of a sticky session): one EVALSHA whose GET and SET run inside Redis, no read before it. ' +
+      '"modify-elsewhere" = another instance wrote it last (no stickiness): the EVALSHA finds another version and answers with the session (GET + PEXPIRE inside), then one more EVALSHA writes; a session this instance never wrote is a GETEX + one EVALSHA. ' +
+      'express-session "read" = GET + EXPIRE (touch), its "modify" = GET + a blind SET (last writer wins, no version check).',
+  );
   return lines.join('\n');
 }
 
