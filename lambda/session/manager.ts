@@ -211,15 +211,15 @@ export class SessionManager {
       const s = await this.loadById(id);
       return s === undefined ? undefined : this.update(s, fn);
     }
-    const data = JSON.parse(base.data) as SessionData;
-    const next = fn(data) ?? data;
-    const after = JSON.stringify(next);
-    if (after === base.data) {
-      // Unchanged from what this manager wrote: only a read tells whether the session is live
-      // (and slides it), and whether it changed elsewhere since.
+    const applied = applyTo(base.data, fn);
+    if (applied === undefined || applied.after === base.data) {
+      // Unchanged from (or refused on) what this manager wrote: only a read tells whether the
+      // session is live (and slides it), and whether it changed elsewhere since; the stored data
+      // decides, not a remembered copy.
       const s = await this.loadById(id);
       return s === undefined ? undefined : this.update(s, fn);
     }
+    const { next, after } = applied;
     this.checkBytes(Buffer.byteLength(after));
     const written: Session = { id, data: next, version: base.version + 1, createdAt: base.createdAt, expiresAt: this.expiry(base.createdAt, now) };
     const reply = await this.store.compareAndSetOrLoad(written, base.version, after, this.loadOptions(now));
@@ -305,6 +305,17 @@ export class SessionManager {
 
   private expiry(createdAt: number, now: number): number {
     return Math.min(now + this.idleTimeoutSeconds * 1000, this.absoluteDeadline({ createdAt }));
+  }
+}
+
+/** `fn` applied to a copy of serialized data, and the result serialized; undefined when `fn` throws. */
+function applyTo(serialized: string, fn: SessionUpdate): { next: SessionData; after: string } | undefined {
+  try {
+    const data = JSON.parse(serialized) as SessionData;
+    const next = fn(data) ?? data;
+    return { next, after: JSON.stringify(next) };
+  } catch {
+    return undefined;
   }
 }
 

@@ -225,6 +225,23 @@ export function describeStoreConformance(name: string, target: () => Conformance
       expect((await b.loadById(s.id))?.data).toEqual({ user: 'ada', cart: ['from-b', 'from-a'] });
     });
 
+    it('modify: a function that refuses the data this server wrote is judged on the stored data, and its error stands when that refuses too', async () => {
+      const a = manager(await store());
+      const b = manager(await store());
+      const s = await a.create({ n: 0 });
+      const cookie = cookieOf(a, s);
+      await a.modify(cookie, () => ({ n: 5 })); // a remembers n = 5
+      await b.update((await b.loadById(s.id))!, () => ({ n: 1 })); // stored: n = 1
+      const capped = (d: Record<string, unknown>) => {
+        if ((d.n as number) >= 5) throw new RangeError('n is at its cap');
+        return { n: (d.n as number) + 1 };
+      };
+      expect(await a.modify(cookie, capped)).toMatchObject({ version: 4, data: { n: 2 } });
+      await b.update((await b.loadById(s.id))!, () => ({ n: 5 }));
+      await expect(a.modify(cookie, capped)).rejects.toThrow('n is at its cap');
+      expect(await b.loadById(s.id)).toMatchObject({ version: 5, data: { n: 5 } });
+    });
+
     for (const width of [2, 10]) {
       const title = `lost updates: 200 cart appends, ${width} at a time through two servers`;
       it(cas ? `${title}, keep 200 of 200` : title, async () => {
