@@ -5,7 +5,7 @@
  */
 import { BadRequestError } from '../session/errors';
 import type { Session, SessionManager } from '../session/manager';
-import { cookiesOf, createSessionApp, json, type App, type AppCommonOptions } from './http';
+import { cookiesOf, createSessionApp, json, type App, type AppCommonOptions, type RouteContext } from './http';
 import { LIMITS, readCart, readPrefs, validateCartItem, validateLogin, validatePrefs } from './validate';
 
 export { DEFAULT_MAX_BODY_BYTES, errorResponse, hasOwnCookie, json, readJsonBody, sessionHash } from './http';
@@ -26,6 +26,12 @@ export function createApp(opts: AppOptions): App {
     pingsWhat: 'the session store',
     cookieName: manager.cookieName,
     clearCookie: () => manager.clearCookie(),
+  };
+  /** The request's cookies, its signed session id named in the log line whatever the outcome. */
+  const named = (ctx: RouteContext) => {
+    const cookies = cookiesOf(ctx.req);
+    ctx.sessionRef = manager.idFromCookies(cookies);
+    return cookies;
   };
   return createSessionApp(opts, backend, ({ current, require, found, jsonBody }) => ({
     '/login': {
@@ -49,8 +55,9 @@ export function createApp(opts: AppOptions): App {
     '/cart/items': {
       async POST(ctx) {
         const line = validateCartItem(jsonBody(ctx));
+        const cookies = named(ctx);
         // Load + compare-and-set, in one round trip when this instance wrote the session last.
-        const after = await manager.modify(cookiesOf(ctx.req), (d) => {
+        const after = await manager.modify(cookies, (d) => {
           d.cart = [...readCart(d), line];
         });
         return json(200, { cart: readCart(found(ctx, after).data) });
@@ -59,7 +66,7 @@ export function createApp(opts: AppOptions): App {
     '/prefs': {
       async PUT(ctx) {
         const changes = validatePrefs(jsonBody(ctx));
-        const after = await manager.modify(cookiesOf(ctx.req), (d) => {
+        const after = await manager.modify(named(ctx), (d) => {
           const merged = { ...readPrefs(d), ...changes };
           if (Object.keys(merged).length > LIMITS.prefsMaxKeys) throw new BadRequestError(`prefs may hold at most ${LIMITS.prefsMaxKeys} keys in all`);
           d.prefs = merged;

@@ -39,6 +39,7 @@ export class BatchedLogger implements AppLogger {
   private readonly flushIntervalMs: number;
   private pending = '';
   private scheduled = false;
+  private timer?: NodeJS.Timeout;
   /** The timestamp of the last line, kept for the lines logged in the same millisecond. */
   private stampMs = 0;
   private stamp = '';
@@ -83,7 +84,7 @@ export class BatchedLogger implements AppLogger {
     else if (!this.scheduled) {
       this.scheduled = true;
       if (this.flushIntervalMs === 0) setImmediate(() => this.flush());
-      else setTimeout(() => this.flush(), this.flushIntervalMs).unref(); // the 'exit' handler writes the rest
+      else this.timer = setTimeout(() => this.flush(), this.flushIntervalMs).unref(); // the 'exit' handler writes the rest
     }
   }
 
@@ -109,6 +110,7 @@ export class BatchedLogger implements AppLogger {
   /** Writes the pending lines now. */
   flush(): void {
     this.scheduled = false;
+    clearTimeout(this.timer);
     if (this.pending === '') return;
     const lines = this.pending;
     this.pending = '';

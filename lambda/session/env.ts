@@ -52,6 +52,8 @@ export const SessionEnvVars = {
   MAX_SESSION_BYTES: 'SESSION_MAX_BYTES',
   /** Name reported as `servedBy` (instance id or function name). */
   SERVED_BY: 'SESSION_SERVED_BY',
+  /** Budget of the sessions a manager remembers having written (one-round-trip modify on Redis); 0 turns it off. */
+  WRITTEN_CACHE_CHARS: 'SESSION_WRITTEN_CACHE_CHARS',
   /** JWT: KMS key id/ARN/alias that signs (issuer only). */
   JWT_KMS_KEY_ID: 'SESSION_JWT_KMS_KEY_ID',
   /** JWT: KMS key ids/ARNs whose public keys still verify (comma-separated; rotation). */
@@ -146,6 +148,8 @@ export interface SessionEnv {
   readonly absoluteTimeoutSeconds: number;
   readonly storeTimeoutMs: number;
   readonly maxSessionBytes: number;
+  /** SessionManager `writtenCacheChars`; undefined: 8 Mi on an instance, 1 Mi in Lambda (createSessionRuntime). */
+  readonly writtenCacheChars?: number;
   readonly servedBy?: string;
   readonly redis?: RedisSettings;
   readonly dynamodb?: DynamoDbSettings;
@@ -217,6 +221,7 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
   }
   const storeTimeoutMs = int(V.STORE_TIMEOUT_MS, DEFAULTS.storeTimeoutMs, 1, 60_000);
   const maxSessionBytes = int(V.MAX_SESSION_BYTES, DEFAULTS.maxSessionBytes, 1, 100 * 1024 * 1024);
+  const writtenCacheChars = get(V.WRITTEN_CACHE_CHARS) === undefined ? undefined : int(V.WRITTEN_CACHE_CHARS, 0, 0, 1024 * 1024 * 1024);
 
   const secrets = list(V.COOKIE_SECRET);
   const secretArn = get(V.COOKIE_SECRET_ARN);
@@ -299,6 +304,7 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
     absoluteTimeoutSeconds,
     storeTimeoutMs,
     maxSessionBytes,
+    writtenCacheChars,
     servedBy: get(V.SERVED_BY),
     redis,
     dynamodb,

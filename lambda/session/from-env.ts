@@ -38,6 +38,9 @@ export interface SessionRuntime {
   close(): Promise<void>;
 }
 
+/** `writtenCacheChars` in Lambda unless SESSION_WRITTEN_CACHE_CHARS says otherwise (instances: the manager's 8 Mi). */
+export const LAMBDA_WRITTEN_CACHE_CHARS = 1024 * 1024;
+
 /** Build the runtime: fetch secrets, create the store and the manager. */
 export async function createSessionRuntime(env: SessionEnv, opts: SessionRuntimeOptions = {}): Promise<SessionRuntime> {
   const logger = opts.logger ?? console;
@@ -57,6 +60,8 @@ export async function createSessionRuntime(env: SessionEnv, opts: SessionRuntime
       cookieName: env.cookie.name,
       secure: env.cookie.secure,
       maxSessionBytes: env.maxSessionBytes,
+      // A Lambda container is not sticky and has little memory: a smaller budget there.
+      writtenCacheChars: env.writtenCacheChars ?? (process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined ? LAMBDA_WRITTEN_CACHE_CHARS : undefined),
     });
     return {
       env,

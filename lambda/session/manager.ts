@@ -21,9 +21,14 @@ const VERIFIED_COOKIES_MAX = 10_000;
 interface Written {
   readonly version: number;
   readonly createdAt: number;
+  /** The idle expiry as written (another instance's read may have slid it since). */
+  readonly expiresAt: number;
   /** `JSON.stringify(data)` as written. */
   readonly data: string;
 }
+
+/** What one remembered session costs beyond its data, in characters of the budget (id, object, map slot). */
+const WRITTEN_ENTRY_OVERHEAD = 128;
 
 /** Changes a copy of the session data in place, or returns the new data. */
 export type SessionUpdate = (data: SessionData) => SessionData | void;
@@ -45,10 +50,11 @@ export interface SessionManagerOptions {
   /** Compare-and-set attempts before ConflictError. @default 40 */
   readonly maxAttempts?: number;
   /**
-   * Characters of serialized session data this manager keeps of the sessions it wrote last, so
-   * that `modify` can write from there in one round trip (stores with `compareAndSetOrLoad`).
-   * The stored version decides: a session changed elsewhere costs the same two round trips as
-   * without it, never a lost update. 0 turns it off. @default 8388608 (8 Mi characters)
+   * Budget of what this manager keeps of the sessions it wrote last, so that `modify` can write
+   * from there in one round trip (stores with `compareAndSetOrLoad`): each session counts the
+   * characters of its serialized data plus 128; the oldest go first. The stored version decides:
+   * a session changed elsewhere costs the same two round trips as without it, never a lost
+   * update. 0 turns it off. @default 8388608 (8 Mi)
    */
   readonly writtenCacheChars?: number;
   /** Clock, epoch ms (tests). @default Date.now */
@@ -207,20 +213,15 @@ export class SessionManager {
     if (id === undefined) return undefined;
     const base = this.written.get(id);
     const now = this.now();
-    if (base === undefined || this.store.compareAndSetOrLoad === undefined || this.absoluteDeadline(base) <= now) {
-      const s = await this.loadById(id);
-      return s === undefined ? undefined : this.update(s, fn);
-    }
-    const applied = applyTo(base.data, fn);
-    if (applied === undefined || applied.after === base.data) {
-      // Unchanged from (or refused on) what this manager wrote: only a read tells whether the
-      // session is live (and slides it), and whether it changed elsewhere since; the stored data
-      // decides, not a remembered copy.
+    const applied = base === undefined || base.expiresAt <= now || this.absoluteDeadline(base) <= now ? undefined : applyTo(base.data, fn);
+    if (base === undefined || this.store.compareAndSetOrLoad === undefined || applied === undefined || applied.after === base.data || Buffer.byteLength(applied.after) > this.maxSessionBytes) {
+      // Nothing remembered, or past its expiry as written, or unchanged, refused (fn threw) or too
+      // large on the remembered copy: a read decides, as without the cache. It tells whether the
+      // session is live (and slides it), and the stored data, not a remembered copy, is judged.
       const s = await this.loadById(id);
       return s === undefined ? undefined : this.update(s, fn);
     }
     const { next, after } = applied;
-    this.checkBytes(Buffer.byteLength(after));
     const written: Session = { id, data: next, version: base.version + 1, createdAt: base.createdAt, expiresAt: this.expiry(base.createdAt, now) };
     const reply = await this.store.compareAndSetOrLoad(written, base.version, after, this.loadOptions(now));
     if (reply === true) {
@@ -278,13 +279,14 @@ export class SessionManager {
   private remember(s: Session, data: string): void {
     if (this.writtenMaxChars === 0) return;
     this.forget(s.id);
-    if (data.length > this.writtenMaxChars / 16) return; // no one session takes a large share
-    this.written.set(s.id, { version: s.version, createdAt: s.createdAt, data });
-    this.writtenChars += data.length;
+    const cost = data.length + WRITTEN_ENTRY_OVERHEAD;
+    if (cost > this.writtenMaxChars / 16) return; // no one session takes a large share
+    this.written.set(s.id, { version: s.version, createdAt: s.createdAt, expiresAt: s.expiresAt, data });
+    this.writtenChars += cost;
     for (const [id, w] of this.written) {
       if (this.writtenChars <= this.writtenMaxChars) break;
       this.written.delete(id);
-      this.writtenChars -= w.data.length;
+      this.writtenChars -= w.data.length + WRITTEN_ENTRY_OVERHEAD;
     }
   }
 
@@ -292,7 +294,7 @@ export class SessionManager {
     const w = this.written.get(id);
     if (w === undefined) return;
     this.written.delete(id);
-    this.writtenChars -= w.data.length;
+    this.writtenChars -= w.data.length + WRITTEN_ENTRY_OVERHEAD;
   }
 
   private checkBytes(bytes: number): void {

@@ -69,6 +69,13 @@ describe('parseSessionEnv (the seam between constructs and runtime)', () => {
     expect(() => parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.IDLE_TIMEOUT]: '600', [V.ABSOLUTE_TIMEOUT]: '60' })).toThrow(/must not be shorter/);
   });
 
+  it('reads the written-sessions budget (unset: the runtime picks it) and refuses a bad one', () => {
+    expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET }).writtenCacheChars).toBeUndefined();
+    expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.WRITTEN_CACHE_CHARS]: '0' }).writtenCacheChars).toBe(0);
+    expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.WRITTEN_CACHE_CHARS]: '1048576' }).writtenCacheChars).toBe(1048576);
+    expect(() => parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.WRITTEN_CACHE_CHARS]: '-1' })).toThrow(/SESSION_WRITTEN_CACHE_CHARS must be a whole number/);
+  });
+
   it('requires a cookie secret unless the store is jwt', () => {
     expect(() => parseSessionEnv({})).toThrow(/SESSION_COOKIE_SECRET or SESSION_COOKIE_SECRET_ARN is required/);
   });

@@ -109,12 +109,12 @@ describe('redis store: commands per operation (INFO commandstats on its own serv
   });
 
   it('past writtenCacheChars the sessions written longest ago are read first again', async () => {
-    const small = new SessionManager({ store, secrets: ['commands-test-secret-0123456789abcdef'], secure: false, writtenCacheChars: 16 * 24 });
+    const small = new SessionManager({ store, secrets: ['commands-test-secret-0123456789abcdef'], secure: false, writtenCacheChars: 19 * (20 + 128) });
     const sessions: Session[] = [];
     for (let i = 0; i < 30; i++) sessions.push(await small.create({ n: `session-${String(i).padStart(4, '0')}` })); // {"n":"session-0000"}: 20 characters
     const cookieOf = (s: Session) => small.setCookie(s).split(';')[0];
     const shout = (d: Record<string, unknown>) => ({ n: String(d.n).toUpperCase() }); // the same 20 characters
-    // 16 × 24 characters hold 19 sessions of 20: the 11 written first were forgotten.
+    // Each session costs its 20 characters of data + 128: the budget holds 19, so the 11 written first were forgotten.
     expect(await counted(() => small.modify(cookieOf(sessions[29]), shout))).toEqual({ evalsha: 1, get: 1, set: 1 });
     expect(await counted(() => small.modify(cookieOf(sessions[11]), shout))).toEqual({ evalsha: 1, get: 1, set: 1 });
     expect(await counted(() => small.modify(cookieOf(sessions[10]), shout))).toEqual({ getex: 1, evalsha: 1, get: 1, set: 1 });

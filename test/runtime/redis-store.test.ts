@@ -4,7 +4,8 @@
  * checks that show the security settings are really applied.
  */
 import { Redis } from 'ioredis';
-import { StoreUnavailableError } from '../../lambda/session/errors';
+import { SessionTooLargeError, StoreUnavailableError } from '../../lambda/session/errors';
+import { SessionManager } from '../../lambda/session/manager';
 import { RedisStore } from '../../lambda/session/stores/redis';
 import { describeStoreConformance } from '../support/conformance';
 import { RedisServer } from '../support/redis-server';
@@ -22,6 +23,44 @@ describe('redis store on a plain redis-server', () => {
   });
 
   describeStoreConformance('redis (plain)', () => ({ makeStore: async () => new RedisStore({ url: server.url() }) }));
+
+  describe('modify from what the manager wrote last: the store still decides', () => {
+    let store: RedisStore;
+    let admin: Redis;
+    const SECRET = 'modify-test-secret-0123456789abcdef0123';
+    beforeAll(() => {
+      store = new RedisStore({ url: server.url() });
+      admin = new Redis({ port: server.port, host: '127.0.0.1' });
+    });
+    afterAll(async () => {
+      await store?.close();
+      admin?.disconnect();
+    });
+
+    it('past the absolute timeout the remembered session is not written: no session, and the key is deleted', async () => {
+      let clock = Date.now();
+      const m = new SessionManager({ store, secrets: [SECRET], secure: false, idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 120, now: () => clock });
+      const s = await m.create({ cart: [] });
+      const cookie = m.setCookie(s).split(';')[0];
+      expect(await m.modify(cookie, (d) => ({ ...d, cart: ['A'] }))).toMatchObject({ version: 2 });
+      clock += 121_000;
+      expect(await m.modify(cookie, (d) => ({ ...d, cart: ['B'] }))).toBeUndefined();
+      expect(await admin.exists(store.keyOf(s.id))).toBe(0);
+    });
+
+    it('a result too large on the remembered data is judged on the stored data (shrunk elsewhere), and refused with it intact when that is too large too', async () => {
+      const m = new SessionManager({ store, secrets: [SECRET], secure: false, maxSessionBytes: 100 });
+      const other = new SessionManager({ store, secrets: [SECRET], secure: false, maxSessionBytes: 100 });
+      const s = await m.create({ blob: 'x'.repeat(70) });
+      const cookie = m.setCookie(s).split(';')[0];
+      await other.update((await other.loadById(s.id))!, () => ({ blob: '' }));
+      const grow = (d: Record<string, unknown>) => ({ blob: `${d.blob as string}${'y'.repeat(30)}` });
+      expect(await m.modify(cookie, grow)).toMatchObject({ version: 3, data: { blob: 'y'.repeat(30) } });
+      await other.update((await other.loadById(s.id))!, () => ({ blob: 'z'.repeat(70) }));
+      await expect(m.modify(cookie, grow)).rejects.toBeInstanceOf(SessionTooLargeError);
+      expect(await other.loadById(s.id)).toMatchObject({ version: 4, data: { blob: 'z'.repeat(70) } });
+    });
+  });
 
   describe('compareAndSetOrLoad (what lets modify write from the version it wrote last)', () => {
     let store: RedisStore;

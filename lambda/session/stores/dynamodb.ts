@@ -34,7 +34,7 @@ import {
 import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DEFAULTS } from '../env';
 import { SessionTooLargeError } from '../errors';
-import type { SessionData, SessionStore, StoredSession } from '../types';
+import type { LoadOptions, SessionData, SessionStore, StoredSession } from '../types';
 import { bounded, sdkClientConfig } from './aws-call';
 import { DYNAMODB_ITEM_LIMIT_BYTES, dynamoDbItemSize } from './aws-dynamodb-item-size';
 
@@ -130,7 +130,7 @@ export class DynamoDbStore implements SessionStore {
 
   async load(
     id: string,
-    opts: { now: number; idleTimeoutSeconds: number; absoluteTimeoutSeconds: number },
+    opts: LoadOptions,
   ): Promise<StoredSession | undefined> {
     const slidTo = opts.now + opts.idleTimeoutSeconds * 1000;
     return bounded('dynamodb load', this.timeoutMs, async (abortSignal) => {

@@ -37,7 +37,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { MemcacheClient } from 'memcache-client';
 import { DEFAULTS } from '../env';
 import { SessionError, SessionTooLargeError, StoreUnavailableError } from '../errors';
-import type { SessionData, SessionStore, StoredSession } from '../types';
+import type { LoadOptions, SessionData, SessionStore, StoredSession } from '../types';
 
 export interface MemcachedStoreOptions {
   /** `host:port` of each memcached server (ElastiCache: the node endpoints, or the serverless endpoint). */
@@ -145,7 +145,7 @@ export class MemcachedStore implements SessionStore {
     return this.servers[this.indexOf(this.keyOf(id))];
   }
 
-  async load(id: string, opts: { now: number; idleTimeoutSeconds: number; absoluteTimeoutSeconds: number }): Promise<StoredSession | undefined> {
+  async load(id: string, opts: LoadOptions): Promise<StoredSession | undefined> {
     const key = this.keyOf(id);
     return this.run('load', key, async (c) => {
       const r = (await c.gets(key)) as CasResult | undefined;

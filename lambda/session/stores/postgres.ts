@@ -26,7 +26,7 @@
 import { Pool, type PoolConfig, type QueryResultRow } from 'pg';
 import { DEFAULTS } from '../env';
 import { SessionError, SessionTooLargeError, StoreUnavailableError } from '../errors';
-import type { SessionData, SessionStore, StoredSession } from '../types';
+import type { LoadOptions, SessionData, SessionStore, StoredSession } from '../types';
 
 /** Where the store writes its warnings (a Powertools Logger fits). */
 export interface PostgresStoreLogger {
@@ -200,7 +200,7 @@ export class PostgresStore implements SessionStore {
     await this.run('ensureSchema', () => ensureSchema(this.pool, this.table));
   }
 
-  async load(id: string, opts: { now: number; idleTimeoutSeconds: number; absoluteTimeoutSeconds: number }): Promise<StoredSession | undefined> {
+  async load(id: string, opts: LoadOptions): Promise<StoredSession | undefined> {
     const { rows } = await this.run('load', () =>
       this.pool.query<SessionRow>(
         `UPDATE ${this.t}

@@ -159,11 +159,12 @@ export class RedisStore implements SessionStore {
     }
     const value = this.encode(session, serializedData);
     const idleMs = String(opts.idleTimeoutSeconds * 1000);
-    const reply = await this.run('compareAndSet', (c) =>
+    const reply = await this.run('compareAndSetOrLoad', (c) =>
       c.sessionCasOrGet(this.keyOf(session.id), String(expectedVersion), value, String(session.expiresAt), idleMs),
     );
     if (reply === 1) return true;
-    if (typeof reply !== 'string') return undefined;
+    if (reply === null) return undefined; // gone
+    if (typeof reply !== 'string') throw new StoreUnavailableError(`redis compareAndSetOrLoad: unexpected reply ${JSON.stringify(reply)}`);
     const current = live(session.id, reply, opts);
     if (current === undefined) await this.delete(session.id); // past the absolute timeout
     return current;

@@ -25,7 +25,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { DEFAULTS } from '../env';
 import { SessionTooLargeError } from '../errors';
-import type { SessionData, SessionStore, StoredSession } from '../types';
+import type { LoadOptions, SessionData, SessionStore, StoredSession } from '../types';
 import { bounded, httpStatusOfSdkError, sdkClientConfig } from './aws-call';
 
 export interface S3StoreOptions {
@@ -92,7 +92,7 @@ export class S3Store implements SessionStore {
 
   async load(
     id: string,
-    opts: { now: number; idleTimeoutSeconds: number; absoluteTimeoutSeconds: number },
+    opts: LoadOptions,
   ): Promise<StoredSession | undefined> {
     return bounded('s3 load', this.timeoutMs, async (abortSignal) => {
       let read: { body: SessionObject; etag: string };
