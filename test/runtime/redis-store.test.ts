@@ -15,27 +15,24 @@ const PASSWORD = 'test-auth-token-0123456789abcdef';
 
 describe('redis store on a plain redis-server', () => {
   let server: RedisServer;
+  /** For the tests after the conformance suite: one store, and a client that looks at the keys. */
+  let store: RedisStore;
+  let admin: Redis;
   beforeAll(async () => {
     server = await RedisServer.start();
+    store = new RedisStore({ url: server.url() });
+    admin = new Redis({ port: server.port, host: '127.0.0.1' });
   });
   afterAll(async () => {
+    await store?.close();
+    admin?.disconnect();
     await server?.dispose();
   });
 
   describeStoreConformance('redis (plain)', () => ({ makeStore: async () => new RedisStore({ url: server.url() }) }));
 
   describe('modify from what the manager wrote last: the store still decides', () => {
-    let store: RedisStore;
-    let admin: Redis;
     const SECRET = 'modify-test-secret-0123456789abcdef0123';
-    beforeAll(() => {
-      store = new RedisStore({ url: server.url() });
-      admin = new Redis({ port: server.port, host: '127.0.0.1' });
-    });
-    afterAll(async () => {
-      await store?.close();
-      admin?.disconnect();
-    });
 
     it('past the absolute timeout the remembered session is not written: no session, and the key is deleted', async () => {
       let clock = Date.now();
@@ -63,18 +60,8 @@ describe('redis store on a plain redis-server', () => {
   });
 
   describe('compareAndSetOrLoad (what lets modify write from the version it wrote last)', () => {
-    let store: RedisStore;
-    let admin: Redis;
     const HOUR = { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 7200 };
     const session = (id: string, version: number, data: Record<string, unknown>, createdAt = Date.now()) => ({ id, version, data, createdAt, expiresAt: createdAt + 60_000 });
-    beforeAll(() => {
-      store = new RedisStore({ url: server.url() });
-      admin = new Redis({ port: server.port, host: '127.0.0.1' });
-    });
-    afterAll(async () => {
-      await store?.close();
-      admin?.disconnect();
-    });
 
     it('writes when the stored version is the expected one', async () => {
       await store.create(session('casload-match-000000000000', 1, { n: 1 }));
