@@ -200,6 +200,8 @@ interface Contender {
 
 /** Warm-up sessions per contender. */
 const WARM_SESSIONS = 50;
+/** Warm-up appends per warm-up session. */
+const WARM_APPENDS = 20;
 
 /** The median of each field over the rounds (nearest rank, as everywhere in bench/ and lab/); failures are summed. */
 function medianRun(runs: readonly Run[]): Run {
@@ -221,14 +223,15 @@ interface Measured {
  * while (these are shared VMs) then slows every contender's cells alike, not just one server's;
  * the table gives each contender's median cell. Carts grow by `appends` lines per modify round,
  * for every contender alike. Lost updates are counted on fresh sessions at the end.
- * First, untimed, each contender gets a 1 s read cell and 5 appends to each of its warm-up
- * sessions: otherwise the first round measures every server's JIT compiling its code paths
- * (the first modify round came out 1.8-1.9x where the later ones were 2.5-2.9x).
+ * First, untimed, each contender gets a 2 s read cell and WARM_APPENDS appends to each of its
+ * warm-up sessions: otherwise the first round measures every server's JIT compiling its code
+ * paths (the first modify round came out 1.8-1.9x where the later ones were 2.5-2.9x; with the
+ * warm-up it is still the lowest, 1.8-2.4x against 2.8-3.7x).
  */
 async function measureAll(contenders: readonly Contender[], rounds: number, appends: number): Promise<Measured> {
   for (const c of contenders) {
-    await cannon(c.server.port, 'GET', '/session', c.warmCookies, undefined, 1);
-    if (c.modify) await cannon(c.server.port, 'POST', '/cart/items', c.warmCookies, 5);
+    await cannon(c.server.port, 'GET', '/session', c.warmCookies, undefined, 2);
+    if (c.modify) await cannon(c.server.port, 'POST', '/cart/items', c.warmCookies, WARM_APPENDS);
   }
   const reads = new Map<string, Run[]>(contenders.map((c) => [c.name, []]));
   const modifies = new Map<string, Run[]>(contenders.filter((c) => c.modify).map((c) => [c.name, []]));
