@@ -4,12 +4,12 @@
  */
 export { SessionManager } from './manager';
 export type { Session, SessionManagerOptions, SessionUpdate } from './manager';
-export type { SessionData, SessionStore, StoredSession } from './types';
+export type { LoadOptions, SessionData, SessionStore, StoredSession } from './types';
 export * from './errors';
 export * from './env';
 export { cookieKeys, cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId, SESSION_ID_BYTES } from './cookies';
 export type { CookieAttributes, CookieSecret } from './cookies';
-export { createSessionRuntime, parseCookieSecrets, parseDatabaseCredentials, parseRedisCredentials } from './from-env';
+export { createSessionRuntime, LAMBDA_WRITTEN_CACHE_CHARS, parseCookieSecrets, parseDatabaseCredentials, parseRedisCredentials } from './from-env';
 export type { RuntimeLogger, SessionRuntime, SessionRuntimeOptions } from './from-env';
 
 export { MemoryStore } from './stores/memory';
