@@ -200,8 +200,6 @@ interface Contender {
 
 /** Warm-up sessions per contender. */
 const WARM_SESSIONS = 50;
-/** Warm-up appends per warm-up session. */
-const WARM_APPENDS = 20;
 
 /** The median of each field over the rounds (nearest rank, as everywhere in bench/ and lab/); failures are summed. */
 function medianRun(runs: readonly Run[]): Run {
@@ -223,15 +221,16 @@ interface Measured {
  * while (these are shared VMs) then slows every contender's cells alike, not just one server's;
  * the table gives each contender's median cell. Carts grow by `appends` lines per modify round,
  * for every contender alike. Lost updates are counted on fresh sessions at the end.
- * First, untimed, each contender gets a 2 s read cell and WARM_APPENDS appends to each of its
+ * First, untimed, each contender gets a 2 s read cell and `warmAppends` appends to each of its
  * warm-up sessions: otherwise the first round measures every server's JIT compiling its code
- * paths (the first modify round came out 1.8-1.9x where the later ones were 2.5-2.9x; with the
- * warm-up it is still the lowest, 1.8-2.4x against 2.8-3.7x).
+ * paths. Without a warm-up our first modify round came out 1.8-1.9x express-session where the
+ * later ones were 2.5-2.9x; after 1000 warm-up appends it was still the lowest (1.8-2.4x
+ * against 2.8-3.7x), and after 2500 it was as fast as the others.
  */
-async function measureAll(contenders: readonly Contender[], rounds: number, appends: number): Promise<Measured> {
+async function measureAll(contenders: readonly Contender[], rounds: number, appends: number, warmAppends: number): Promise<Measured> {
   for (const c of contenders) {
     await cannon(c.server.port, 'GET', '/session', c.warmCookies, undefined, 2);
-    if (c.modify) await cannon(c.server.port, 'POST', '/cart/items', c.warmCookies, WARM_APPENDS);
+    if (c.modify) await cannon(c.server.port, 'POST', '/cart/items', c.warmCookies, warmAppends);
   }
   const reads = new Map<string, Run[]>(contenders.map((c) => [c.name, []]));
   const modifies = new Map<string, Run[]>(contenders.filter((c) => c.modify).map((c) => [c.name, []]));
@@ -248,7 +247,11 @@ async function measureAll(contenders: readonly Contender[], rounds: number, appe
     const modify = c.modify ? medianRun(modifies.get(c.name)!) : undefined;
     const lost2 = c.lost ? await lostUpdates(c.server.port, 2) : undefined;
     const lost10 = c.lost ? await lostUpdates(c.server.port, 10) : undefined;
-    console.error(`  ${c.name}: read ${f0(read.rps)} req/s${modify ? `, modify ${f0(modify.rps)} req/s` : ''} (medians of ${rounds})`);
+    const each = (runs: readonly Run[]) => runs.map((r) => f0(r.rps)).join(' / ');
+    console.error(
+      `  ${c.name}: read ${f0(read.rps)} req/s${modify ? `, modify ${f0(modify.rps)} req/s` : ''} (medians of ${rounds}; by round: read ${each(reads.get(c.name)!)}` +
+        `${modify ? `, modify ${each(modifies.get(c.name)!)}` : ''})`,
+    );
     rows.push({ name: c.name, read, modify, lost2, lost10 });
   }
   return { rows, reads, modifies };
@@ -345,10 +348,11 @@ export async function main(): Promise<string> {
         ],
         ROUNDS,
         APPENDS_PER_SESSION,
+        60, // 3000 warm-up appends per server
       );
       const rows = m.rows;
       const t1 = table(
-        `HTTP, Redis: after an untimed warm-up, median of ${ROUNDS} interleaved rounds; per round a ${DURATION_S} s read cell and a modify cell of ${APPENDS_PER_SESSION} appends to each of ${POOL} sessions; ` +
+        `HTTP, Redis: after an untimed warm-up (2 s of reads, 3000 appends), median of ${ROUNDS} interleaved rounds; per round a ${DURATION_S} s read cell and a modify cell of ${APPENDS_PER_SESSION} appends to each of ${POOL} sessions; ` +
           `${CONNECTIONS} connections (autocannon in the bench process), each server a child process, redis-server ${redis.port}`,
         rows,
         C,
@@ -392,6 +396,7 @@ export async function main(): Promise<string> {
           ],
           1,
           DYNAMODB_APPENDS_PER_SESSION,
+          10, // dynalite is slow: 500 warm-up appends
         )
       ).rows;
     } finally {
