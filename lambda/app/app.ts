@@ -4,7 +4,8 @@
  * `{"error":{"code","message"}}` with the status `httpStatusOf` gives it.
  */
 import { BadRequestError } from '../session/errors';
-import type { Session, SessionManager } from '../session/manager';
+import type { Session, SessionManager, SessionUpdate } from '../session/manager';
+import { NoSessionError } from './errors';
 import { cookiesOf, createSessionApp, json, type App, type AppCommonOptions, type RouteContext } from './http';
 import { LIMITS, readCart, readPrefs, validateCartItem, validateLogin, validatePrefs } from './validate';
 
@@ -27,13 +28,18 @@ export function createApp(opts: AppOptions): App {
     cookieName: manager.cookieName,
     clearCookie: () => manager.clearCookie(),
   };
-  /** The request's cookies, its signed session id named in the log line whatever the outcome. */
-  const named = (ctx: RouteContext) => {
-    const cookies = cookiesOf(ctx.req);
-    ctx.sessionRef = manager.idFromCookies(cookies);
-    return cookies;
+  /**
+   * Load + compare-and-set of the request's session (one round trip when this instance wrote it
+   * last); its verified id is named in the log line whatever the outcome. NoSessionError (401) without one.
+   */
+  const modify = async (ctx: RouteContext, fn: SessionUpdate): Promise<Session> => {
+    const id = manager.idFromCookies(cookiesOf(ctx.req));
+    ctx.sessionRef = id;
+    const s = id === undefined ? undefined : await manager.modifyById(id, fn);
+    if (s === undefined) throw new NoSessionError();
+    return s;
   };
-  return createSessionApp(opts, backend, ({ current, require, found, jsonBody }) => ({
+  return createSessionApp(opts, backend, ({ current, require, jsonBody }) => ({
     '/login': {
       async POST(ctx) {
         const { user } = validateLogin(jsonBody(ctx));
@@ -55,23 +61,21 @@ export function createApp(opts: AppOptions): App {
     '/cart/items': {
       async POST(ctx) {
         const line = validateCartItem(jsonBody(ctx));
-        const cookies = named(ctx);
-        // Load + compare-and-set, in one round trip when this instance wrote the session last.
-        const after = await manager.modify(cookies, (d) => {
+        const after = await modify(ctx, (d) => {
           d.cart = [...readCart(d), line];
         });
-        return json(200, { cart: readCart(found(ctx, after).data) });
+        return json(200, { cart: readCart(after.data) });
       },
     },
     '/prefs': {
       async PUT(ctx) {
         const changes = validatePrefs(jsonBody(ctx));
-        const after = await manager.modify(named(ctx), (d) => {
+        const after = await modify(ctx, (d) => {
           const merged = { ...readPrefs(d), ...changes };
           if (Object.keys(merged).length > LIMITS.prefsMaxKeys) throw new BadRequestError(`prefs may hold at most ${LIMITS.prefsMaxKeys} keys in all`);
           d.prefs = merged;
         });
-        return json(200, { prefs: readPrefs(found(ctx, after).data) });
+        return json(200, { prefs: readPrefs(after.data) });
       },
     },
   }));

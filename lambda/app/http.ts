@@ -7,6 +7,7 @@
  */
 import * as crypto from 'node:crypto';
 import { TextDecoder } from 'node:util';
+import { setBounded } from '../session/bounded';
 import { BadRequestError, httpStatusOf, SessionError, StoreUnavailableError } from '../session/errors';
 import { BodyTooLargeError, MethodNotAllowedError, NoSessionError, NotFoundError, truncate, UnsupportedMediaTypeError } from './errors';
 import type { AppLogger, AppRequest, AppResponse } from './types';
@@ -56,8 +57,7 @@ export function sessionHash(id: string): string {
   const known = recentHashes.get(id);
   if (known !== undefined) return known;
   const hash = (oneShotHash ? oneShotHash('sha256', id, 'hex') : crypto.createHash('sha256').update(id).digest('hex')).slice(0, 12);
-  if (recentHashes.size >= RECENT_HASHES_MAX) recentHashes.delete(recentHashes.keys().next().value!);
-  recentHashes.set(id, hash);
+  setBounded(recentHashes, id, hash, RECENT_HASHES_MAX);
   return hash;
 }
 
@@ -128,8 +128,6 @@ export interface SessionRouteKit<S> {
   current(ctx: RouteContext): Promise<S | undefined>;
   /** The request's live session, or NoSessionError (401). */
   require(ctx: RouteContext): Promise<S>;
-  /** `s`, the request's session as a route got it some other way, named in the log line; NoSessionError (401) when undefined. */
-  found(ctx: RouteContext, s: S | undefined): S;
   /** The request's JSON object body: 415, 413 and 400 checks. */
   jsonBody(ctx: RouteContext): Record<string, unknown>;
 }
@@ -146,16 +144,14 @@ export function createSessionApp<S>(opts: AppCommonOptions, backend: SessionBack
     if (s !== undefined) ctx.sessionRef = backend.refOf(s);
     return s;
   };
-  const found = (ctx: RouteContext, s: S | undefined): S => {
-    if (s === undefined) throw new NoSessionError();
-    ctx.sessionRef = backend.refOf(s);
-    return s;
-  };
   const kit: SessionRouteKit<S> = {
     current,
-    // As current(), without one more await on every read.
-    require: async (ctx) => found(ctx, await backend.load(cookiesOf(ctx.req))),
-    found,
+    async require(ctx) {
+      const s = await backend.load(cookiesOf(ctx.req)); // as current(), without one more await on every read
+      if (s === undefined) throw new NoSessionError();
+      ctx.sessionRef = backend.refOf(s);
+      return s;
+    },
     jsonBody: (ctx) => readJsonBody(ctx.req, maxBodyBytes),
   };
   return createRouter({

@@ -9,6 +9,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { cookieKeys, cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId } from './cookies';
+import { setBounded } from './bounded';
 import { ConflictError, SessionGoneError, SessionTooLargeError, StoreUnavailableError } from './errors';
 import type { LoadOptions, SessionData, SessionStore, StoredSession } from './types';
 
@@ -123,8 +124,7 @@ export class SessionManager {
     const id = verifySignedSessionId(value, this.keys);
     if (id !== undefined) {
       // Map order is insertion order: when full, forget the oldest entry.
-      if (this.verified.size >= VERIFIED_COOKIES_MAX) this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(value, id);
+      setBounded(this.verified, value, id, VERIFIED_COOKIES_MAX);
     }
     return id;
   }
@@ -179,14 +179,7 @@ export class SessionManager {
       const after = JSON.stringify(next);
       if (after === before) return current; // unchanged: never written back
       this.checkBytes(Buffer.byteLength(after));
-      const now = this.now();
-      const written: Session = {
-        id: current.id,
-        data: next,
-        version: current.version + 1,
-        createdAt: current.createdAt,
-        expiresAt: this.expiry(current.createdAt, now),
-      };
+      const written = this.successor(current, next, this.now());
       const started = Date.now();
       if (await this.store.compareAndSet(written, current.version, after)) {
         this.remember(written, after);
@@ -210,22 +203,25 @@ export class SessionManager {
    */
   async modify(cookies: string | readonly string[] | undefined, fn: SessionUpdate): Promise<Session | undefined> {
     const id = this.idFromCookies(cookies);
-    if (id === undefined) return undefined;
-    const base = this.written.get(id);
+    return id === undefined ? undefined : this.modifyById(id, fn);
+  }
+
+  /** {@link modify} for a session id already taken from a verified cookie. */
+  async modifyById(id: string, fn: SessionUpdate): Promise<Session | undefined> {
     const now = this.now();
-    const applied = base === undefined || base.expiresAt <= now || this.absoluteDeadline(base) <= now ? undefined : applyTo(base.data, fn);
-    if (base === undefined || this.store.compareAndSetOrLoad === undefined || applied === undefined || applied.after === base.data || Buffer.byteLength(applied.after) > this.maxSessionBytes) {
-      // Nothing remembered, or past its expiry as written, or unchanged, refused (fn threw) or too
-      // large on the remembered copy: a read decides, as without the cache. It tells whether the
-      // session is live (and slides it), and the stored data, not a remembered copy, is judged.
+    const base = this.written.get(id);
+    const applied = base !== undefined && base.expiresAt > now && this.absoluteDeadline(base) > now ? applyTo(base.data, fn) : undefined;
+    if (base === undefined || applied === undefined || this.store.compareAndSetOrLoad === undefined || applied.after === base.data || Buffer.byteLength(applied.after) > this.maxSessionBytes) {
+      // Nothing usable remembered (none, or past its expiry as written), or fn left it unchanged,
+      // refused it or made it too large: a read decides, as without the cache. It tells whether
+      // the session is live (and slides it), and the stored data, not a remembered copy, is judged.
       const s = await this.loadById(id);
       return s === undefined ? undefined : this.update(s, fn);
     }
-    const { next, after } = applied;
-    const written: Session = { id, data: next, version: base.version + 1, createdAt: base.createdAt, expiresAt: this.expiry(base.createdAt, now) };
-    const reply = await this.store.compareAndSetOrLoad(written, base.version, after, this.loadOptions(now));
+    const written = this.successor({ id, ...base }, applied.next, now);
+    const reply = await this.store.compareAndSetOrLoad(written, base.version, applied.after, this.loadOptions(now));
     if (reply === true) {
-      this.remember(written, after);
+      this.remember(written, applied.after);
       return written;
     }
     this.forget(id);
@@ -265,6 +261,11 @@ export class SessionManager {
   /** Serialized size of `data` in bytes, as the limit counts it. */
   sizeOf(data: SessionData): number {
     return Buffer.byteLength(JSON.stringify(data));
+  }
+
+  /** The session that replaces `s` with `data`: the next version, its idle expiry slid from `now`. */
+  private successor(s: Pick<Session, 'id' | 'version' | 'createdAt'>, data: SessionData, now: number): Session {
+    return { id: s.id, data, version: s.version + 1, createdAt: s.createdAt, expiresAt: this.expiry(s.createdAt, now) };
   }
 
   private loadOptions(now: number): LoadOptions {

@@ -37,7 +37,7 @@ describe('redis store: commands per operation (INFO commandstats on its own serv
     admin = new Redis({ port: server.port, host: '127.0.0.1' });
     store = new RedisStore({ url: server.url(), maxSessionBytes: 1024 });
     m = new SessionManager({ store, secrets: ['commands-test-secret-0123456789abcdef'], secure: false });
-    // Warm up: the first compare-and-set loads each script (EVALSHA → NOSCRIPT → EVAL) once per server.
+    // Warm up: the first compare-and-set loads the script (EVALSHA → NOSCRIPT → EVAL) once per server.
     const warm = await m.create({});
     await m.update(warm, (d) => ({ ...d, warm: true }));
     await m.modify(cookie(warm), (d) => ({ ...d, warm: 'again' }));

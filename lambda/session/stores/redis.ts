@@ -6,7 +6,7 @@
  * - load:          GETEX key PX <idle ms>            (reads and slides the idle expiry)
  * - create:        SET key value PXAT <expiresAt> NX
  * - compareAndSet: EVALSHA (Lua: GET, compare version, SET value PXAT <expiresAt>)
- * - compareAndSetOrLoad: EVALSHA (the same, but on a version mismatch PEXPIRE and return the value)
+ * - compareAndSetOrLoad: EVALSHA (the same script: on a version mismatch PEXPIRE and return the value)
  * - delete:        UNLINK key;  ping: PING
  *
  * Every call is bounded by `commandTimeoutMs` and then fails with StoreUnavailableError; the
@@ -22,24 +22,17 @@ import type { RedisClient, RedisConnectionOptions, RedisCredentials } from './re
 export { isAuthError, parseRedisUrl } from './redis-client';
 export type { RedisClient, RedisConnectionOptions, RedisCredentials } from './redis-client';
 
-/** Compares the stored version (the number leading the JSON value) and replaces value and expiry. */
-const CAS_SCRIPT = `
-local cur = redis.call('GET', KEYS[1])
-if not cur then return 0 end
-if string.match(cur, '^{"v":(%d+),') ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
-return 1
-`;
-
 /**
- * As CAS_SCRIPT, but a version mismatch slides the idle expiry (as GETEX PX does on a load) and
- * answers with the stored value, so the writer can re-apply its change without another read.
- * Nil when the session is gone.
+ * Compares the stored version (the number leading the JSON value) and replaces value and expiry:
+ * 1 when written, nil when the session is gone. On a version mismatch: 0, or, when an idle
+ * timeout in ms is given as ARGV[4], the stored value with its idle expiry slid (as GETEX PX
+ * does on a load), so the writer can re-apply its change without another read.
  */
-const CAS_OR_GET_SCRIPT = `
+const CAS_SCRIPT = `
 local cur = redis.call('GET', KEYS[1])
 if not cur then return false end
 if string.match(cur, '^{"v":(%d+),') ~= ARGV[1] then
+  if not ARGV[4] then return 0 end
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
   return cur
 end
@@ -49,10 +42,8 @@ return 1
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** {@link CAS_SCRIPT}, defined on each client by RedisStore. 1 = written, 0 = version mismatch or gone. */
-    sessionCas(key: string, expectedVersion: string, value: string, pxat: string): Result<number, Context>;
-    /** {@link CAS_OR_GET_SCRIPT}: 1 = written, the stored value on a version mismatch, null when gone. */
-    sessionCasOrGet(key: string, expectedVersion: string, value: string, pxat: string, idleMs: string): Result<number | string | null, Context>;
+    /** {@link CAS_SCRIPT}, defined on each client by RedisStore. */
+    sessionCas(key: string, expectedVersion: string, value: string, pxat: string, idleMs?: string): Result<number | string | null, Context>;
   }
 }
 
@@ -143,31 +134,31 @@ export class RedisStore implements SessionStore {
   }
 
   async compareAndSet(session: StoredSession, expectedVersion: number, serializedData?: string): Promise<boolean> {
-    if (session.version !== expectedVersion + 1) {
-      throw new Error(`compareAndSet: version must be ${expectedVersion + 1}, got ${session.version}`);
-    }
-    const value = this.encode(session, serializedData);
-    const reply = await this.run('compareAndSet', (c) =>
-      c.sessionCas(this.keyOf(session.id), String(expectedVersion), value, String(session.expiresAt)),
-    );
-    return reply === 1;
+    return (await this.cas(session, expectedVersion, serializedData)) === 1;
   }
 
   async compareAndSetOrLoad(session: StoredSession, expectedVersion: number, serializedData: string, opts: LoadOptions): Promise<true | StoredSession | undefined> {
-    if (session.version !== expectedVersion + 1) {
-      throw new Error(`compareAndSetOrLoad: version must be ${expectedVersion + 1}, got ${session.version}`);
-    }
-    const value = this.encode(session, serializedData);
-    const idleMs = String(opts.idleTimeoutSeconds * 1000);
-    const reply = await this.run('compareAndSetOrLoad', (c) =>
-      c.sessionCasOrGet(this.keyOf(session.id), String(expectedVersion), value, String(session.expiresAt), idleMs),
-    );
+    const reply = await this.cas(session, expectedVersion, serializedData, opts.idleTimeoutSeconds * 1000);
     if (reply === 1) return true;
     if (reply === null) return undefined; // gone
     if (typeof reply !== 'string') throw new StoreUnavailableError(`redis compareAndSetOrLoad: unexpected reply ${JSON.stringify(reply)}`);
     const current = live(session.id, reply, opts);
     if (current === undefined) await this.delete(session.id); // past the absolute timeout
     return current;
+  }
+
+  /** {@link CAS_SCRIPT} for `session`; with `idleMs`, a version mismatch answers the stored value. Throws (callers are async) before sending anything when the session is malformed or too large. */
+  private cas(session: StoredSession, expectedVersion: number, serializedData: string | undefined, idleMs?: number): Promise<number | string | null> {
+    const what = idleMs === undefined ? 'compareAndSet' : 'compareAndSetOrLoad';
+    if (session.version !== expectedVersion + 1) {
+      throw new Error(`${what}: version must be ${expectedVersion + 1}, got ${session.version}`);
+    }
+    const value = this.encode(session, serializedData);
+    const key = this.keyOf(session.id);
+    const expected = String(expectedVersion);
+    const pxat = String(session.expiresAt);
+    // No fifth argument at all without idleMs: Lua sees ARGV[4] as nil only when it is not sent.
+    return this.run(what, (c) => (idleMs === undefined ? c.sessionCas(key, expected, value, pxat) : c.sessionCas(key, expected, value, pxat, String(idleMs))));
   }
 
   async delete(id: string): Promise<void> {
@@ -258,7 +249,6 @@ export class RedisStore implements SessionStore {
   /** Defines the Lua command and listens for errors, so none goes unhandled. */
   private adopt(client: RedisClient): RedisClient {
     client.defineCommand('sessionCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
-    client.defineCommand('sessionCasOrGet', { numberOfKeys: 1, lua: CAS_OR_GET_SCRIPT });
     const onError = (err: unknown): void => {
       this.noteAuthFailure(err);
       if (this.failing) return; // logged once per outage; the reconnect loop repeats the same error
