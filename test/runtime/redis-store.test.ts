@@ -59,6 +59,30 @@ describe('redis store on a plain redis-server', () => {
     });
   });
 
+  it('commands sent in one event-loop turn leave in one write (corked until setImmediate), and the next turn writes again', async () => {
+    await store.ping();
+    const stream = (store as unknown as { client: Redis }).client.stream;
+    const writev = jest.spyOn(stream, '_writev');
+    const write = jest.spyOn(stream, '_write');
+    try {
+      const opts = { now: Date.now(), idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 120 };
+      const ids = Array.from({ length: 10 }, (_, i) => `cork-${i}`.padEnd(26, '0'));
+      await store.create({ id: ids[0], version: 1, data: { n: 1 }, createdAt: opts.now, expiresAt: opts.now + 60_000 });
+      writev.mockClear();
+      write.mockClear();
+      const loads = await Promise.all(ids.map((id) => store.load(id, opts)));
+      expect(loads.map((s) => s?.data ?? null)).toEqual([{ n: 1 }, ...Array(9).fill(null)]);
+      expect(write).not.toHaveBeenCalled();
+      expect(writev).toHaveBeenCalledTimes(1);
+      expect(writev.mock.calls[0][0]).toHaveLength(10); // ten GETEX, one write(2)
+      await store.load(ids[0], opts);
+      expect(write.mock.calls.length + writev.mock.calls.length).toBe(2);
+    } finally {
+      writev.mockRestore();
+      write.mockRestore();
+    }
+  });
+
   describe('compareAndSetOrLoad (what lets modify write from the version it wrote last)', () => {
     const HOUR = { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 7200 };
     const session = (id: string, version: number, data: Record<string, unknown>, createdAt = Date.now()) => ({ id, version, data, createdAt, expiresAt: createdAt + 60_000 });
