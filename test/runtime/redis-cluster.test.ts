@@ -2,7 +2,7 @@
  * RedisStore in cluster mode (ioredis Cluster) on a real 3-master Redis Cluster made of
  * redis-server processes joined with `redis-cli --cluster create`.
  */
-import { Redis } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
 import { SessionManager } from '../../lambda/session/manager';
 import { RedisStore } from '../../lambda/session/stores/redis';
 import { describeStoreConformance } from '../support/conformance';
@@ -40,6 +40,25 @@ describe('redis store on a 3-master Redis Cluster', () => {
       expect(holders.size).toBe(3);
     } finally {
       nodes.forEach((n) => n.disconnect());
+      await store.close();
+    }
+  });
+  it('commands sent in one event-loop turn leave in one write per primary, and every answer is right', async () => {
+    const store = new RedisStore({ url: cluster.url, cluster: true });
+    const spies: jest.SpyInstance[] = [];
+    try {
+      const m = new SessionManager({ store, secrets: ['cluster-test-secret-0123456789abcdef'], secure: false });
+      const sessions = [];
+      for (let i = 0; i < 30; i++) sessions.push(await m.create({ i })); // one at a time: every primary gets connected
+      const primaries = (store as unknown as { client: Cluster }).client.nodes('master');
+      expect(primaries).toHaveLength(3);
+      for (const n of primaries) spies.push(jest.spyOn(n.stream, '_write'), jest.spyOn(n.stream, '_writev'));
+      const loaded = await Promise.all(sessions.map((s) => m.loadById(s.id)));
+      expect(loaded.map((s) => s?.data)).toEqual(sessions.map((_, i) => ({ i })));
+      const writes = spies.reduce((n, spy) => n + spy.mock.calls.length, 0);
+      expect(writes).toBe(3); // thirty GETEX over the three primaries, one write(2) each
+    } finally {
+      spies.forEach((spy) => spy.mockRestore());
       await store.close();
     }
   });
