@@ -174,9 +174,7 @@ export class SessionManager {
     let current: Session | undefined = session;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       const before = JSON.stringify(current.data);
-      const data = JSON.parse(before) as SessionData;
-      const next = fn(data) ?? data;
-      const after = JSON.stringify(next);
+      const { next, after } = apply(before, fn);
       if (after === before) return current; // unchanged: never written back
       this.checkBytes(Buffer.byteLength(after));
       const written = this.successor(current, next, this.now());
@@ -311,12 +309,17 @@ export class SessionManager {
   }
 }
 
-/** `fn` applied to a copy of serialized data, and the result serialized; undefined when `fn` throws. */
+/** `fn` applied to a copy of serialized data, and the result serialized. */
+function apply(serialized: string, fn: SessionUpdate): { next: SessionData; after: string } {
+  const data = JSON.parse(serialized) as SessionData;
+  const next = fn(data) ?? data;
+  return { next, after: JSON.stringify(next) };
+}
+
+/** {@link apply}, or undefined when `fn` throws (modify then judges the stored data instead). */
 function applyTo(serialized: string, fn: SessionUpdate): { next: SessionData; after: string } | undefined {
   try {
-    const data = JSON.parse(serialized) as SessionData;
-    const next = fn(data) ?? data;
-    return { next, after: JSON.stringify(next) };
+    return apply(serialized, fn);
   } catch {
     return undefined;
   }
