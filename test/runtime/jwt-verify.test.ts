@@ -3,9 +3,9 @@
  * and accepts the genuine token (so each refusal is caused by the one defect it names).
  * Keys are real P-256 keys (node:crypto); verification is jose's jwtVerify behind TokenVerifier.
  */
-import { createHmac, createPublicKey } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { LocalKeySigner } from '../../lambda/session/jwt/keys';
+import { LocalKeySigner, publicJwkFromPem, publicJwkFromSpki } from '../../lambda/session/jwt/keys';
 import type { JwtSigner } from '../../lambda/session/jwt/keys';
 import { JwtSessionService } from '../../lambda/session/jwt/service';
 import { signingInput, signToken, TokenRejectedError, TokenVerifier } from '../../lambda/session/jwt/token';
@@ -165,6 +165,29 @@ describe('TokenVerifier', () => {
 
   test.each(['', 'a.b', 'a.b.c.d', '!!!.e30.x', `${'A'.repeat(9000)}.e30.x`])('garbage %# is refused as malformed, never thrown as another error', async (garbage) => {
     await expectRejected(garbage, 'malformed');
+  });
+});
+
+describe('keys (RFC 8725 §3.2 appropriate algorithms, §2.5/§3.4 invalid curve)', () => {
+  test('only P-256 keys are taken: a P-384, an RSA and an Ed25519 key are refused as signer and as verification key', async () => {
+    const pems = [
+      generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    ];
+    for (const pem of pems) {
+      await expect(LocalKeySigner.fromPem(pem)).rejects.toThrow(/P-256/);
+      await expect(publicJwkFromPem(pem)).rejects.toThrow(/P-256/);
+    }
+    await expect(LocalKeySigner.fromPem((await LocalKeySigner.generate()).privatePem())).resolves.toBeDefined(); // baseline
+  });
+
+  test('a public key whose point is not on the curve (invalid-curve attack) is refused when loaded', async () => {
+    const spki = createPublicKey((await LocalKeySigner.generate()).privatePem()).export({ format: 'der', type: 'spki' });
+    await expect(publicJwkFromSpki(spki)).resolves.toBeDefined(); // baseline
+    const offCurve = Buffer.from(spki);
+    offCurve[offCurve.length - 1] ^= 0x01; // last byte of y: the point leaves the curve
+    await expect(Promise.resolve().then(() => publicJwkFromSpki(offCurve))).rejects.toThrow();
   });
 });
 
