@@ -5,8 +5,8 @@
  *  2. Cookie bytes (`name=value` of the Set-Cookie) for 1, 10 and 50 cart lines: our JWT beside
  *     iron-session's sealed cookie of the same data (sealData; unsealData checked) and beside our
  *     server-side session cookie (a signed id: constant size whatever the session holds).
- *  3. What the denylist check adds, on dynalite: verify-only vs verify + denylist (two consistent
- *     GetItems in parallel), median and p99 over N sequential verifications.
+ *  3. What the denylist check adds, on dynalite: verify-only vs verify + denylist (one consistent
+ *     BatchGetItem of the token, session and user entries), median and p99 over N sequential verifications.
  * Numbers are printed, never asserted.
  *
  * Run: npx ts-node --transpile-only bench/jwt.ts

@@ -1,21 +1,24 @@
 /**
  * The reference app in JWT mode (SESSION_STORE=jwt): the same routes, with the session in a
- * signed token instead of a store. Every change re-issues the token (new jti); the cart lives
- * in the token, so a change that would push the cookie past 4096 bytes answers 413 and sets no
- * cookie (the client's current token stays valid).
+ * signed token instead of a store. Login starts a session (new session id `sid`, session start
+ * `sst`); every change re-issues the token (new jti, same sid and sst, never past the absolute
+ * timeout). The cart lives in the token, so a change that would push the cookie past 4096 bytes
+ * answers 413 and sets no cookie (the client's current token stays valid).
  *
  * | route | JWT mode |
  * | --- | --- |
- * | POST /login | issues a token for the user (cart and prefs of a valid current token carried over) |
- * | GET /session | verifies (signature, iss, aud, exp, nbf, denylist per SESSION_REVOCATION_CHECK) |
- * | POST /cart/items, PUT /prefs | re-issue with the change |
- * | POST /logout | revokes the token's jti (denylist, until its exp); 204, cookie cleared |
- * | POST /logout/everywhere | denies every token of the user issued until now; 204, cookie cleared; 401 without a valid token |
+ * | POST /login | starts a new session for the user; cart and prefs come along only from a valid token of the same user; the request's previous session, whoever's, is revoked |
+ * | GET /session | verifies (typ, alg, signature, iss, aud, exp, nbf, absolute timeout, denylist per SESSION_REVOCATION_CHECK) |
+ * | POST /cart/items, PUT /prefs | re-issue with the change; 401 once the session is past its absolute timeout |
+ * | POST /logout | revokes the session id: the login token and every renewal are refused; 204, cookie cleared |
+ * | POST /logout/everywhere | ends every session of the user started until now; 204, cookie cleared; 401 without a valid token |
  * | GET /.well-known/jwks.json | current + previous public keys, cacheable for 5 minutes |
  * | GET /healthz | 200 when the denylist answers (or there is none), 503 when not |
  */
 import { BadRequestError } from '../session/errors';
-import type { JwtSession, JwtSessionService } from '../session/jwt/service';
+import type { JwtSession, JwtSessionService, SessionData } from '../session/jwt/service';
+import { TokenRejectedError } from '../session/jwt/token';
+import { NoSessionError } from './errors';
 import { createSessionApp, json, noContent, type App, type AppCommonOptions } from './http';
 import { LIMITS, readCart, readPrefs, validateCartItem, validateLogin, validatePrefs } from './validate';
 
@@ -30,7 +33,7 @@ export function createJwtApp(opts: JwtAppOptions): App {
   const { sessions, servedBy } = opts;
   const backend = {
     load: (cookies: string | readonly string[] | undefined) => sessions.load(cookies),
-    refOf: (s: JwtSession) => s.claims.jti,
+    refOf: (s: JwtSession) => s.claims.sid,
     end: (s: JwtSession) => sessions.revoke(s),
     ping: () => sessions.ping(),
     kind: 'jwt',
@@ -38,15 +41,26 @@ export function createJwtApp(opts: JwtAppOptions): App {
     cookieName: sessions.cookieName,
     clearCookie: () => sessions.clearCookie(),
   };
+  /** Re-issues `s` with `data`; a session past its absolute timeout is no session (401). */
+  const renew = async (s: JwtSession, data: SessionData) => {
+    try {
+      return await sessions.renew(s, data);
+    } catch (err) {
+      if (err instanceof TokenRejectedError) throw new NoSessionError('the session has ended; POST /login again');
+      throw err;
+    }
+  };
   return createSessionApp(opts, backend, ({ current, require, jsonBody }) => ({
     '/login': {
       async POST(ctx) {
         const { user } = validateLogin(jsonBody(ctx));
         const old = await current(ctx);
-        // The cart and prefs of the current token come along (a guest cart survives logging in).
-        const data = old === undefined ? {} : dataOf(old);
+        // Data comes along only from the same user's valid token: bob logging in where alice's token is gets nothing of hers.
+        const data = old !== undefined && old.claims.sub === user ? dataOf(old) : {};
         const issued = await sessions.issue({ sub: user, cart: readCart(data), prefs: readPrefs(data) });
-        ctx.sessionRef = issued.claims.jti;
+        // The previous session ends, whoever's it was, so its tokens cannot be replayed (after signing: a failure leaves it as it was).
+        if (old !== undefined) await sessions.revoke(old);
+        ctx.sessionRef = issued.claims.sid;
         return json(200, { user }, [issued.setCookie]);
       },
     },
@@ -61,7 +75,7 @@ export function createJwtApp(opts: JwtAppOptions): App {
         const line = validateCartItem(jsonBody(ctx));
         const s = await require(ctx);
         const cart = [...readCart(dataOf(s)), line];
-        const issued = await sessions.issue({ sub: s.claims.sub, cart, prefs: readPrefs(dataOf(s)) });
+        const issued = await renew(s, { cart, prefs: readPrefs(dataOf(s)) });
         return json(200, { cart }, [issued.setCookie]);
       },
     },
@@ -71,7 +85,7 @@ export function createJwtApp(opts: JwtAppOptions): App {
         const s = await require(ctx);
         const merged = { ...readPrefs(dataOf(s)), ...changes };
         if (Object.keys(merged).length > LIMITS.prefsMaxKeys) throw new BadRequestError(`prefs may hold at most ${LIMITS.prefsMaxKeys} keys in all`);
-        const issued = await sessions.issue({ sub: s.claims.sub, cart: readCart(dataOf(s)), prefs: merged });
+        const issued = await renew(s, { cart: readCart(dataOf(s)), prefs: merged });
         return json(200, { prefs: merged }, [issued.setCookie]);
       },
     },

@@ -8,7 +8,7 @@ import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../co
 import { checkExclusive, checkInt, validateProps } from '../core/validate';
 import { TABLE_KEY_ACTIONS } from './dynamodb-session-store';
 
-/** Partition key of the revocation (denylist) table: the token id (`jti`) or a subject marker. */
+/** Partition key of the revocation (denylist) table: `sid#<session id>`, `user#<subject>` or `jti#<token id>`. */
 export const REVOCATION_TABLE_PARTITION_KEY = 'pk';
 /** TTL attribute of the revocation table: an entry may go once the token it revokes has expired. */
 export const REVOCATION_TABLE_TTL_ATTRIBUTE = 'ttl';
@@ -182,16 +182,19 @@ export class JwtSessionKeys extends Construct implements ISessionStore {
     return grant;
   }
 
-  /** `dynamodb:PutItem` on the revocation table (revoke a token or a subject). */
+  /** `dynamodb:PutItem` on the revocation table (revoke a session, a subject or a token). */
   public grantRevocationWrite(grantee: iam.IGrantable): iam.Grant {
     const grant = this.revocationTable.grant(grantee, 'dynamodb:PutItem');
     this.revocationTable.encryptionKey?.grant(grantee, ...TABLE_KEY_ACTIONS);
     return grant;
   }
 
-  /** `dynamodb:GetItem` on the revocation table (is this token revoked?). */
+  /**
+   * `dynamodb:GetItem` and `dynamodb:BatchGetItem` on the revocation table (is this token, its
+   * session or its user revoked? one BatchGetItem per verification).
+   */
   public grantRevocationRead(grantee: iam.IGrantable): iam.Grant {
-    const grant = this.revocationTable.grant(grantee, 'dynamodb:GetItem');
+    const grant = this.revocationTable.grant(grantee, 'dynamodb:GetItem', 'dynamodb:BatchGetItem');
     this.revocationTable.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:DescribeKey');
     return grant;
   }

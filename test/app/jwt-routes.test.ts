@@ -71,7 +71,7 @@ describe('reference app, SESSION_STORE=jwt, via the HTTP API adapter', () => {
   });
   beforeEach(() => tick(5000));
 
-  test('POST /login issues an ES256 token in the session cookie with sub, cart, prefs, iat, nbf, exp, jti, iss, aud', async () => {
+  test('POST /login issues an ES256 session+jwt token in the session cookie with sub, cart, prefs, sid, sst, iat, nbf, exp, jti, iss, aud', async () => {
     const c = client();
     const r = await c.post('/login', { user: 'ann' });
     expect(r.status).toBe(200);
@@ -79,10 +79,23 @@ describe('reference app, SESSION_STORE=jwt, via the HTTP API adapter', () => {
     expect(r.setCookies).toHaveLength(1);
     expect(r.setCookies[0]).toMatch(/^sid=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=900$/);
     const token = tokenOf(c);
-    expect(decodeProtectedHeader(token)).toEqual({ alg: 'ES256', typ: 'JWT', kid: key.kid });
+    expect(decodeProtectedHeader(token)).toEqual({ alg: 'ES256', typ: 'session+jwt', kid: key.kid });
     const claims = decodeJwt(token);
     const iat = Math.floor(now / 1000);
-    expect(claims).toEqual({ sub: 'ann', cart: [], prefs: {}, iat, nbf: iat, exp: iat + 900, jti: expect.stringMatching(/^[\w-]{22}$/), iss: 'https://shop.test', aud: 'shop' });
+    expect(claims).toEqual({
+      sub: 'ann',
+      cart: [],
+      prefs: {},
+      sid: expect.stringMatching(/^[\w-]{22}$/), // 128 random bits
+      sst: now,
+      iat,
+      nbf: iat,
+      exp: iat + 900,
+      jti: expect.stringMatching(/^[\w-]{22}$/),
+      iss: 'https://shop.test',
+      aud: 'shop',
+    });
+    expect(claims.sid).not.toBe(claims.jti);
   });
 
   test('GET /session verifies the token and answers user, cart, prefs, servedBy; 401 without one', async () => {
@@ -93,15 +106,17 @@ describe('reference app, SESSION_STORE=jwt, via the HTTP API adapter', () => {
     expect((await client().get('/session')).status).toBe(401);
   });
 
-  test('cart and prefs changes re-issue the token with a new jti; the data lives in the token', async () => {
+  test('cart and prefs changes re-issue the token with a new jti, the same sid and sst; the data lives in the token', async () => {
     const c = await loggedIn('cara');
     const first = tokenOf(c);
+    tick();
     const r1 = await c.post('/cart/items', { sku: 'A-1', qty: 2 });
     expect(r1.status).toBe(200);
     expect(r1.json).toEqual({ cart: [{ sku: 'A-1', qty: 2 }] });
     expect(r1.setCookies).toHaveLength(1);
     const second = tokenOf(c);
     expect(decodeJwt(second).jti).not.toBe(decodeJwt(first).jti);
+    expect(decodeJwt(second)).toMatchObject({ sid: decodeJwt(first).sid, sst: decodeJwt(first).sst, iat: decodeJwt(first).iat! + 1 });
     expect(decodeJwt(second).cart).toEqual([{ sku: 'A-1', qty: 2 }]);
     const r2 = await c.put('/prefs', { theme: 'dark' });
     expect(r2.json).toEqual({ prefs: { theme: 'dark' } });
@@ -130,16 +145,16 @@ describe('reference app, SESSION_STORE=jwt, via the HTTP API adapter', () => {
     expect(r.json.cart).toHaveLength(lines);
   });
 
-  test('POST /logout revokes the jti (204, cookie cleared); replaying the token afterwards is 401', async () => {
+  test('POST /logout revokes the session (204, cookie cleared); replaying its token afterwards is 401', async () => {
     const c = await loggedIn('eve');
     const token = tokenOf(c);
-    const r = await c.post('/logout');
+    const r = await c.post('/logout', {});
     expect(r.status).toBe(204);
     expect(r.setCookies).toEqual(['sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0']);
     const replay = await client().get('/session', { cookie: `sid=${token}` });
     expect(replay.status).toBe(401);
     expect(replay.setCookies).toEqual(['sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0']);
-    expect((await client().post('/logout')).status).toBe(204); // idempotent without a session
+    expect((await client().post('/logout', {})).status).toBe(204); // idempotent without a session
   });
 
   test('POST /logout/everywhere refuses every earlier token of the user on every device; other users and later logins are unaffected', async () => {
@@ -147,15 +162,15 @@ describe('reference app, SESSION_STORE=jwt, via the HTTP API adapter', () => {
     const phone = await loggedIn('fay');
     const someoneElse = await loggedIn('gus');
     tick();
-    const r = await laptop.post('/logout/everywhere');
+    const r = await laptop.post('/logout/everywhere', {});
     expect(r.status).toBe(204);
     expect(r.setCookies).toEqual(['sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0']);
     expect((await phone.get('/session')).status).toBe(401);
     expect((await someoneElse.get('/session')).status).toBe(200);
-    tick();
+    tick(1); // one millisecond later: the same second, which iat alone could not tell apart
     const again = await loggedIn('fay');
     expect((await again.get('/session')).status).toBe(200);
-    expect((await client().post('/logout/everywhere')).status).toBe(401);
+    expect((await client().post('/logout/everywhere', {})).status).toBe(401);
   });
 
   test('GET /.well-known/jwks.json serves the current and previous public keys (no private parts), cacheable briefly', async () => {
@@ -204,7 +219,7 @@ describe('reference app, SESSION_STORE=jwt, via the HTTP API adapter', () => {
       const r = await c.get('/session');
       expect(r.status).toBe(503);
       expect(r.json.error.code).toBe('store_unavailable');
-      expect((await c.post('/logout')).status).toBe(503);
+      expect((await c.post('/logout', {})).status).toBe(503);
     } finally {
       await dyn.restart();
     }

@@ -40,6 +40,20 @@ describe('createJwtRuntime', () => {
     }
   });
 
+  test('SESSION_ABSOLUTE_TIMEOUT reaches JWT mode: a token issued at the start of the session expires with it, however long the token TTL', async () => {
+    let now = Date.UTC(2030, 0, 1);
+    const rt = await createJwtRuntime(parseSessionEnv({ ...BASE, SESSION_JWT_KMS_KEY_ID: 'key-new', SESSION_JWT_TTL: '900', SESSION_IDLE_TIMEOUT: '60', SESSION_ABSOLUTE_TIMEOUT: '120' }), { kms, now: () => now });
+    try {
+      expect(rt.sessions.absoluteTimeoutSeconds).toBe(120);
+      const login = await rt.sessions.issue({ sub: 'ann', cart: [], prefs: {} });
+      expect(login.claims.exp).toBe(now / 1000 + 120);
+      now += 120_000;
+      await expect(rt.sessions.verify(login.token)).rejects.toMatchObject({ reason: 'absolute_timeout' });
+    } finally {
+      await rt.close();
+    }
+  });
+
   test('SESSION_REVOCATION_CHECK=always (the default) without SESSION_REVOCATION_TABLE is refused at start', async () => {
     const env = parseSessionEnv({ ...BASE, SESSION_REVOCATION_CHECK: 'always', SESSION_JWT_KMS_KEY_ID: 'key-new' });
     await expect(createJwtRuntime(env, { kms })).rejects.toThrow(/SESSION_REVOCATION_TABLE is required/);

@@ -47,7 +47,7 @@ describe('KmsSigner against a KMS protocol peer', () => {
     const token = await signToken(signer, { sub: 'ann', iat: 1, exp: 4_000_000_000 });
     const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet({ keys: [{ ...signer.publicJwk() }] }), { algorithms: ['ES256'] });
     expect(payload.sub).toBe('ann');
-    expect(protectedHeader).toEqual({ alg: 'ES256', typ: 'JWT', kid: signer.kid });
+    expect(protectedHeader).toEqual({ alg: 'ES256', typ: 'session+jwt', kid: signer.kid });
     const sign = peer.requests.find((r) => r.target === 'TrentService.Sign')!;
     expect(sign.body).toMatchObject({ KeyId: KEY_ID, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' });
     expect(Buffer.from(String(sign.body.Message), 'base64').toString()).toBe(token.split('.').slice(0, 2).join('.'));

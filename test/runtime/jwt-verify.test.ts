@@ -3,9 +3,9 @@
  * and accepts the genuine token (so each refusal is caused by the one defect it names).
  * Keys are real P-256 keys (node:crypto); verification is jose's jwtVerify behind TokenVerifier.
  */
-import { createHmac, createPublicKey } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { LocalKeySigner } from '../../lambda/session/jwt/keys';
+import { LocalKeySigner, publicJwkFromPem, publicJwkFromSpki } from '../../lambda/session/jwt/keys';
 import type { JwtSigner } from '../../lambda/session/jwt/keys';
 import { JwtSessionService } from '../../lambda/session/jwt/service';
 import { signingInput, signToken, TokenRejectedError, TokenVerifier } from '../../lambda/session/jwt/token';
@@ -29,6 +29,8 @@ describe('TokenVerifier', () => {
     sub: 'ann',
     cart: [{ sku: 'A-1', qty: 1 }],
     prefs: {},
+    sid: 'sid-1',
+    sst: t,
     iat: Math.floor(t / 1000),
     nbf: Math.floor(t / 1000),
     exp: Math.floor(t / 1000) + 900,
@@ -76,25 +78,44 @@ describe('TokenVerifier', () => {
     await expectRejected(forged, 'bad_signature');
   });
 
-  test('tampered header (typ changed, kid and alg kept, signature kept) is refused: bad_signature', async () => {
+  test('tampered header (extra parameter, typ, kid and alg kept, signature kept) is refused: bad_signature', async () => {
     const { token } = await sessions.issue({ sub: 'ann', cart: [], prefs: {} });
     const [, p, s] = token.split('.');
-    await expectRejected(`${b64({ alg: 'ES256', typ: 'at+jwt', kid: signer.kid })}.${p}.${s}`, 'bad_signature');
+    await expectRejected(`${b64({ alg: 'ES256', typ: 'session+jwt', kid: signer.kid, x: 1 })}.${p}.${s}`, 'bad_signature');
+  });
+
+  test.each(['JWT', 'at+jwt', undefined])('explicit typing (RFC 8725 §3.11): a validly signed JWT with typ %s is refused: wrong_typ', async (typ) => {
+    await expectRejected(await signWith(signer, { alg: 'ES256', ...(typ === undefined ? {} : { typ }), kid: signer.kid }, claims()), 'wrong_typ');
+  });
+
+  test("the typ check does not rest on our header pre-check alone: jose with typ pinned refuses typ JWT too", async () => {
+    const token = await signWith(signer, { alg: 'ES256', typ: 'JWT', kid: signer.kid }, claims());
+    await expect(jwtVerify(token, createLocalJWKSet({ keys: [{ ...signer.publicJwk() }] }), { algorithms: ['ES256'], typ: 'session+jwt' })).rejects.toMatchObject({ claim: 'typ' });
+  });
+
+  test('a key carried in the header (jwk of an attacker key, jku, x5u) is never used: signed by that key under our kid, refused: bad_signature', async () => {
+    const attacker = other.publicJwk();
+    const forged = await signWith(other, { alg: 'ES256', typ: 'session+jwt', kid: signer.kid, jwk: attacker, jku: 'https://evil.test/jwks', x5u: 'https://evil.test/cert' }, claims());
+    await expectRejected(forged, 'bad_signature');
+  });
+
+  test('an unknown critical header parameter (crit) is refused: malformed', async () => {
+    await expectRejected(await signWith(signer, { alg: 'ES256', typ: 'session+jwt', kid: signer.kid, crit: ['exp-ext'], 'exp-ext': 1 }, claims()), 'malformed');
   });
 
   test('signed by the wrong key under the right kid is refused: bad_signature', async () => {
-    const forged = await signWith(other, { alg: 'ES256', typ: 'JWT', kid: signer.kid }, claims());
+    const forged = await signWith(other, { alg: 'ES256', typ: 'session+jwt', kid: signer.kid }, claims());
     await expectRejected(forged, 'bad_signature');
   });
 
   test('alg none (unsigned, empty signature) is refused: alg_not_allowed', async () => {
-    const forged = `${b64({ alg: 'none', typ: 'JWT', kid: signer.kid })}.${b64(claims())}.`;
+    const forged = `${b64({ alg: 'none', typ: 'session+jwt', kid: signer.kid })}.${b64(claims())}.`;
     await expectRejected(forged, 'alg_not_allowed');
   });
 
   test('algorithm confusion (HS256 keyed with the public key) is refused by our check and by jose alone', async () => {
     const pubPem = createPublicKey(signer.privatePem()).export({ format: 'pem', type: 'spki' }).toString();
-    const input = signingInput({ alg: 'HS256', typ: 'JWT', kid: signer.kid }, claims());
+    const input = signingInput({ alg: 'HS256', typ: 'session+jwt', kid: signer.kid }, claims());
     const forged = `${input}.${createHmac('sha256', pubPem).update(input).digest('base64url')}`;
     await expectRejected(forged, 'alg_not_allowed');
     // Defence in depth: jose with the algorithm pinned refuses it too, even without our header check.
@@ -125,20 +146,48 @@ describe('TokenVerifier', () => {
   });
 
   test('missing kid is refused before any signature work: missing_kid', async () => {
-    await expectRejected(await signWith(signer, { alg: 'ES256', typ: 'JWT' }, claims()), 'missing_kid');
+    await expectRejected(await signWith(signer, { alg: 'ES256', typ: 'session+jwt' }, claims()), 'missing_kid');
   });
 
   test('unknown kid (a key that is not configured, correctly signed by it) is refused: unknown_kid', async () => {
     await expectRejected(await signToken(other, claims()), 'unknown_kid');
   });
 
-  test('a validly signed token without jti is refused: bad_claims', async () => {
-    const { jti: _jti, ...noJti } = claims();
-    await expectRejected(await signToken(signer, noJti), 'bad_claims');
+  test.each(['jti', 'sid', 'sst', 'exp', 'nbf', 'iat', 'sub', 'iss', 'aud'])('a validly signed token without %s is refused: bad_claims', async (claim) => {
+    const c: Record<string, unknown> = claims();
+    delete c[claim];
+    await expectRejected(await signToken(signer, c), 'bad_claims');
+  });
+
+  test.each([['sst in seconds with a fraction', { sst: 1.5 }], ['sst as a string', { sst: '1' }], ['empty sid', { sid: '' }]])('a validly signed token with %s is refused: bad_claims', async (_what, extra) => {
+    await expectRejected(await signToken(signer, claims(T0, extra)), 'bad_claims');
   });
 
   test.each(['', 'a.b', 'a.b.c.d', '!!!.e30.x', `${'A'.repeat(9000)}.e30.x`])('garbage %# is refused as malformed, never thrown as another error', async (garbage) => {
     await expectRejected(garbage, 'malformed');
+  });
+});
+
+describe('keys (RFC 8725 §3.2 appropriate algorithms, §2.5/§3.4 invalid curve)', () => {
+  test('only P-256 keys are taken: a P-384, an RSA and an Ed25519 key are refused as signer and as verification key', async () => {
+    const pems = [
+      generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    ];
+    for (const pem of pems) {
+      await expect(LocalKeySigner.fromPem(pem)).rejects.toThrow(/P-256/);
+      await expect(publicJwkFromPem(pem)).rejects.toThrow(/P-256/);
+    }
+    await expect(LocalKeySigner.fromPem((await LocalKeySigner.generate()).privatePem())).resolves.toBeDefined(); // baseline
+  });
+
+  test('a public key whose point is not on the curve (invalid-curve attack) is refused when loaded', async () => {
+    const spki = createPublicKey((await LocalKeySigner.generate()).privatePem()).export({ format: 'der', type: 'spki' });
+    await expect(publicJwkFromSpki(spki)).resolves.toBeDefined(); // baseline
+    const offCurve = Buffer.from(spki);
+    offCurve[offCurve.length - 1] ^= 0x01; // last byte of y: the point leaves the curve
+    await expect(Promise.resolve().then(() => publicJwkFromSpki(offCurve))).rejects.toThrow();
   });
 });
 

@@ -2,31 +2,44 @@
  * Revocation for stateless tokens: a DynamoDB denylist (the table JwtSessionKeys creates:
  * partition key `pk` (S), TTL attribute `ttl`, epoch seconds).
  *
- *   pk = `jti#<jti>`   ttl = the token's exp          — logout: this one token is dead
- *   pk = `user#<sub>`  nbf = N, ttl = N + token TTL   — "log out everywhere": every token of the
- *                                                       user issued (iat) before N is dead
+ *   pk = `sid#<sid>`   ttl = the last exp any token of the session can have  — logout: every token
+ *                                                       of this session (login token, each renewal) is dead
+ *   pk = `user#<sub>`  revokedAt = T (epoch ms)       — "log out everywhere": every session of the
+ *                      ttl = T + token lifetime          user that started (`sst`) at or before T is dead
+ *   pk = `jti#<jti>`   ttl = the token's exp          — this one token is dead (API; the app revokes sessions)
  *
  * An entry only has to outlive the tokens it revokes, so TTL deletion keeps the table as small
  * as the set of revoked-but-not-yet-expired tokens. DynamoDB TTL deletes lazily, which is harmless
- * here: a late-deleted entry names a token that has expired anyway.
+ * here: a late-deleted entry names tokens that have expired anyway.
  *
- * A check is two consistent GetItems in parallel (one round trip of latency; a revocation
- * written by another instance a moment ago is seen). Every call is bounded in time; an
- * unavailable table is a StoreUnavailableError (→ 503), never "not revoked".
+ * A check is one strongly consistent BatchGetItem of the three keys (one request, one round trip;
+ * a revocation written by another instance a moment ago is seen). Every call is bounded in time;
+ * an unavailable table is a StoreUnavailableError (→ 503), never "not revoked".
  */
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { bounded, sdkClientConfig } from '../stores/aws-call';
 
 /** Result of a denylist check. */
-export type DenylistVerdict = 'ok' | 'revoked' | 'revoked_user';
+export type DenylistVerdict = 'ok' | 'revoked' | 'revoked_session' | 'revoked_user';
+
+/** What a check needs from a token: its id, session id, subject and session start (epoch ms). */
+export interface DenylistSubject {
+  readonly jti: string;
+  readonly sid: string;
+  readonly sub: string;
+  readonly sst: number;
+}
 
 export interface Denylist {
-  /** Is the token `jti` revoked, or was it issued (`iat`, epoch s) before the user's not-before time? */
-  check(token: { jti: string; sub: string; iat: number }): Promise<DenylistVerdict>;
+  /** Is the token `jti` revoked, its session `sid` revoked, or did its session start (`sst`) at or before the user's log-out-everywhere? */
+  check(token: DenylistSubject): Promise<DenylistVerdict>;
   /** Revoke one token until its `exp` (epoch s). */
   revokeToken(jti: string, exp: number): Promise<void>;
-  /** Revoke every token of `sub` issued before `notBefore` (epoch s); the entry lives until `until` (epoch s). */
-  revokeUser(sub: string, notBefore: number, until: number): Promise<void>;
+  /** Revoke every token of session `sid`; the entry lives until `until` (epoch s). */
+  revokeSession(sid: string, until: number): Promise<void>;
+  /** Revoke every session of `sub` started at or before `revokedAtMs` (epoch ms); the entry lives until `until` (epoch s). */
+  revokeUser(sub: string, revokedAtMs: number, until: number): Promise<void>;
   /** Cheap liveness check (one GetItem). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -45,7 +58,11 @@ export interface DynamoDbDenylistOptions {
 }
 
 export const jtiKey = (jti: string) => `jti#${jti}`;
+export const sidKey = (sid: string) => `sid#${sid}`;
 export const userKey = (sub: string) => `user#${sub}`;
+
+/** Pause between BatchGetItem calls while DynamoDB leaves keys unprocessed (throttling), ms. */
+const UNPROCESSED_RETRY_MS = 20;
 
 export class DynamoDbDenylist implements Denylist {
   readonly table: string;
@@ -60,46 +77,65 @@ export class DynamoDbDenylist implements Denylist {
     this.client = opts.client ?? new DynamoDBClient(sdkClientConfig({ region: opts.region, endpoint: opts.endpoint, timeoutMs: this.timeoutMs }));
   }
 
-  async check(token: { jti: string; sub: string; iat: number }): Promise<DenylistVerdict> {
-    const [byJti, byUser] = await bounded('denylist check', this.timeoutMs, (abortSignal) =>
-      Promise.all([
-        this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: jtiKey(token.jti) } }, ConsistentRead: true, ProjectionExpression: 'pk' }), { abortSignal }),
-        this.client.send(
-          new GetItemCommand({ TableName: this.table, Key: { pk: { S: userKey(token.sub) } }, ConsistentRead: true, ProjectionExpression: 'nbf' }),
-          { abortSignal },
-        ),
-      ]),
-    );
-    if (byJti.Item !== undefined) return 'revoked';
-    const nbf = Number(byUser.Item?.nbf?.N);
-    if (Number.isFinite(nbf) && token.iat < nbf) return 'revoked_user';
+  async check(token: DenylistSubject): Promise<DenylistVerdict> {
+    const keys = [jtiKey(token.jti), sidKey(token.sid), userKey(token.sub)];
+    const found = await bounded('denylist check', this.timeoutMs, (abortSignal) => this.batchGet(keys, abortSignal));
+    if (found.has(keys[1])) return 'revoked_session';
+    if (found.has(keys[0])) return 'revoked';
+    const revokedAt = Number(found.get(keys[2])?.revokedAt?.N);
+    if (Number.isFinite(revokedAt) && token.sst <= revokedAt) return 'revoked_user';
     return 'ok';
   }
 
-  async revokeToken(jti: string, exp: number): Promise<void> {
-    await bounded('denylist write', this.timeoutMs, (abortSignal) =>
-      this.client.send(new PutItemCommand({ TableName: this.table, Item: { pk: { S: jtiKey(jti) }, ttl: { N: String(Math.ceil(exp)) } } }), { abortSignal }),
-    );
+  /** The items among `keys` (pk → attributes), read consistently; keys DynamoDB leaves unprocessed are asked again until the caller's bound. */
+  private async batchGet(keys: readonly string[], abortSignal: AbortSignal): Promise<Map<string, Record<string, AttributeValue>>> {
+    const found = new Map<string, Record<string, AttributeValue>>();
+    let pending: Record<string, AttributeValue>[] = keys.map((pk) => ({ pk: { S: pk } }));
+    for (;;) {
+      const out = await this.client.send(
+        new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'pk, revokedAt' } } }),
+        { abortSignal },
+      );
+      for (const item of out.Responses?.[this.table] ?? []) if (item.pk?.S !== undefined) found.set(item.pk.S, item);
+      pending = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+      if (pending.length === 0) return found;
+      await new Promise((r) => setTimeout(r, UNPROCESSED_RETRY_MS));
+      if (abortSignal.aborted) throw abortSignal.reason;
+    }
   }
 
-  async revokeUser(sub: string, notBefore: number, until: number): Promise<void> {
+  async revokeToken(jti: string, exp: number): Promise<void> {
+    await this.put(jtiKey(jti), exp);
+  }
+
+  async revokeSession(sid: string, until: number): Promise<void> {
+    await this.put(sidKey(sid), until);
+  }
+
+  async revokeUser(sub: string, revokedAtMs: number, until: number): Promise<void> {
     try {
       await bounded('denylist write', this.timeoutMs, (abortSignal) =>
         this.client.send(
           new PutItemCommand({
             TableName: this.table,
-            Item: { pk: { S: userKey(sub) }, nbf: { N: String(notBefore) }, ttl: { N: String(Math.ceil(until)) } },
-            // Never move a user's not-before time backwards (another instance's clock may lag).
-            ConditionExpression: 'attribute_not_exists(pk) OR nbf < :nbf',
-            ExpressionAttributeValues: { ':nbf': { N: String(notBefore) } },
+            Item: { pk: { S: userKey(sub) }, revokedAt: { N: String(revokedAtMs) }, ttl: { N: String(Math.ceil(until)) } },
+            // Never move a user's revocation instant backwards (another instance's clock may lag).
+            ConditionExpression: 'attribute_not_exists(revokedAt) OR revokedAt < :at',
+            ExpressionAttributeValues: { ':at': { N: String(revokedAtMs) } },
           }),
           { abortSignal },
         ),
       );
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException || (err as { name?: unknown }).name === 'ConditionalCheckFailedException') return; // a later not-before is already there
+      if (err instanceof ConditionalCheckFailedException || (err as { name?: unknown }).name === 'ConditionalCheckFailedException') return; // a later instant is already there
       throw err;
     }
+  }
+
+  private async put(pk: string, until: number): Promise<void> {
+    await bounded('denylist write', this.timeoutMs, (abortSignal) =>
+      this.client.send(new PutItemCommand({ TableName: this.table, Item: { pk: { S: pk }, ttl: { N: String(Math.ceil(until)) } } }), { abortSignal }),
+    );
   }
 
   async ping(): Promise<void> {

@@ -5,7 +5,8 @@
  * - previous keys that still verify: SESSION_JWT_PREVIOUS_KMS_KEY_IDS (GetPublicKey each) and/or
  *   SESSION_JWT_PREVIOUS_PUBLIC_KEYS (PEMs);
  * - denylist: SESSION_REVOCATION_TABLE (DynamoDB; AWS_ENDPOINT_URL_DYNAMODB for a local stand-in),
- *   consulted per SESSION_REVOCATION_CHECK.
+ *   consulted per SESSION_REVOCATION_CHECK;
+ * - SESSION_ABSOLUTE_TIMEOUT: how long a session lives from login, however often it is renewed.
  * Once per process (cold start); the Lambda handlers memoize the app built on it.
  */
 import { hostname } from 'node:os';
@@ -56,6 +57,7 @@ export async function createJwtRuntime(env: SessionEnv, opts: JwtRuntimeOptions 
     issuer: jwt.issuer,
     audience: jwt.audience,
     ttlSeconds: jwt.ttlSeconds,
+    absoluteTimeoutSeconds: env.absoluteTimeoutSeconds,
     denylist,
     revocationCheck: jwt.revocationCheck,
     cookieName: env.cookie.name,

@@ -4,11 +4,11 @@ export { JWT_ALG, LocalKeySigner, publicJwkFromPem, publicJwkFromSpki, publicJwk
 export type { JwtSigner, PublicJwk } from './keys';
 export { KmsSigner, kmsPublicJwk, KMS_RAW_MESSAGE_LIMIT } from './kms-signer';
 export type { KmsSignerOptions } from './kms-signer';
-export { newJti, signToken, signingInput, TokenRejectedError, TokenVerifier } from './token';
+export { newJti, SESSION_TOKEN_TYP, signToken, signingInput, tokenHeader, TokenRejectedError, TokenVerifier } from './token';
 export type { RejectReason, SessionClaims, TokenVerifierOptions } from './token';
-export { DynamoDbDenylist, jtiKey, userKey } from './denylist';
-export type { Denylist, DenylistVerdict, DynamoDbDenylistOptions } from './denylist';
+export { DynamoDbDenylist, jtiKey, sidKey, userKey } from './denylist';
+export type { Denylist, DenylistSubject, DenylistVerdict, DynamoDbDenylistOptions } from './denylist';
 export { JwtSessionService, MAX_COOKIE_BYTES } from './service';
-export type { IssuedToken, JwtSession, JwtSessionServiceOptions, SessionContent } from './service';
+export type { IssuedToken, JwtSession, JwtSessionServiceOptions, SessionContent, SessionData } from './service';
 export { createJwtRuntime } from './from-env';
 export type { JwtRuntime, JwtRuntimeOptions } from './from-env';

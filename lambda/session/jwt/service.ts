@@ -2,25 +2,35 @@
  * Stateless JWT sessions: the session (user, cart, prefs) lives in a short-lived ES256 access
  * token in the session cookie; nothing is stored per session.
  *
- * - issue: new jti, iat = nbf = now, exp = now + TTL; re-issued on every change. The whole
- *   Set-Cookie `name=value` must fit {@link MAX_COOKIE_BYTES}; a bigger token is refused with
- *   SessionTooLargeError (→ 413) before anything is signed, so the client's old token stays valid.
- * - load: verify (./token.ts), then, with revocation check `always`, ask the denylist. A denylist
- *   that does not answer is a StoreUnavailableError (→ 503): a token is never accepted unchecked.
- * - logout: the token's jti goes on the denylist until its exp. Log out everywhere: the user's
- *   not-before time goes on the denylist; every token issued before it is refused. `iat` has
- *   one-second resolution and the not-before time is rounded up, so a token issued in the same
- *   second as the log-out-everywhere (even just after it) is refused too: the safe side.
+ * - A session starts at login ({@link JwtSessionService.issue}): a new session id (`sid`, 128
+ *   random bits) and session start (`sst`, epoch ms). Every change re-issues the token
+ *   ({@link JwtSessionService.renew}: new jti, fresh iat/nbf/exp) with the same sid and sst.
+ * - Lifetime: exp = now + TTL, never past sst + the absolute timeout; a token whose session
+ *   started more than the absolute timeout ago is refused whatever its exp, and is not renewed.
+ * - The whole Set-Cookie `name=value` must fit {@link MAX_COOKIE_BYTES}; a bigger token is refused
+ *   with SessionTooLargeError (→ 413) before anything is signed, so the client's old token stays valid.
+ * - load: verify (./token.ts), the absolute timeout, then, with revocation check `always`, the
+ *   denylist (one BatchGetItem: jti, sid, user). A denylist that does not answer is a
+ *   StoreUnavailableError (→ 503): a token is never accepted unchecked.
+ * - logout: the session id goes on the denylist until the last token of the session has expired,
+ *   so the login token and every renewal are refused. Log out everywhere: the user's revocation
+ *   instant (epoch ms) goes on the denylist; every session of the user that started at or before
+ *   it is refused. Sessions are compared by start (not by token issue time), so a renewal racing
+ *   the revocation cannot outlive it, and in milliseconds, so a login right after it works.
  * - jwks: current + previous public keys, for other verifiers.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cookieName as fullCookieName, readCookie, serializeCookie } from '../cookies';
+import { DEFAULTS } from '../env';
 import { SessionTooLargeError, StoreUnavailableError } from '../errors';
 import { isUnavailable } from '../stores/aws-call';
 import type { Denylist } from './denylist';
 import type { JwtSigner, PublicJwk } from './keys';
-import { JWT_ALG } from './keys';
-import { newJti, signingInput, signToken, tokenLength, TokenRejectedError, TokenVerifier } from './token';
+import { newJti, signingInput, signToken, tokenHeader, tokenLength, TokenRejectedError, TokenVerifier } from './token';
 import type { SessionClaims } from './token';
+
+/** How much longer than the tokens it revokes a denylist entry lives (clock tolerance and skew between instances), seconds. */
+const REVOCATION_MARGIN_SECONDS = 60;
 
 /** Browsers' limit on one cookie: the `name=value` of a Set-Cookie, in bytes (RFC 6265 §6.1 minimum). */
 export const MAX_COOKIE_BYTES = 4096;
@@ -28,6 +38,12 @@ export const MAX_COOKIE_BYTES = 4096;
 /** What the app puts in a token. */
 export interface SessionContent {
   readonly sub: string;
+  readonly cart: readonly unknown[];
+  readonly prefs: Readonly<Record<string, string>>;
+}
+
+/** The data a renewal changes; the subject, session id and session start stay. */
+export interface SessionData {
   readonly cart: readonly unknown[];
   readonly prefs: Readonly<Record<string, string>>;
 }
@@ -56,6 +72,8 @@ export interface JwtSessionServiceOptions {
   readonly audience: string;
   /** Access-token lifetime, seconds. @default 900 */
   readonly ttlSeconds?: number;
+  /** Absolute timeout, seconds from the session's start (login), however often it is renewed. @default 43200 */
+  readonly absoluteTimeoutSeconds?: number;
   /** Clock skew allowed on exp / nbf, seconds. @default 5 */
   readonly clockToleranceSeconds?: number;
   /** @default - none: logout only clears the cookie, the token stays valid until it expires */
@@ -77,6 +95,7 @@ export class JwtSessionService {
   readonly cookieName: string;
   readonly secure: boolean;
   readonly ttlSeconds: number;
+  readonly absoluteTimeoutSeconds: number;
   readonly issuer: string;
   readonly audience: string;
   readonly revocationCheck: 'always' | 'never';
@@ -96,6 +115,8 @@ export class JwtSessionService {
     this.issuer = opts.issuer;
     this.audience = opts.audience;
     this.ttlSeconds = opts.ttlSeconds ?? 900;
+    this.absoluteTimeoutSeconds = opts.absoluteTimeoutSeconds ?? DEFAULTS.absoluteTimeoutSeconds;
+    if (!(this.ttlSeconds > 0) || !(this.absoluteTimeoutSeconds > 0)) throw new RangeError('ttlSeconds and absoluteTimeoutSeconds must be positive');
     this.secure = opts.secure ?? true;
     this.cookieName = fullCookieName(opts.cookieName ?? 'sid', this.secure);
     this.signTimeoutMs = opts.signTimeoutMs ?? 2000;
@@ -115,41 +136,69 @@ export class JwtSessionService {
   }
 
   /**
-   * A new token for `content` (new jti, fresh iat/nbf/exp) and its Set-Cookie value.
-   * Throws SessionTooLargeError, before signing, when the cookie would exceed {@link MAX_COOKIE_BYTES}.
+   * Starts a session (login): a token for `content` with a new session id and session start, and
+   * its Set-Cookie value. Throws SessionTooLargeError, before signing, when the cookie would
+   * exceed {@link MAX_COOKIE_BYTES}.
    */
   async issue(content: SessionContent): Promise<IssuedToken> {
+    return this.mint(content, newJti(), this.now());
+  }
+
+  /**
+   * Re-issues `session`'s token with `data` (same subject, session id and session start; new jti,
+   * fresh iat/nbf/exp). Throws TokenRejectedError `absolute_timeout` when the session has no
+   * whole second left before its absolute timeout, SessionTooLargeError as {@link issue}.
+   */
+  async renew(session: JwtSession, data: SessionData): Promise<IssuedToken> {
+    const { sub, sid, sst } = session.claims;
+    return this.mint({ sub, cart: data.cart, prefs: data.prefs }, sid, sst);
+  }
+
+  /** Epoch ms at which a session started at `sst` ends, however often it is renewed. */
+  sessionEnd(sst: number): number {
+    return sst + this.absoluteTimeoutSeconds * 1000;
+  }
+
+  private async mint(content: SessionContent, sid: string, sst: number): Promise<IssuedToken> {
     const signer = this.signer;
     if (!signer) throw new Error('this process has no signing key (verify-only)');
     const now = Math.floor(this.now() / 1000);
+    // Never past the absolute timeout: the last token of a session expires with the session.
+    const exp = Math.min(now + this.ttlSeconds, Math.floor(this.sessionEnd(sst) / 1000));
+    if (exp <= now) throw new TokenRejectedError('absolute_timeout', 'the session has reached its absolute timeout');
     const claims: SessionClaims = {
       sub: content.sub,
       cart: [...content.cart],
       prefs: { ...content.prefs },
+      sid,
+      sst,
       iat: now,
       nbf: now,
-      exp: now + this.ttlSeconds,
+      exp,
       jti: newJti(),
       iss: this.issuer,
       aud: this.audience,
     };
-    const header = { alg: JWT_ALG, typ: 'JWT', kid: signer.kid };
-    const cookieBytes = Buffer.byteLength(this.cookieName) + 1 + tokenLength(signingInput(header, { ...claims }));
+    const cookieBytes = Buffer.byteLength(this.cookieName) + 1 + tokenLength(signingInput(tokenHeader(signer.kid), { ...claims }));
     if (cookieBytes > MAX_COOKIE_BYTES) throw new SessionTooLargeError(cookieBytes, MAX_COOKIE_BYTES);
     const token = await this.sign(signer, claims);
     return { token, claims, kid: signer.kid, setCookie: this.setCookie(token, claims.exp) };
   }
 
   /**
-   * Verify a token and, with revocation check `always`, consult the denylist.
+   * Verify a token, refuse it once its session is past the absolute timeout and, with revocation
+   * check `always`, consult the denylist (token, session and user in one request).
    * Throws TokenRejectedError (bad / expired / revoked) or StoreUnavailableError (denylist down).
    */
   async verify(token: string): Promise<JwtSession> {
     const { claims, kid } = await this.verifier.verify(token);
+    // By the verifier's clock and without tolerance: ending a session a few seconds early is the safe side.
+    if (this.now() >= this.sessionEnd(claims.sst)) throw new TokenRejectedError('absolute_timeout', 'the session started more than the absolute timeout ago');
     if (this.revocationCheck === 'always') {
       const verdict = await this.denylist!.check(claims);
-      if (verdict === 'revoked') throw new TokenRejectedError('revoked', 'the token was revoked (logout)');
-      if (verdict === 'revoked_user') throw new TokenRejectedError('revoked_user', "the token was issued before the user's log-out-everywhere");
+      if (verdict === 'revoked') throw new TokenRejectedError('revoked', 'the token was revoked');
+      if (verdict === 'revoked_session') throw new TokenRejectedError('revoked_session', 'the session was logged out');
+      if (verdict === 'revoked_user') throw new TokenRejectedError('revoked_user', "the session started before the user's log-out-everywhere");
     }
     return { token, claims, kid };
   }
@@ -166,20 +215,33 @@ export class JwtSessionService {
     }
   }
 
-  /** Logout: this token's jti is denied until it expires. Without a denylist there is nothing to record. */
+  /**
+   * Logout: every token of `session`'s session (login token, every renewal) is denied, until the
+   * last of them could expire (TTL from now, never past the absolute timeout, plus the clock
+   * tolerance). Without a denylist there is nothing to record.
+   */
   async revoke(session: JwtSession): Promise<void> {
-    await this.denylist?.revokeToken(session.claims.jti, session.claims.exp);
+    await this.denylist?.revokeSession(session.claims.sid, this.revocationUntil(session.claims.sst));
   }
 
   /**
-   * Log out everywhere: every token of `sub` issued up to now is denied. The entry lives as long as
-   * such a token could (TTL + clock tolerance). Needs a denylist.
+   * Log out everywhere: every session of `sub` that started up to now is denied. Resolves once
+   * this process's clock has passed the revocation instant, so a login that follows on this
+   * process starts after it. The entry lives as long as such a session's tokens could. Needs a denylist.
    */
   async revokeEverywhere(sub: string): Promise<void> {
     if (!this.denylist) throw new Error('log out everywhere needs a revocation table');
-    // Every token issued in this second or before is refused (iat has one-second resolution).
-    const notBefore = Math.floor(this.now() / 1000) + 1;
-    await this.denylist.revokeUser(sub, notBefore, notBefore + this.ttlSeconds + 60);
+    const at = this.now();
+    await this.denylist.revokeUser(sub, at, this.revocationUntil(at));
+    // A login in the same millisecond could not be told apart from one just before; wait that millisecond out.
+    const left = at + 1 - this.now();
+    if (left > 0) await sleep(Math.min(left, 2));
+  }
+
+  /** Epoch s until which a revocation must last: no token of a session started at `sst` and issued by now lives longer. */
+  private revocationUntil(sst: number): number {
+    const nowS = Math.ceil(this.now() / 1000);
+    return Math.min(nowS + this.ttlSeconds, Math.ceil(this.sessionEnd(sst) / 1000)) + REVOCATION_MARGIN_SECONDS;
   }
 
   /** Liveness for /healthz: the denylist answers (when there is one). */

@@ -2,12 +2,17 @@
  * Compact JWS for session tokens, built by hand from header + payload with a {@link JwtSigner}
  * (the signer may be KMS, which jose cannot call), and verified with jose.
  *
- * Verification ({@link TokenVerifier}):
- * - the header must parse and name a `kid` (checked before any signature work) that is one of
- *   the configured keys (current + previous); `alg` is pinned to ES256 (no `none`, no HS256
- *   with the public key as secret);
- * - jose `jwtVerify` with a local JWKS built once from those public keys: signature, then
- *   `iss`, `aud`, `exp`, `nbf` with a small clock tolerance, and sub/jti/iat/exp/nbf required.
+ * Header: `{alg: ES256, typ: session+jwt, kid}`. The explicit type (RFC 8725 §3.11) keeps a JWT
+ * of another kind, signed by the same key for another purpose, from passing as a session token.
+ *
+ * Verification ({@link TokenVerifier}), in this order, the header checks before any signature work:
+ * - the header must parse, carry `typ: session+jwt`, pin `alg` to ES256 (no `none`, no HS256
+ *   with the public key as secret) and name a `kid` that is one of the configured keys
+ *   (current + previous). Key-carrying headers (`jwk`, `jku`, `x5u`, `x5c`) are never used:
+ *   the keys are only the configured ones;
+ * - jose `jwtVerify` with a local JWKS built once from those public keys: signature, `typ` and
+ *   `alg` again, unknown `crit` refused, then `iss`, `aud`, `exp`, `nbf` with a small clock
+ *   tolerance; sub, jti, sid, sst, iat, nbf, exp, iss and aud are required.
  * Every refusal is a {@link TokenRejectedError} with a reason; the app treats all of them as "no session".
  */
 import { randomBytes } from 'node:crypto';
@@ -19,6 +24,7 @@ import type { JwtSigner, PublicJwk } from './keys';
 /** Why a token was refused. */
 export type RejectReason =
   | 'malformed'
+  | 'wrong_typ'
   | 'missing_kid'
   | 'unknown_kid'
   | 'alg_not_allowed'
@@ -29,7 +35,9 @@ export type RejectReason =
   | 'wrong_audience'
   | 'bad_claims'
   | 'revoked'
-  | 'revoked_user';
+  | 'revoked_session'
+  | 'revoked_user'
+  | 'absolute_timeout';
 
 export class TokenRejectedError extends Error {
   constructor(
@@ -42,11 +50,19 @@ export class TokenRejectedError extends Error {
   }
 }
 
-/** The claims of a session token. Times are epoch seconds. */
+/** The claims of a session token. Times are epoch seconds, except `sst` (epoch milliseconds). */
 export interface SessionClaims {
   readonly sub: string;
   readonly cart: unknown[];
   readonly prefs: Record<string, string>;
+  /** Session id: 128 random bits set at login and carried by every renewal; logout revokes it. */
+  readonly sid: string;
+  /**
+   * Session start, epoch milliseconds: set at login, carried by every renewal. The absolute
+   * timeout counts from it, and "log out everywhere" ends the sessions that started at or
+   * before its instant (milliseconds, so a login right after it is not caught in the same second).
+   */
+  readonly sst: number;
   readonly iat: number;
   readonly nbf: number;
   readonly exp: number;
@@ -55,7 +71,10 @@ export interface SessionClaims {
   readonly aud: string;
 }
 
-/** A new token id: 128 random bits, base64url. */
+/** The `typ` header of session tokens (media type `application/session+jwt`). */
+export const SESSION_TOKEN_TYP = 'session+jwt';
+
+/** A new token id (`jti`) or session id (`sid`): 128 random bits, base64url. */
 export function newJti(): string {
   return randomBytes(16).toString('base64url');
 }
@@ -70,9 +89,14 @@ export function tokenLength(input: string): number {
   return Buffer.byteLength(input) + 1 + 86;
 }
 
-/** Compact JWS `header.payload.signature` signed by `signer`; the header is `{alg: ES256, typ: JWT, kid}`. */
+/** The protected header of a session token signed by `kid`. */
+export function tokenHeader(kid: string): Record<string, unknown> {
+  return { alg: JWT_ALG, typ: SESSION_TOKEN_TYP, kid };
+}
+
+/** Compact JWS `header.payload.signature` signed by `signer`; the header is {@link tokenHeader}. */
 export async function signToken(signer: JwtSigner, payload: Record<string, unknown>): Promise<string> {
-  const input = signingInput({ alg: JWT_ALG, typ: 'JWT', kid: signer.kid }, payload);
+  const input = signingInput(tokenHeader(signer.kid), payload);
   const sig = await signer.sign(Buffer.from(input));
   if (sig.length !== 64) throw new Error(`an ES256 signature is 64 bytes, the signer returned ${sig.length}`);
   return `${input}.${Buffer.from(sig).toString('base64url')}`;
@@ -89,7 +113,7 @@ export interface TokenVerifierOptions {
   readonly now?: () => number;
 }
 
-const REQUIRED_CLAIMS = ['sub', 'jti', 'iat', 'nbf', 'exp'];
+const REQUIRED_CLAIMS = ['sub', 'jti', 'sid', 'sst', 'iat', 'nbf', 'exp', 'iss', 'aud'];
 
 export class TokenVerifier {
   readonly keys: readonly PublicJwk[];
@@ -118,6 +142,7 @@ export class TokenVerifier {
     } catch (err) {
       throw new TokenRejectedError('malformed', 'the header does not decode', { cause: err });
     }
+    if (header.typ !== SESSION_TOKEN_TYP) throw new TokenRejectedError('wrong_typ', `typ ${String(header.typ)} is not ${SESSION_TOKEN_TYP}`);
     if (typeof header.kid !== 'string' || header.kid === '') throw new TokenRejectedError('missing_kid', 'the header names no kid');
     if (header.alg !== JWT_ALG) throw new TokenRejectedError('alg_not_allowed', `alg ${String(header.alg)} is not ${JWT_ALG}`);
     if (!this.kids.has(header.kid)) throw new TokenRejectedError('unknown_kid', 'no configured key has this kid');
@@ -126,6 +151,7 @@ export class TokenVerifier {
     try {
       ({ payload } = await jwtVerify(token, this.jwks, {
         algorithms: [JWT_ALG],
+        typ: SESSION_TOKEN_TYP,
         issuer: this.opts.issuer,
         audience: this.opts.audience,
         clockTolerance: this.opts.clockToleranceSeconds ?? 5,
@@ -140,7 +166,7 @@ export class TokenVerifier {
 }
 
 function rejection(err: unknown): TokenRejectedError {
-  const e = err as { code?: unknown; claim?: unknown; message?: unknown };
+  const e = err as { code?: unknown; claim?: unknown; reason?: unknown; message?: unknown };
   const msg = typeof e.message === 'string' ? e.message : String(err);
   switch (e.code) {
     case 'ERR_JWT_EXPIRED':
@@ -152,9 +178,11 @@ function rejection(err: unknown): TokenRejectedError {
     case 'ERR_JWKS_NO_MATCHING_KEY':
       return new TokenRejectedError('unknown_kid', msg, { cause: err });
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (e.reason === 'missing') return new TokenRejectedError('bad_claims', msg, { cause: err });
       if (e.claim === 'nbf') return new TokenRejectedError('not_yet_valid', msg, { cause: err });
       if (e.claim === 'iss') return new TokenRejectedError('wrong_issuer', msg, { cause: err });
       if (e.claim === 'aud') return new TokenRejectedError('wrong_audience', msg, { cause: err });
+      if (e.claim === 'typ') return new TokenRejectedError('wrong_typ', msg, { cause: err });
       return new TokenRejectedError('bad_claims', msg, { cause: err });
     case 'ERR_JWS_INVALID':
     case 'ERR_JWT_INVALID':
@@ -171,6 +199,8 @@ function sessionClaims(p: JWTPayload): SessionClaims {
   const bad = (what: string) => new TokenRejectedError('bad_claims', what);
   if (typeof p.sub !== 'string' || p.sub === '') throw bad('sub must be a non-empty string');
   if (typeof p.jti !== 'string' || p.jti === '') throw bad('jti must be a non-empty string');
+  if (typeof p.sid !== 'string' || p.sid === '') throw bad('sid must be a non-empty string');
+  if (!Number.isSafeInteger(p.sst) || (p.sst as number) < 0) throw bad('sst must be epoch milliseconds');
   for (const k of ['iat', 'nbf', 'exp'] as const) if (typeof p[k] !== 'number') throw bad(`${k} must be a number`);
   const aud = Array.isArray(p.aud) ? p.aud[0] : p.aud;
   const prefs: Record<string, string> = {};
@@ -181,6 +211,8 @@ function sessionClaims(p: JWTPayload): SessionClaims {
     sub: p.sub,
     cart: Array.isArray(p.cart) ? p.cart : [],
     prefs,
+    sid: p.sid,
+    sst: p.sst as number,
     iat: p.iat!,
     nbf: p.nbf!,
     exp: p.exp!,

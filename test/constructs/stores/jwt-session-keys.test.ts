@@ -50,7 +50,7 @@ describe('JwtSessionKeys', () => {
     });
   });
 
-  test('the issuer gets kms:Sign + GetPublicKey on the one key and Get/PutItem on the one table, nothing else', () => {
+  test('the issuer gets kms:Sign + GetPublicKey on the one key and Get/BatchGet/PutItem on the one table, nothing else', () => {
     const statements = statementsOf(template, stack.resolve(issuer.role.roleName).Ref);
     const byResource = new Map<string, string[]>();
     for (const s of statements) {
@@ -59,15 +59,15 @@ describe('JwtSessionKeys', () => {
     }
     expect(Object.fromEntries(byResource)).toEqual({
       [JSON.stringify(keyArn)]: ['kms:GetPublicKey', 'kms:Sign'],
-      [JSON.stringify(tableArn)]: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      [JSON.stringify(tableArn)]: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
     });
     for (const s of statements) for (const a of actionsOf(s)) expect(a).not.toMatch(SERVICE_WIDE);
   });
 
-  test('the verifier gets kms:GetPublicKey and GetItem only: no kms:Sign, no kms:Verify (verification is local), no table writes', () => {
+  test('the verifier gets kms:GetPublicKey and Get/BatchGetItem only: no kms:Sign, no kms:Verify (verification is local), no table writes', () => {
     const statements = statementsOf(template, stack.resolve(verifier.role.roleName).Ref);
     const actions = statements.flatMap(actionsOf).sort();
-    expect(actions).toEqual(['dynamodb:GetItem', 'kms:GetPublicKey']);
+    expect(actions).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'kms:GetPublicKey']);
     for (const s of statements) expect([JSON.stringify(keyArn), JSON.stringify(tableArn)]).toContain(JSON.stringify(s.Resource));
   });
 

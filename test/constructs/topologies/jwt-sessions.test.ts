@@ -38,9 +38,9 @@ describe('JwtSessions', () => {
     expect(kmsActions).toEqual(['kms:GetPublicKey', 'kms:Sign']);
   });
 
-  test('denylist grants: GetItem and PutItem on the one revocation table, nothing else in DynamoDB', () => {
+  test('denylist grants: GetItem, BatchGetItem and PutItem on the one revocation table, nothing else in DynamoDB', () => {
     const ddb = policyStatements(template).filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')));
-    expect(ddb.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(ddb.flatMap(actionsOf).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
     for (const st of ddb) {
       const resources = Array.isArray(st.Resource) ? st.Resource : [st.Resource];
       for (const r of resources) expect(JSON.stringify(r)).toMatch(/KeysRevocationTable/);
