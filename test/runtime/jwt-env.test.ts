@@ -42,13 +42,28 @@ describe('createJwtRuntime', () => {
 
   test('SESSION_ABSOLUTE_TIMEOUT reaches JWT mode: a token issued at the start of the session expires with it, however long the token TTL', async () => {
     let now = Date.UTC(2030, 0, 1);
-    const rt = await createJwtRuntime(parseSessionEnv({ ...BASE, SESSION_JWT_KMS_KEY_ID: 'key-new', SESSION_JWT_TTL: '900', SESSION_IDLE_TIMEOUT: '60', SESSION_ABSOLUTE_TIMEOUT: '120' }), { kms, now: () => now });
+    const rt = await createJwtRuntime(parseSessionEnv({ ...BASE, SESSION_JWT_KMS_KEY_ID: 'key-new', SESSION_JWT_TTL: '900', SESSION_IDLE_TIMEOUT: '120', SESSION_ABSOLUTE_TIMEOUT: '120' }), { kms, now: () => now });
     try {
       expect(rt.sessions.absoluteTimeoutSeconds).toBe(120);
       const login = await rt.sessions.issue({ sub: 'ann', cart: [], prefs: {} });
       expect(login.claims.exp).toBe(now / 1000 + 120);
       now += 120_000;
       await expect(rt.sessions.verify(login.token)).rejects.toMatchObject({ reason: 'absolute_timeout' });
+    } finally {
+      await rt.close();
+    }
+  });
+
+  test('SESSION_IDLE_TIMEOUT reaches JWT mode: a token lives at most the idle timeout, and an untouched session ends with it', async () => {
+    let now = Date.UTC(2030, 0, 1);
+    const rt = await createJwtRuntime(parseSessionEnv({ ...BASE, SESSION_JWT_KMS_KEY_ID: 'key-new', SESSION_JWT_TTL: '900', SESSION_IDLE_TIMEOUT: '60', SESSION_ABSOLUTE_TIMEOUT: '3600' }), { kms, now: () => now });
+    try {
+      const login = await rt.sessions.issue({ sub: 'ann', cart: [], prefs: {} });
+      expect(login.claims.exp).toBe(now / 1000 + 60);
+      now += 30_000;
+      expect((await rt.sessions.verify(login.token)).claims.sub).toBe('ann');
+      now += 60_000; // 90 s idle, past the 60 s idle timeout and the verifier's clock tolerance
+      await expect(rt.sessions.verify(login.token)).rejects.toThrow();
     } finally {
       await rt.close();
     }

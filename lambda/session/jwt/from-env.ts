@@ -56,7 +56,8 @@ export async function createJwtRuntime(env: SessionEnv, opts: JwtRuntimeOptions 
     previousKeys,
     issuer: jwt.issuer,
     audience: jwt.audience,
-    ttlSeconds: jwt.ttlSeconds,
+    // A token is renewed on every change, so its lifetime is the idle limit: never longer than SESSION_IDLE_TIMEOUT.
+    ttlSeconds: Math.min(jwt.ttlSeconds, env.idleTimeoutSeconds),
     absoluteTimeoutSeconds: env.absoluteTimeoutSeconds,
     denylist,
     revocationCheck: jwt.revocationCheck,
