@@ -230,8 +230,9 @@ export class SessionManager {
   }
 
   /**
-   * Login: a new id carrying the old session's data (with `fn` applied), then the old id is
-   * deleted, so a fixated id is worthless. The new session is stored before the old one goes.
+   * Login: a new id carrying the old session's data with `fn` applied (`fn` decides what is
+   * carried: the reference app keeps only an anonymous session's or the same user's), then the
+   * old id is deleted, so a fixated id is worthless. The new session is stored before the old one goes.
    */
   async regenerate(old: Session | undefined, fn?: SessionUpdate): Promise<Session> {
     const data = JSON.parse(JSON.stringify(old?.data ?? {})) as SessionData;
