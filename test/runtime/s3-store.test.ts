@@ -138,6 +138,28 @@ describe('S3Store on s3rver', () => {
     expect(await store.compareAndSet(nextWrite(s, { id: 'cas-missing-0000000000000000' }), s)).toBe(false);
   });
 
+  // Issue 14 item 4 on S3. The ETag is the MD5 of the body: without the write token, two writes
+  // of the same version and data would share one, and If-Match could not tell them apart.
+  it('failover story: a lost version 2 and another writer\'s version 2 with the same data get different ETags, and a copy of the lost one is refused (HEAD metadata names the write)', async () => {
+    const writer = makeStore();
+    const s = session('cas-failover-00000000000000', { n: 1 });
+    await writer.create(s);
+    const lost = nextWrite(s, { data: { n: 2 } });
+    expect(await writer.compareAndSet(lost, s)).toBe(true);
+    const lostEtag = (await rawObject(s.id)).etag;
+    await writer.delete(s.id); // the failover: the bucket holds v1 again …
+    await writer.create(s);
+    const other = nextWrite(s, { data: { n: 2 } }); // … and another writer's v2, the same data
+    expect(await makeStore().compareAndSet(other, s)).toBe(true);
+    const otherEtag = (await rawObject(s.id)).etag;
+    expect(otherEtag).not.toBe(lostEtag);
+
+    const { store, sent } = recordingStore(); // never saw the session: asks HeadObject which write is stored
+    expect(await store.compareAndSet(nextWrite(lost, { data: { n: 3 } }), lost)).toBe(false);
+    expect(sent.map((r) => r.method)).toEqual(['HEAD']);
+    expect((await rawObject(s.id)).body).toMatchObject({ version: 2, token: other.token, data: { n: 2 } });
+  });
+
   it('an object already past expiresAt is not returned nor revived (lifecycle rules only delete in whole days)', async () => {
     const past = Date.now() - 5_000;
     const body = { version: 1, createdAt: past - 60_000, expiresAt: past, data: { user: 'gone' } };
