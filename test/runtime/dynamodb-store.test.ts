@@ -106,6 +106,19 @@ describe('DynamoDbStore on dynalite', () => {
     expect(item?.version).toEqual({ N: '1' });
   });
 
+  it('an item stored before write tokens (no writeToken) reads with the empty token and is written from it once', async () => {
+    const store = makeStore();
+    const now = Date.now();
+    const id = 'before-tokens-0000000000000';
+    await raw.send(new PutItemCommand({ TableName: dyn.table, Item: { id: { S: id }, version: { N: '3' }, createdAt: { N: String(now) }, expiresAt: { N: String(now + 60_000) }, ttl: { N: String(Math.ceil((now + 60_000) / 1000)) }, data: { S: '{"n":3}' } } }));
+    const old = await store.load(id, { now, ...LOAD });
+    expect(old).toMatchObject({ version: 3, token: '', data: { n: 3 } });
+    const v4 = nextWrite(old!, { data: { n: 4 } });
+    expect(await store.compareAndSet(v4, old!)).toBe(true);
+    expect(await store.compareAndSet(nextWrite(old!, { data: { n: 'again' } }), old!)).toBe(false);
+    expect((await rawItem(id))?.writeToken).toEqual({ S: v4.token });
+  });
+
   it('writes the ttl attribute under a custom name when ttlAttribute is set', async () => {
     const store = makeStore({ ttlAttribute: 'expires_ttl' });
     const s = session('custom-ttl-00000000000000000', { a: 1 });

@@ -53,6 +53,21 @@ describe('PostgresStore on a throwaway database of the machine\'s PostgreSQL', (
 
   describeStoreConformance('postgres', () => ({ makeStore: async () => makeStore({ connectionString: db.url }) }));
 
+  it('a table made before write tokens gets the write_token column from ensureSchema; its rows read with the empty token and are written from it once', async () => {
+    await sql.query(`CREATE TABLE before_tokens (id text PRIMARY KEY, version bigint NOT NULL, data jsonb NOT NULL, created_at timestamptz NOT NULL, expires_at timestamptz NOT NULL)`);
+    const now = Date.now();
+    await sql.query(`INSERT INTO before_tokens VALUES ('old-row-000000000000000000', 3, '{"n":3}', $1, $2)`, [new Date(now), new Date(now + 60_000)]);
+    const store = makeStore({ connectionString: db.url, table: 'before_tokens' });
+    await store.ensureSchema();
+    await store.ensureSchema(); // the second run finds the column and alters nothing
+    const old = await store.load('old-row-000000000000000000', { now: Date.now(), ...LOAD });
+    expect(old).toMatchObject({ version: 3, token: '', data: { n: 3 } });
+    const v4 = nextWrite(old!, { data: { n: 4 } });
+    expect(await store.compareAndSet(v4, old!)).toBe(true);
+    expect(await store.compareAndSet(nextWrite(old!, { data: { n: 'again' } }), old!)).toBe(false);
+    expect(await store.load(old!.id, { now: Date.now(), ...LOAD })).toMatchObject({ version: 4, token: v4.token, data: { n: 4 } });
+  });
+
   it('schema creation is idempotent: ensureSchema twice in a row and four times at once leave one table and one expires_at index', async () => {
     const store = makeStore({ connectionString: db.url, table: 'twice' });
     await store.ensureSchema();

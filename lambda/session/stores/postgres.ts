@@ -1,8 +1,9 @@
 /**
  * PostgresStore: sessions in PostgreSQL (RDS / Aurora PostgreSQL), one row per session in
  *
- *   sessions(id text primary key, version bigint not null, write_token text not null default '',
- *            data jsonb not null, created_at timestamptz not null, expires_at timestamptz not null)
+ *   sessions(id text primary key, version bigint not null, data jsonb not null,
+ *            created_at timestamptz not null, expires_at timestamptz not null,
+ *            write_token text not null default '')   (last: where ALTER TABLE puts it on an older table)
  *   + index on expires_at
  *
  * created idempotently by {@link ensureSchema}. Statements, one round trip each:
@@ -112,10 +113,10 @@ export async function ensureSchema(pool: Pool, table = 'sessions'): Promise<void
       `CREATE TABLE IF NOT EXISTS ${t} (
         id text PRIMARY KEY,
         version bigint NOT NULL,
-        write_token text NOT NULL DEFAULT '',
         data jsonb NOT NULL,
         created_at timestamptz NOT NULL,
-        expires_at timestamptz NOT NULL
+        expires_at timestamptz NOT NULL,
+        write_token text NOT NULL DEFAULT ''
       )`,
     );
     // A table made before write tokens gets the column ('' = a row written before them). Only
