@@ -6,6 +6,7 @@
 import { BadRequestError } from '../session/errors';
 import type { Session, SessionManager, SessionUpdate } from '../session/manager';
 import { NoSessionError } from './errors';
+import { dataAtLogin } from './login';
 import { cookiesOf, createSessionApp, json, type App, type AppCommonOptions, type RouteContext } from './http';
 import { LIMITS, readCart, readPrefs, validateCartItem, validateLogin, validatePrefs } from './validate';
 
@@ -44,9 +45,8 @@ export function createApp(opts: AppOptions): App {
       async POST(ctx) {
         const { user } = validateLogin(jsonBody(ctx));
         const old = await current(ctx);
-        const fresh = await manager.regenerate(old, (d) => {
-          d.user = user;
-        });
+        // Another user's data stays behind; the old session is deleted whoever held it.
+        const fresh = await manager.regenerate(old, (d) => dataAtLogin(d, user));
         ctx.sessionRef = fresh.id;
         return json(200, { user }, [manager.setCookie(fresh)]);
       },

@@ -4,7 +4,8 @@
  */
 export { SessionManager } from './manager';
 export type { Session, SessionManagerOptions, SessionUpdate } from './manager';
-export type { LoadOptions, SessionData, SessionStore, StoredSession } from './types';
+export type { LoadOptions, SessionData, SessionStore, StoredSession, WriteStamp } from './types';
+export { newWriteToken } from './write-token';
 export * from './errors';
 export * from './env';
 export { cookieKeys, cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId, SESSION_ID_BYTES } from './cookies';

@@ -12,6 +12,7 @@ import { cookieKeys, cookieName, newSessionId, readCookie, serializeCookie, sign
 import { setBounded } from './bounded';
 import { ConflictError, SessionGoneError, SessionTooLargeError, StoreUnavailableError } from './errors';
 import type { LoadOptions, SessionData, SessionStore, StoredSession } from './types';
+import { newWriteToken, sameWrite } from './write-token';
 
 export type Session = StoredSession;
 
@@ -21,6 +22,8 @@ const VERIFIED_COOKIES_MAX = 10_000;
 /** What a manager remembers of a session it wrote: enough to write it again from there. */
 interface Written {
   readonly version: number;
+  /** The token of that write: the store compares it too, so a copy of a write a failover lost never passes for current. */
+  readonly token: string;
   readonly createdAt: number;
   /** The idle expiry as written (another instance's read may have slid it since). */
   readonly expiresAt: number;
@@ -55,7 +58,7 @@ export interface SessionManagerOptions {
    * from there in one round trip (stores with `compareAndSetOrLoad`): each session counts the
    * characters of its serialized data plus 128; the oldest go first. The stored version decides:
    * a session changed elsewhere costs the same two round trips as without it, never a lost
-   * update. 0 turns it off. @default 8388608 (8 Mi)
+   * update (the store compares version and write token). 0 turns it off. @default 8388608 (8 Mi)
    */
   readonly writtenCacheChars?: number;
   /** Clock, epoch ms (tests). @default Date.now */
@@ -140,7 +143,7 @@ export class SessionManager {
     const now = this.now();
     const s = await this.store.load(id, this.loadOptions(now));
     const w = this.written.get(id);
-    if (w !== undefined && s?.version !== w.version) this.forget(id); // gone, or written elsewhere since
+    if (w !== undefined && (s === undefined || !sameWrite(s, w))) this.forget(id); // gone, or written elsewhere since
     if (s === undefined) return undefined;
     if (s.expiresAt <= now || this.absoluteDeadline(s) <= now) {
       if (this.absoluteDeadline(s) <= now) await this.store.delete(id);
@@ -155,7 +158,7 @@ export class SessionManager {
     this.checkBytes(Buffer.byteLength(serialized));
     const now = this.now();
     for (let attempt = 0; attempt < 5; attempt++) {
-      const s: Session = { id: newSessionId(), data, version: 1, createdAt: now, expiresAt: this.expiry(now, now) };
+      const s: Session = { id: newSessionId(), data, version: 1, token: newWriteToken(), createdAt: now, expiresAt: this.expiry(now, now) };
       if (await this.store.create(s)) {
         this.remember(s, serialized);
         return s;
@@ -179,7 +182,7 @@ export class SessionManager {
       this.checkBytes(Buffer.byteLength(after));
       const written = this.successor(current, next, this.now());
       const started = Date.now();
-      if (await this.store.compareAndSet(written, current.version, after)) {
+      if (await this.store.compareAndSet(written, current, after)) {
         this.remember(written, after);
         return written;
       }
@@ -194,7 +197,7 @@ export class SessionManager {
    * The request's session with `fn` applied, as `load` then `update` would give it; undefined
    * when there is no live session (nothing written). When this manager wrote the session last
    * (every request of a sticky session does) and the store has compareAndSetOrLoad, it writes
-   * from the version it wrote, in one round trip. If that version is no longer the stored one,
+   * from the write it made (version and token), in one round trip. If that is no longer the stored one,
    * the store answers with the current session instead, and `update` takes over from it: `fn`
    * re-applied, then update's own retries, each re-reading after its backoff (data read before a
    * backoff would be stale by the time it is written, and contenders would keep colliding).
@@ -217,7 +220,7 @@ export class SessionManager {
       return s === undefined ? undefined : this.update(s, fn);
     }
     const written = this.successor({ id, ...base }, applied.next, now);
-    const reply = await this.store.compareAndSetOrLoad(written, base.version, applied.after, this.loadOptions(now));
+    const reply = await this.store.compareAndSetOrLoad(written, base, applied.after, this.loadOptions(now));
     if (reply === true) {
       this.remember(written, applied.after);
       return written;
@@ -227,8 +230,9 @@ export class SessionManager {
   }
 
   /**
-   * Login: a new id carrying the old session's data (with `fn` applied), then the old id is
-   * deleted, so a fixated id is worthless. The new session is stored before the old one goes.
+   * Login: a new id carrying the old session's data with `fn` applied (`fn` decides what is
+   * carried: the reference app keeps only an anonymous session's or the same user's), then the
+   * old id is deleted, so a fixated id is worthless. The new session is stored before the old one goes.
    */
   async regenerate(old: Session | undefined, fn?: SessionUpdate): Promise<Session> {
     const data = JSON.parse(JSON.stringify(old?.data ?? {})) as SessionData;
@@ -261,9 +265,9 @@ export class SessionManager {
     return Buffer.byteLength(JSON.stringify(data));
   }
 
-  /** The session that replaces `s` with `data`: the next version, its idle expiry slid from `now`. */
+  /** The session that replaces `s` with `data`: the next version with a new write token, its idle expiry slid from `now`. */
   private successor(s: Pick<Session, 'id' | 'version' | 'createdAt'>, data: SessionData, now: number): Session {
-    return { id: s.id, data, version: s.version + 1, createdAt: s.createdAt, expiresAt: this.expiry(s.createdAt, now) };
+    return { id: s.id, data, version: s.version + 1, token: newWriteToken(), createdAt: s.createdAt, expiresAt: this.expiry(s.createdAt, now) };
   }
 
   private loadOptions(now: number): LoadOptions {
@@ -280,7 +284,7 @@ export class SessionManager {
     this.forget(s.id);
     const cost = data.length + WRITTEN_ENTRY_OVERHEAD;
     if (cost > this.writtenMaxChars / 16) return; // no one session takes a large share
-    this.written.set(s.id, { version: s.version, createdAt: s.createdAt, expiresAt: s.expiresAt, data });
+    this.written.set(s.id, { version: s.version, token: s.token, createdAt: s.createdAt, expiresAt: s.expiresAt, data });
     this.writtenChars += cost;
     for (const [id, w] of this.written) {
       if (this.writtenChars <= this.writtenMaxChars) break;

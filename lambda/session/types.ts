@@ -3,13 +3,26 @@
 /** Session payload: any JSON object. */
 export type SessionData = Record<string, unknown>;
 
+/**
+ * What a compare-and-set expects to find stored: the version and the token of the write that
+ * stored it. A version alone can repeat: when a failover loses version 2, another writer's
+ * version 2 takes its place, and a copy of the lost one would look current. The token cannot.
+ */
+export interface WriteStamp {
+  /** Starts at 1 on create; every successful write adds 1. */
+  readonly version: number;
+  /**
+   * Random per write (96 bits, base64url, from `newWriteToken`); stores compare it with the
+   * version. `''` only for a session stored before write tokens existed.
+   */
+  readonly token: string;
+}
+
 /** A session as a store keeps it. All times are epoch milliseconds. */
-export interface StoredSession {
+export interface StoredSession extends WriteStamp {
   /** Opaque id (base64url of ≥ 16 random bytes). */
   readonly id: string;
   readonly data: SessionData;
-  /** Starts at 1 on create; every successful write adds 1. Compare-and-set compares it. */
-  readonly version: number;
   /** Creation time: the absolute timeout counts from here. */
   readonly createdAt: number;
   /** When the session dies unless used again: min(last use + idle timeout, createdAt + absolute timeout). */
@@ -38,7 +51,7 @@ export interface SessionStore {
    * expiry to `expiresAt` (the caller has already capped it at the absolute deadline when it
    * can; stores that cannot know createdAt before reading may slide by `idleTimeoutSeconds`
    * and leave the absolute check to the manager). A store that expires lazily must filter
-   * here: an expired session is never returned. Does not change the version.
+   * here: an expired session is never returned. Changes neither version nor token.
    */
   load(id: string, opts: LoadOptions): Promise<StoredSession | undefined>;
 
@@ -49,21 +62,21 @@ export interface SessionStore {
   create(session: StoredSession): Promise<boolean>;
 
   /**
-   * Replace the session only if its stored version is still `expectedVersion`
-   * (`session.version` must be `expectedVersion + 1`). Returns false on a version mismatch or
-   * when the session is gone. Throws SessionTooLargeError before writing anything if too large.
+   * Replace the session only if the stored one is still the write `expected` names: same version
+   * and same token (`session.version` must be `expected.version + 1`, with a new token). Returns
+   * false on a mismatch or when the session is gone. Throws SessionTooLargeError before writing anything if too large.
    * `serializedData`, when given, is `JSON.stringify(session.data)`, which the caller already
    * has (the manager compares it to tell a change): a store may write it instead of serializing again.
    */
-  compareAndSet(session: StoredSession, expectedVersion: number, serializedData?: string): Promise<boolean>;
+  compareAndSet(session: StoredSession, expected: WriteStamp, serializedData?: string): Promise<boolean>;
 
   /**
    * Optional, for a store that can do it in the same round trip: `compareAndSet`, except that
-   * on a version mismatch it answers with the stored session, read and slid as `load` would
+   * on a mismatch it answers with the stored session, read and slid as `load` would
    * (so a writer that started from a version it knew retries without a separate read), and
    * `undefined` when the session is gone or past its absolute timeout. `true` when written.
    */
-  compareAndSetOrLoad?(session: StoredSession, expectedVersion: number, serializedData: string, opts: LoadOptions): Promise<true | StoredSession | undefined>;
+  compareAndSetOrLoad?(session: StoredSession, expected: WriteStamp, serializedData: string, opts: LoadOptions): Promise<true | StoredSession | undefined>;
 
   /** Delete the session (no error if it is already gone). */
   delete(id: string): Promise<void>;

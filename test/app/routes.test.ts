@@ -85,19 +85,46 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
       expect(s.setCookies).toEqual([]); // a read does not reissue the cookie
     });
 
-    test('logging in again regenerates the id, carries the data, and the old cookie stops working', async () => {
+    test('the same user logging in again gets a new id with the data carried, and the old cookie stops working', async () => {
       const c = await loggedIn('carol');
       await c.post('/cart/items', { sku: 'kiwi', qty: 1 });
       const oldCookie = c.cookieHeader;
       const oldId = runtime.manager.idFromCookies(oldCookie);
-      const r = await c.post('/login', { user: 'carol2' });
+      const r = await c.post('/login', { user: 'carol' });
       expect(r.status).toBe(200);
       const newId = runtime.manager.idFromCookies(c.cookieHeader);
       expect(newId).toBeDefined();
       expect(newId).not.toBe(oldId);
-      expect((await c.get('/session')).json).toMatchObject({ user: 'carol2', cart: [{ sku: 'kiwi', qty: 1 }] });
+      expect((await c.get('/session')).json).toMatchObject({ user: 'carol', cart: [{ sku: 'kiwi', qty: 1 }] });
       expect((await c.get('/session', { cookie: oldCookie })).status).toBe(401);
       expect(await runtime.store.load(oldId!, { now: Date.now(), idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 })).toBeUndefined();
+    });
+
+    // Issue 14 item 3: a shared browser still holds alice's session when bob logs in.
+    test('another user logging in on a browser holding alice\'s session starts empty: none of her cart or prefs, and her old id is dead', async () => {
+      const c = await loggedIn('alice');
+      await c.post('/cart/items', { sku: 'alice-secret', qty: 1 });
+      await c.put('/prefs', { address: 'alice street 1' });
+      const aliceCookie = c.cookieHeader;
+      const aliceId = runtime.manager.idFromCookies(aliceCookie);
+      const r = await c.post('/login', { user: 'bob' });
+      expect(r.status).toBe(200);
+      expect(runtime.manager.idFromCookies(c.cookieHeader)).not.toBe(aliceId);
+      const bob = await c.get('/session');
+      expect(bob.json).toMatchObject({ user: 'bob', cart: [], prefs: {} });
+      expect(JSON.stringify((await runtime.manager.load(c.cookieHeader))?.data)).not.toMatch(/alice/);
+      expect((await c.get('/session', { cookie: aliceCookie })).status).toBe(401); // no fixation: the old id is gone
+      expect(await runtime.store.load(aliceId!, { now: Date.now(), idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 })).toBeUndefined();
+    });
+
+    test('logging in from an anonymous session (no user) carries its cart into the new session and ends the anonymous one', async () => {
+      const anon = await runtime.manager.create({ cart: [{ sku: 'guest-line', qty: 2 }] }); // as a shop that keeps guest carts would
+      const c = client();
+      const r = await c.post('/login', { user: 'gus' }, { cookie: runtime.manager.setCookie(anon).split(';')[0] });
+      expect(r.status).toBe(200);
+      expect((await c.get('/session')).json).toMatchObject({ user: 'gus', cart: [{ sku: 'guest-line', qty: 2 }] });
+      expect(runtime.manager.idFromCookies(c.cookieHeader)).not.toBe(anon.id);
+      expect(await runtime.manager.loadById(anon.id)).toBeUndefined();
     });
 
     test('POST /logout answers 204, clears the cookie and deletes the session in the store', async () => {

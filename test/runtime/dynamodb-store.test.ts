@@ -11,7 +11,8 @@ import { SessionManager } from '../../lambda/session/manager';
 import { DYNAMODB_ITEM_LIMIT_BYTES, dynamoDbItemSize } from '../../lambda/session/stores/aws-dynamodb-item-size';
 import { DynamoDbStore, type DynamoDbStoreOptions } from '../../lambda/session/stores/dynamodb';
 import type { StoredSession } from '../../lambda/session/types';
-import { describeStoreConformance } from '../support/conformance';
+import { newWriteToken } from '../../lambda/session/write-token';
+import { describeStoreConformance, nextWrite } from '../support/conformance';
 import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, startDynalite, type Dynalite } from '../support/dynalite';
 import { describeEndpointStoreDown } from '../support/outage';
 import { startS3rver, type LocalS3 } from '../support/s3rver';
@@ -49,7 +50,7 @@ function makeStore(extra: Partial<DynamoDbStoreOptions> = {}): DynamoDbStore {
 }
 
 function session(id: string, data: Record<string, unknown>, version = 1, now = Date.now()): StoredSession {
-  return { id, data, version, createdAt: now, expiresAt: now + 60_000 };
+  return { id, data, version, token: newWriteToken(), createdAt: now, expiresAt: now + 60_000 };
 }
 
 async function rawItem(id: string) {
@@ -88,14 +89,14 @@ describe('DynamoDbStore on dynalite', () => {
   it('a session past its absolute deadline is not returned even though its idle expiry is in the future', async () => {
     const store = makeStore();
     const now = Date.now();
-    await store.create({ id: 'absolute-item-00000000000000', data: {}, version: 1, createdAt: now - 700_000, expiresAt: now + 30_000 });
+    await store.create({ id: 'absolute-item-00000000000000', data: {}, version: 1, token: newWriteToken(), createdAt: now - 700_000, expiresAt: now + 30_000 });
     expect(await store.load('absolute-item-00000000000000', { now, ...LOAD })).toBeUndefined();
   });
 
   it('load slides expiresAt and the ttl attribute (epoch seconds) in one UpdateItem, capped at the absolute deadline in what it returns', async () => {
     const store = makeStore();
     const created = Date.now() - 10_000;
-    await store.create({ id: 'slide-item-0000000000000000', data: { a: 1 }, version: 1, createdAt: created, expiresAt: created + 60_000 });
+    await store.create({ id: 'slide-item-0000000000000000', data: { a: 1 }, version: 1, token: newWriteToken(), createdAt: created, expiresAt: created + 60_000 });
     const now = Date.now();
     const s = await store.load('slide-item-0000000000000000', { now, idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 30 });
     expect(s).toMatchObject({ version: 1, data: { a: 1 }, expiresAt: created + 30_000 });
@@ -103,6 +104,19 @@ describe('DynamoDbStore on dynalite', () => {
     expect(item?.expiresAt).toEqual({ N: String(now + 60_000) });
     expect(item?.ttl).toEqual({ N: String(Math.ceil((now + 60_000) / 1000)) });
     expect(item?.version).toEqual({ N: '1' });
+  });
+
+  it('an item stored before write tokens (no writeToken) reads with the empty token and is written from it once', async () => {
+    const store = makeStore();
+    const now = Date.now();
+    const id = 'before-tokens-0000000000000';
+    await raw.send(new PutItemCommand({ TableName: dyn.table, Item: { id: { S: id }, version: { N: '3' }, createdAt: { N: String(now) }, expiresAt: { N: String(now + 60_000) }, ttl: { N: String(Math.ceil((now + 60_000) / 1000)) }, data: { S: '{"n":3}' } } }));
+    const old = await store.load(id, { now, ...LOAD });
+    expect(old).toMatchObject({ version: 3, token: '', data: { n: 3 } });
+    const v4 = nextWrite(old!, { data: { n: 4 } });
+    expect(await store.compareAndSet(v4, old!)).toBe(true);
+    expect(await store.compareAndSet(nextWrite(old!, { data: { n: 'again' } }), old!)).toBe(false);
+    expect((await rawItem(id))?.writeToken).toEqual({ S: v4.token });
   });
 
   it('writes the ttl attribute under a custom name when ttlAttribute is set', async () => {
@@ -131,7 +145,7 @@ describe('DynamoDbStore on dynalite', () => {
     expect(await store.create(s)).toBe(true);
     const before = await rawItem(s.id);
     const big = { user: 'ada', blob: 'x'.repeat(450 * 1024) };
-    await expect(store.compareAndSet({ ...s, version: 2, data: big }, 1)).rejects.toBeInstanceOf(SessionTooLargeError);
+    await expect(store.compareAndSet(nextWrite(s, { data: big }), s)).rejects.toBeInstanceOf(SessionTooLargeError);
     await expect(store.create(session('too-large-new-0000000000000', big))).rejects.toBeInstanceOf(SessionTooLargeError);
     expect(await rawItem(s.id)).toEqual(before);
     expect(await rawItem('too-large-new-0000000000000')).toBeUndefined();
@@ -170,8 +184,8 @@ describe('DynamoDbStore on dynalite', () => {
     const store = makeStore({ overflow: { bucket: BUCKET, client: s3Client, thresholdBytes: 0 } });
     const s = session('overflow-loser-0000000000000', { n: 1 });
     await store.create(s);
-    expect(await store.compareAndSet({ ...s, version: 2, data: { n: 2 } }, 1)).toBe(true);
-    expect(await store.compareAndSet({ ...s, version: 2, data: { n: 'stale' } }, 1)).toBe(false);
+    expect(await store.compareAndSet(nextWrite(s, { data: { n: 2 } }), s)).toBe(true);
+    expect(await store.compareAndSet(nextWrite(s, { data: { n: 'stale' } }), s)).toBe(false);
     expect(await overflowKeys(s.id)).toHaveLength(1);
     expect((await store.load(s.id, { now: Date.now(), ...LOAD }))?.data).toEqual({ n: 2 });
   });

@@ -11,7 +11,8 @@ import { createSessionRuntime } from '../../lambda/session/from-env';
 import { SessionManager } from '../../lambda/session/manager';
 import { MemcachedStore, memcachedExptime, type MemcachedStoreOptions } from '../../lambda/session/stores/memcached';
 import type { StoredSession } from '../../lambda/session/types';
-import { describeStoreConformance } from '../support/conformance';
+import { newWriteToken } from '../../lambda/session/write-token';
+import { describeStoreConformance, nextWrite } from '../support/conformance';
 import { MemcachedServer } from '../support/memcached-server';
 import { RuntimeChild } from '../support/runtime-child';
 import { itLeavesNoUnhandledRejection, itSurvivesProcessOutages, SCHEDULING_SLACK_MS } from '../support/outage';
@@ -33,7 +34,7 @@ afterAll(async () => {
 let n = 0;
 function session(data: Record<string, unknown>, over: Partial<StoredSession> = {}): StoredSession {
   const now = Date.now();
-  return { id: `mc-test-${process.pid}-${++n}-aaaaaaaaaaaa`, data, version: 1, createdAt: now, expiresAt: now + 60_000, ...over };
+  return { id: `mc-test-${process.pid}-${++n}-aaaaaaaaaaaa`, data, version: 1, token: newWriteToken(), createdAt: now, expiresAt: now + 60_000, ...over };
 }
 
 /** Two memcached servers, started before the enclosing describe block's tests and stopped after them. */
@@ -77,10 +78,10 @@ describe('MemcachedStore on one memcached', () => {
     const readByA = await a.load(s.id, { now: Date.now(), ...LOAD }); // A remembers the cas token of version 1
     const readByB = await b.load(s.id, { now: Date.now(), ...LOAD });
     const casBefore = /^VALUE \S+ \d+ \d+ (\d+)/m.exec(await server.raw(`gets ${a.keyOf(s.id)}`))![1];
-    expect(await b.compareAndSet({ ...readByB!, version: 2, data: { n: 'b' } }, 1)).toBe(true);
+    expect(await b.compareAndSet(nextWrite(readByB!, { data: { n: 'b' } }), readByB!)).toBe(true);
     const casAfter = /^VALUE \S+ \d+ \d+ (\d+)/m.exec(await server.raw(`gets ${a.keyOf(s.id)}`))![1];
     expect(casAfter).not.toBe(casBefore); // memcached itself gave the item a new cas unique
-    expect(await a.compareAndSet({ ...readByA!, version: 2, data: { n: 'a' } }, 1)).toBe(false);
+    expect(await a.compareAndSet(nextWrite(readByA!, { data: { n: 'a' } }), readByA!)).toBe(false);
     expect(await a.load(s.id, { now: Date.now(), ...LOAD })).toMatchObject({ version: 2, data: { n: 'b' } });
   });
 
@@ -95,7 +96,7 @@ describe('MemcachedStore on one memcached', () => {
     const readByA = await a.load(s.id, { now, ...LOAD });
     const slid = await b.load(s.id, { now: now + 20_000, ...LOAD });
     expect(slid!.expiresAt).toBeGreaterThan(readByA!.expiresAt);
-    expect(await a.compareAndSet({ ...readByA!, version: 2, data: { n: 1 } }, 1)).toBe(true);
+    expect(await a.compareAndSet(nextWrite(readByA!, { data: { n: 1 } }), readByA!)).toBe(true);
     expect(await b.load(s.id, { now: Date.now(), ...LOAD })).toMatchObject({ version: 2, data: { n: 1 } });
   });
 
@@ -143,7 +144,7 @@ describe('MemcachedStore on one memcached', () => {
   it('a session just under the store limit (1 MiB − 1 KiB) is accepted by a memcached with the default 1 MiB item limit', async () => {
     const store = makeStore({ servers: [server.address] });
     const s = session({ blob: '' });
-    const envelope = Buffer.byteLength(JSON.stringify({ version: 1, createdAt: s.createdAt, expiresAt: s.expiresAt, data: { blob: '' } }));
+    const envelope = Buffer.byteLength(JSON.stringify({ version: 1, token: s.token, createdAt: s.createdAt, expiresAt: s.expiresAt, data: { blob: '' } }));
     const big = { ...s, data: { blob: 'x'.repeat(store.maxSessionBytes - envelope) } };
     expect(await store.create(big)).toBe(true);
     expect((await store.load(s.id, { now: Date.now(), ...LOAD }))?.data.blob).toHaveLength(store.maxSessionBytes - envelope);

@@ -13,7 +13,8 @@ import { parseSessionEnv } from '../../lambda/session/env';
 import { createSessionRuntime, parseDatabaseCredentials } from '../../lambda/session/from-env';
 import { ensureSchema, PostgresStore, type PostgresStoreOptions } from '../../lambda/session/stores/postgres';
 import type { StoredSession } from '../../lambda/session/types';
-import { describeStoreConformance } from '../support/conformance';
+import { newWriteToken } from '../../lambda/session/write-token';
+import { describeStoreConformance, nextWrite } from '../support/conformance';
 import { startSecretsStandIn } from '../support/app-secrets';
 import { eventually, everySessionCall, expectAllUnavailableWithinBound, itConnectsAStoreCreatedWhileDown, itLeavesNoUnhandledRejection, SCHEDULING_SLACK_MS } from '../support/outage';
 import { PostgresCluster, ThrowawayDatabase } from '../support/postgres';
@@ -32,7 +33,7 @@ function makeStore(opts: PostgresStoreOptions): PostgresStore {
 let n = 0;
 function session(data: Record<string, unknown>, over: Partial<StoredSession> = {}): StoredSession {
   const now = Date.now();
-  return { id: `pg-test-${process.pid}-${++n}-aaaaaaaaaaaa`, data, version: 1, createdAt: now, expiresAt: now + 60_000, ...over };
+  return { id: `pg-test-${process.pid}-${++n}-aaaaaaaaaaaa`, data, version: 1, token: newWriteToken(), createdAt: now, expiresAt: now + 60_000, ...over };
 }
 
 describe('PostgresStore on a throwaway database of the machine\'s PostgreSQL', () => {
@@ -51,6 +52,21 @@ describe('PostgresStore on a throwaway database of the machine\'s PostgreSQL', (
   });
 
   describeStoreConformance('postgres', () => ({ makeStore: async () => makeStore({ connectionString: db.url }) }));
+
+  it('a table made before write tokens gets the write_token column from ensureSchema; its rows read with the empty token and are written from it once', async () => {
+    await sql.query(`CREATE TABLE before_tokens (id text PRIMARY KEY, version bigint NOT NULL, data jsonb NOT NULL, created_at timestamptz NOT NULL, expires_at timestamptz NOT NULL)`);
+    const now = Date.now();
+    await sql.query(`INSERT INTO before_tokens VALUES ('old-row-000000000000000000', 3, '{"n":3}', $1, $2)`, [new Date(now), new Date(now + 60_000)]);
+    const store = makeStore({ connectionString: db.url, table: 'before_tokens' });
+    await store.ensureSchema();
+    await store.ensureSchema(); // the second run finds the column and alters nothing
+    const old = await store.load('old-row-000000000000000000', { now: Date.now(), ...LOAD });
+    expect(old).toMatchObject({ version: 3, token: '', data: { n: 3 } });
+    const v4 = nextWrite(old!, { data: { n: 4 } });
+    expect(await store.compareAndSet(v4, old!)).toBe(true);
+    expect(await store.compareAndSet(nextWrite(old!, { data: { n: 'again' } }), old!)).toBe(false);
+    expect(await store.load(old!.id, { now: Date.now(), ...LOAD })).toMatchObject({ version: 4, token: v4.token, data: { n: 4 } });
+  });
 
   it('schema creation is idempotent: ensureSchema twice in a row and four times at once leave one table and one expires_at index', async () => {
     const store = makeStore({ connectionString: db.url, table: 'twice' });
@@ -100,7 +116,7 @@ describe('PostgresStore on a throwaway database of the machine\'s PostgreSQL', (
     const past = Date.now() - 1_000;
     const s = session({ n: 1 }, { createdAt: past - 1_000, expiresAt: past });
     expect(await store.create(s)).toBe(true); // stored as it is: already expired
-    expect(await store.compareAndSet({ ...s, version: 2, data: { n: 2 }, expiresAt: Date.now() + 60_000 }, 1)).toBe(false);
+    expect(await store.compareAndSet(nextWrite(s, { data: { n: 2 }, expiresAt: Date.now() + 60_000 }), s)).toBe(false);
     const row = await sql.query(`SELECT version FROM sessions WHERE id = $1`, [s.id]);
     expect(row.rows[0].version).toBe('1');
   });
@@ -129,7 +145,7 @@ describe('PostgresStore on a throwaway database of the machine\'s PostgreSQL', (
       await locker.query('BEGIN');
       await locker.query('SELECT 1 FROM sessions WHERE id = ANY($1) FOR UPDATE', [[s.id, gone.id]]);
       const t0 = performance.now();
-      await expect(store.compareAndSet({ ...s, version: 2, data: { n: 2 } }, 1)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.compareAndSet(nextWrite(s, { data: { n: 2 } }), s)).rejects.toBeInstanceOf(StoreUnavailableError);
       expect(performance.now() - t0).toBeLessThanOrEqual(500 + SCHEDULING_SLACK_MS);
       await store.sweepExpired(1000);
       expect((await sql.query('SELECT count(*)::int AS n FROM sessions WHERE id = $1', [gone.id])).rows[0].n).toBe(1); // skipped, not waited on
@@ -137,7 +153,7 @@ describe('PostgresStore on a throwaway database of the machine\'s PostgreSQL', (
       await locker.query('ROLLBACK');
       await locker.end();
     }
-    expect(await store.compareAndSet({ ...s, version: 2, data: { n: 2 } }, 1)).toBe(true);
+    expect(await store.compareAndSet(nextWrite(s, { data: { n: 2 } }), s)).toBe(true);
     expect((await store.sweepExpired(1000)).deleted).toBeGreaterThanOrEqual(1);
     expect((await sql.query('SELECT count(*)::int AS n FROM sessions WHERE id = $1', [gone.id])).rows[0].n).toBe(0);
   });

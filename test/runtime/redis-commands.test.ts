@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { SessionTooLargeError } from '../../lambda/session/errors';
 import { SessionManager, type Session } from '../../lambda/session/manager';
 import { RedisStore } from '../../lambda/session/stores/redis';
+import { nextWrite } from '../support/conformance';
 import { RedisServer } from '../support/redis-server';
 
 /** Calls per command since the last reset, without the admin client's own INFO and CONFIG (Redis 7 names subcommands `config|resetstat`). */
@@ -25,7 +26,7 @@ describe('redis store: commands per operation (INFO commandstats on its own serv
   let admin: Redis;
   let store: RedisStore;
   let m: SessionManager;
-  const cookie = (s: { id: string; createdAt: number }) => m.setCookie({ ...s, data: {}, version: 1, expiresAt: 0 }).split(';')[0];
+  const cookie = (s: { id: string; createdAt: number }) => m.setCookie({ ...s, data: {}, version: 1, token: '', expiresAt: 0 }).split(';')[0];
   const counted = async (op: () => Promise<unknown>): Promise<Record<string, number>> => {
     await admin.config('RESETSTAT');
     await op();
@@ -74,9 +75,9 @@ describe('redis store: commands per operation (INFO commandstats on its own serv
 
   it('a session over maxSessionBytes is refused before any command is sent', async () => {
     const s = await m.create({ blob: '' });
-    const big = { ...s, version: 2, data: { blob: 'x'.repeat(2000) } };
+    const big = nextWrite(s, { data: { blob: 'x'.repeat(2000) } });
     let outcome: unknown;
-    expect(await counted(() => store.compareAndSet(big, 1).catch((e: unknown) => (outcome = e)))).toEqual({});
+    expect(await counted(() => store.compareAndSet(big, s).catch((e: unknown) => (outcome = e)))).toEqual({});
     expect(outcome).toBeInstanceOf(SessionTooLargeError);
     await expect(store.create({ ...big, id: 'another-session-id-0000000' })).rejects.toBeInstanceOf(SessionTooLargeError);
   });

@@ -7,7 +7,8 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3Store, type S3StoreOptions } from '../../lambda/session/stores/s3';
 import type { StoredSession } from '../../lambda/session/types';
-import { describeStoreConformance } from '../support/conformance';
+import { newWriteToken } from '../../lambda/session/write-token';
+import { describeStoreConformance, nextWrite } from '../support/conformance';
 import { describeEndpointStoreDown } from '../support/outage';
 import { S3RVER_CREDENTIALS, startS3rver, type LocalS3 } from '../support/s3rver';
 
@@ -65,7 +66,7 @@ function recordingStore(): { store: S3Store; sent: SentRequest[] } {
 }
 
 function session(id: string, data: Record<string, unknown>, version = 1, now = Date.now()): StoredSession {
-  return { id, data, version, createdAt: now, expiresAt: now + 60_000 };
+  return { id, data, version, token: newWriteToken(), createdAt: now, expiresAt: now + 60_000 };
 }
 
 async function rawObject(id: string): Promise<{ body: unknown; etag?: string }> {
@@ -99,17 +100,18 @@ describe('S3Store on s3rver', () => {
     expect(loaded?.version).toBe(1);
     sent.length = 0;
 
-    expect(await store.compareAndSet({ ...s, version: 2, data: { n: 2 } }, 1)).toBe(true);
+    const v2 = nextWrite(s, { data: { n: 2 } });
+    expect(await store.compareAndSet(v2, s)).toBe(true);
     expect(puts(sent)).toHaveLength(1); // the ETag came from the cache: no HeadObject first
     expect(sent).toHaveLength(1);
     expect(puts(sent)[0].headers['if-match']).toBe(created.etag);
     expect(puts(sent)[0].headers['if-none-match']).toBeUndefined();
     const afterV2 = await rawObject(s.id);
-    expect(afterV2.body).toMatchObject({ version: 2, data: { n: 2 } });
+    expect(afterV2.body).toMatchObject({ version: 2, token: v2.token, data: { n: 2 } });
     expect(afterV2.etag).not.toBe(created.etag);
 
     sent.length = 0;
-    expect(await store.compareAndSet({ ...s, version: 3, data: { n: 3 } }, 2)).toBe(true);
+    expect(await store.compareAndSet(nextWrite(v2, { data: { n: 3 } }), v2)).toBe(true);
     expect(puts(sent)[0].headers['if-match']).toBe(afterV2.etag);
   });
 
@@ -119,7 +121,7 @@ describe('S3Store on s3rver', () => {
     await writer.create(s);
     const { etag } = await rawObject(s.id);
     const { store, sent } = recordingStore();
-    expect(await store.compareAndSet({ ...s, version: 2, data: { n: 2 } }, 1)).toBe(true);
+    expect(await store.compareAndSet(nextWrite(s, { data: { n: 2 } }), s)).toBe(true);
     expect(sent.map((r) => r.method)).toEqual(['HEAD', 'PUT']);
     expect(sent[1].headers['if-match']).toBe(etag);
   });
@@ -128,12 +130,34 @@ describe('S3Store on s3rver', () => {
     const writer = makeStore();
     const s = session('cas-stale-00000000000000000', { n: 1 });
     await writer.create(s);
-    await writer.compareAndSet({ ...s, version: 2, data: { n: 2 } }, 1);
+    await writer.compareAndSet(nextWrite(s, { data: { n: 2 } }), s);
     const { store, sent } = recordingStore(); // has no cached ETag, so it must look
-    expect(await store.compareAndSet({ ...s, version: 2, data: { n: 'stale' } }, 1)).toBe(false);
+    expect(await store.compareAndSet(nextWrite(s, { data: { n: 'stale' } }), s)).toBe(false);
     expect(puts(sent)).toHaveLength(0);
     expect((await rawObject(s.id)).body).toMatchObject({ version: 2, data: { n: 2 } });
-    expect(await store.compareAndSet({ ...s, id: 'cas-missing-0000000000000000', version: 2 }, 1)).toBe(false);
+    expect(await store.compareAndSet(nextWrite(s, { id: 'cas-missing-0000000000000000' }), s)).toBe(false);
+  });
+
+  // Issue 14 item 4 on S3. The ETag is the MD5 of the body: without the write token, two writes
+  // of the same version and data would share one, and If-Match could not tell them apart.
+  it('failover story: a lost version 2 and another writer\'s version 2 with the same data get different ETags, and a copy of the lost one is refused (HEAD metadata names the write)', async () => {
+    const writer = makeStore();
+    const s = session('cas-failover-00000000000000', { n: 1 });
+    await writer.create(s);
+    const lost = nextWrite(s, { data: { n: 2 } });
+    expect(await writer.compareAndSet(lost, s)).toBe(true);
+    const lostEtag = (await rawObject(s.id)).etag;
+    await writer.delete(s.id); // the failover: the bucket holds v1 again …
+    await writer.create(s);
+    const other = nextWrite(s, { data: { n: 2 } }); // … and another writer's v2, the same data
+    expect(await makeStore().compareAndSet(other, s)).toBe(true);
+    const otherEtag = (await rawObject(s.id)).etag;
+    expect(otherEtag).not.toBe(lostEtag);
+
+    const { store, sent } = recordingStore(); // never saw the session: asks HeadObject which write is stored
+    expect(await store.compareAndSet(nextWrite(lost, { data: { n: 3 } }), lost)).toBe(false);
+    expect(sent.map((r) => r.method)).toEqual(['HEAD']);
+    expect((await rawObject(s.id)).body).toMatchObject({ version: 2, token: other.token, data: { n: 2 } });
   });
 
   it('an object already past expiresAt is not returned nor revived (lifecycle rules only delete in whole days)', async () => {
@@ -149,8 +173,8 @@ describe('S3Store on s3rver', () => {
   it('load is one GET while more than half the idle time is left, and slides with one conditional PUT (same version) when less is left', async () => {
     const { store, sent } = recordingStore();
     const now = Date.now();
-    const fresh = { id: 'slide-fresh-000000000000000', data: { a: 1 }, version: 4, createdAt: now, expiresAt: now + 40_000 };
-    const old = { id: 'slide-old-00000000000000000', data: { a: 1 }, version: 4, createdAt: now, expiresAt: now + 20_000 };
+    const fresh = { id: 'slide-fresh-000000000000000', data: { a: 1 }, version: 4, token: newWriteToken(), createdAt: now, expiresAt: now + 40_000 };
+    const old = { id: 'slide-old-00000000000000000', data: { a: 1 }, version: 4, token: newWriteToken(), createdAt: now, expiresAt: now + 20_000 };
     await store.create(fresh);
     await store.create(old);
     sent.length = 0;
@@ -164,13 +188,13 @@ describe('S3Store on s3rver', () => {
     expect(slid).toMatchObject({ version: 4, expiresAt: now + 60_000, data: { a: 1 } });
     expect(sent.map((r) => r.method)).toEqual(['GET', 'PUT']);
     expect(sent[1].headers['if-match']).toBe(etag);
-    expect((await rawObject(old.id)).body).toEqual({ version: 4, createdAt: now, expiresAt: now + 60_000, data: { a: 1 } });
+    expect((await rawObject(old.id)).body).toEqual({ version: 4, token: old.token, createdAt: now, expiresAt: now + 60_000, data: { a: 1 } });
   });
 
   it('the slide never extends past the absolute deadline', async () => {
     const store = makeStore();
     const now = Date.now();
-    await store.create({ id: 'slide-capped-00000000000000', data: {}, version: 1, createdAt: now - 590_000, expiresAt: now + 5_000 });
+    await store.create({ id: 'slide-capped-00000000000000', data: {}, version: 1, token: newWriteToken(), createdAt: now - 590_000, expiresAt: now + 5_000 });
     expect((await store.load('slide-capped-00000000000000', { now, ...LOAD }))?.expiresAt).toBe(now + 10_000);
   });
 

@@ -4,7 +4,8 @@
  */
 import { SessionTooLargeError } from '../../lambda/session/errors';
 import { SessionManager, type Session } from '../../lambda/session/manager';
-import type { SessionStore } from '../../lambda/session/types';
+import type { SessionData, SessionStore, StoredSession } from '../../lambda/session/types';
+import { newWriteToken } from '../../lambda/session/write-token';
 
 export interface ConformanceTarget {
   /** A new store (its own client) for the running server; two stores act as two servers. */
@@ -16,6 +17,11 @@ export interface ConformanceTarget {
 const SECRET = 'conformance-secret-conformance-secret!';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sleepUntil = (at: number) => sleep(Math.max(0, at - Date.now()));
+
+/** The write that follows `s` (next version, a new write token), with `over` applied: what compareAndSet(nextWrite(s), s) stores. */
+export function nextWrite(s: StoredSession, over: Partial<StoredSession> = {}): StoredSession {
+  return { ...s, version: s.version + 1, token: newWriteToken(), ...over };
+}
 
 /** Runs `total` tasks with at most `width` in flight; resolves with every task's outcome. */
 export async function runWide<T>(total: number, width: number, task: (i: number) => Promise<T>): Promise<PromiseSettledResult<T>[]> {
@@ -48,9 +54,9 @@ function cookieOf(m: SessionManager, s: Session): string {
 }
 
 /** One request's worth of work through `modify`, as the app's cart route does it. */
-async function appendLineByCookie(m: SessionManager, cookie: string, line: number): Promise<Session> {
+async function appendLineByCookie(m: SessionManager, cookie: string, line: number | string): Promise<Session> {
   const s = await m.modify(cookie, (d) => {
-    (d.cart as number[]).push(line);
+    (d.cart as unknown[]).push(line);
   });
   if (s === undefined) throw new Error('session vanished');
   return s;
@@ -131,9 +137,9 @@ export function describeStoreConformance(name: string, target: () => Conformance
       const m = manager(st);
       const s = await m.create({ n: 1 });
       const v2 = await m.update(s, (d) => ({ ...d, n: 2 }));
-      expect(await st.compareAndSet({ ...s, version: 2, data: { n: 99 } }, 1)).toBe(false);
+      expect(await st.compareAndSet(nextWrite(s, { data: { n: 99 } }), s)).toBe(false);
       expect((await m.loadById(s.id))?.data).toEqual({ n: 2 });
-      expect(await st.compareAndSet({ ...v2, id: 'missing-session-id-000000000', version: 3 }, 2)).toBe(false);
+      expect(await st.compareAndSet(nextWrite(v2, { id: 'missing-session-id-000000000' }), v2)).toBe(false);
       expect(await m.loadById('missing-session-id-000000000')).toBeUndefined();
     });
 
@@ -177,7 +183,7 @@ export function describeStoreConformance(name: string, target: () => Conformance
       const s = await m.create({ user: 'big', blob: 'small' });
       const huge = 'x'.repeat(st.maxSessionBytes + 1);
       await expect(m.update(s, (d) => ({ ...d, blob: huge }))).rejects.toBeInstanceOf(SessionTooLargeError);
-      await expect(st.compareAndSet({ ...s, version: 2, data: { blob: huge } }, 1)).rejects.toBeInstanceOf(SessionTooLargeError);
+      await expect(st.compareAndSet(nextWrite(s, { data: { blob: huge } }), s)).rejects.toBeInstanceOf(SessionTooLargeError);
       const after = await m.loadById(s.id);
       expect(after?.data).toEqual({ user: 'big', blob: 'small' });
       expect(after?.version).toBe(1);
@@ -196,6 +202,33 @@ export function describeStoreConformance(name: string, target: () => Conformance
       expect([...(stored?.data.cart as number[])].sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i));
       expect(stored?.version).toBe(201);
     });
+
+    // Issue 14 item 4. A failover that loses an acknowledged write is played back through the
+    // store's own API: the session is put back as it was before the write (delete, then create
+    // the earlier copy), as a promoted replica that never got the write holds it. Then another
+    // server writes the same version number with other data. test/runtime/redis-store.test.ts
+    // plays the same story on a real replica promotion.
+    for (const way of ['modify (from the copy it remembers, one round trip where the store can)', 'update (from the copy it holds: every store\'s compareAndSet)']) {
+      casIt(`failover: a write lost by the store, then another server's write of the same version; the loser's next ${way} keeps that write`, async () => {
+        const st = await store();
+        const a = manager(st);
+        const b = manager(await store());
+        const v1 = await a.create({ cart: ['first'] });
+        const cookie = cookieOf(a, v1);
+        const lost = await appendLineByCookie(a, cookie, 'a-lost'); // acknowledged, and a remembers it
+        expect(lost.version).toBe(2);
+        await st.delete(v1.id); // the failover: the store holds v1 again
+        expect(await st.create(v1)).toBe(true);
+        const fromB = await appendLineByCookie(b, cookie, 'from-b');
+        expect(fromB).toMatchObject({ version: 2, data: { cart: ['first', 'from-b'] } }); // acknowledged, with the version number of a's lost write
+        const push = (d: SessionData) => {
+          (d.cart as string[]).push('a-next');
+        };
+        const next = way.startsWith('modify') ? await a.modify(cookie, push) : await a.update(lost, push);
+        expect(next).toMatchObject({ version: 3, data: { cart: ['first', 'from-b', 'a-next'] } });
+        expect(await b.loadById(v1.id)).toMatchObject({ version: 3, data: { cart: ['first', 'from-b', 'a-next'] } });
+      });
+    }
 
     it('modify: a tampered cookie is no session; a session destroyed on another server is no session, and is not written back', async () => {
       const a = manager(await store());

@@ -9,6 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { StoreUnavailableError } from '../../lambda/session/errors';
 import { SessionManager } from '../../lambda/session/manager';
 import type { SessionStore, StoredSession } from '../../lambda/session/types';
+import { newWriteToken } from '../../lambda/session/write-token';
 import { freePort } from './ports';
 import type { ServerProcess } from './server-process';
 
@@ -51,7 +52,7 @@ export function everySessionCall(store: SessionStore, m: SessionManager): StoreC
   return {
     load: () => m.loadById(id),
     create: () => m.create({ n: 1 }),
-    compareAndSet: () => store.compareAndSet({ id, data: { n: 2 }, version: 2, createdAt: Date.now(), expiresAt: Date.now() + 60000 }, 1),
+    compareAndSet: () => store.compareAndSet({ id, data: { n: 2 }, version: 2, token: newWriteToken(), createdAt: Date.now(), expiresAt: Date.now() + 60000 }, { version: 1, token: newWriteToken() }),
     delete: () => store.delete(id),
     ping: () => store.ping(),
   };
@@ -186,12 +187,12 @@ export function describeEndpointStoreDown(t: EndpointStoreTarget): void {
   const LOAD = { idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 };
   const session = (id: string): StoredSession => {
     const now = Date.now();
-    return { id, data: {}, version: 1, createdAt: now, expiresAt: now + 60_000 };
+    return { id, data: {}, version: 1, token: newWriteToken(), createdAt: now, expiresAt: now + 60_000 };
   };
   const ops = (store: SessionStore, s: StoredSession) => ({
     load: () => store.load(s.id, { now: Date.now(), ...LOAD }),
     create: () => store.create(s),
-    compareAndSet: () => store.compareAndSet({ ...s, version: 2 }, 1),
+    compareAndSet: () => store.compareAndSet({ ...s, version: 2, token: newWriteToken() }, s),
     delete: () => store.delete(s.id),
     ping: () => store.ping(),
   });

@@ -1,7 +1,7 @@
 /**
  * DynamoDB session store: one item per session.
  *
- *   id (S, key) · version (N) · createdAt (N, ms) · expiresAt (N, ms) · ttl (N, epoch seconds,
+ *   id (S, key) · version (N) · writeToken (S) · createdAt (N, ms) · expiresAt (N, ms) · ttl (N, epoch seconds,
  *   the table's TTL attribute) · data (S, JSON) — or dataRef (S, S3 key) when the data overflowed.
  *
  * - load = ONE UpdateItem that reads and slides (SET expiresAt/ttl, condition: exists, not idle-
@@ -9,7 +9,8 @@
  *   is what filters expired sessions. A consistent GetItem plus a conditional touch would cost a
  *   second round trip and no fewer write units (a touch is billed on the whole item either way).
  *   When the data overflowed to S3, load follows the pointer: 2 round trips.
- * - create = PutItem if attribute_not_exists(id); compareAndSet = PutItem if version = expected.
+ * - create = PutItem if attribute_not_exists(id); compareAndSet = PutItem if version and
+ *   writeToken are the expected ones (the token tells a write apart from another of the same version).
  * - Size is computed before any write, as AWS counts it. Over the 400 KB item limit the write is
  *   refused (SessionTooLargeError), or, with `overflow`, the data goes first to S3 under a key
  *   unique to this write (`<prefix><id>/v<version>-<random>.json`) and the item keeps version +
@@ -34,7 +35,8 @@ import {
 import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DEFAULTS } from '../env';
 import { SessionTooLargeError } from '../errors';
-import type { LoadOptions, SessionData, SessionStore, StoredSession } from '../types';
+import type { LoadOptions, SessionData, SessionStore, StoredSession, WriteStamp } from '../types';
+import { checkWriteToken } from '../write-token';
 import { bounded, sdkClientConfig } from './aws-call';
 import { DYNAMODB_ITEM_LIMIT_BYTES, dynamoDbItemSize } from './aws-dynamodb-item-size';
 
@@ -164,7 +166,7 @@ export class DynamoDbStore implements SessionStore {
         if (data !== undefined) {
           const createdAt = readNumber(item, 'createdAt');
           const expiresAt = Math.min(slidTo, createdAt + opts.absoluteTimeoutSeconds * 1000);
-          return { id, data, version: readNumber(item, 'version'), createdAt, expiresAt };
+          return { id, data, version: readNumber(item, 'version'), token: item.writeToken?.S ?? '', createdAt, expiresAt };
         }
         // The overflow object was replaced by a concurrent write after our item read: read again.
         if (attempt >= POINTER_ATTEMPTS) {
@@ -178,11 +180,13 @@ export class DynamoDbStore implements SessionStore {
     return this.write(session, { ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': 'id' } });
   }
 
-  async compareAndSet(session: StoredSession, expectedVersion: number): Promise<boolean> {
+  async compareAndSet(session: StoredSession, expected: WriteStamp): Promise<boolean> {
+    // An item stored before write tokens has none: the empty token expects exactly that.
+    const token = checkWriteToken(expected.token);
     return this.write(session, {
-      ConditionExpression: '#v = :expected AND #e > :now',
-      ExpressionAttributeNames: { '#v': 'version', '#e': 'expiresAt' },
-      ExpressionAttributeValues: { ':expected': num(expectedVersion), ':now': num(Date.now()) },
+      ConditionExpression: `#v = :expected AND ${token === '' ? 'attribute_not_exists(#k)' : '#k = :token'} AND #e > :now`,
+      ExpressionAttributeNames: { '#v': 'version', '#k': 'writeToken', '#e': 'expiresAt' },
+      ExpressionAttributeValues: { ':expected': num(expected.version), ':now': num(Date.now()), ...(token === '' ? {} : { ':token': { S: token } }) },
     });
   }
 
@@ -218,6 +222,7 @@ export class DynamoDbStore implements SessionStore {
     const base: Record<string, AttributeValue> = {
       id: { S: session.id },
       version: num(session.version),
+      writeToken: { S: checkWriteToken(session.token, 'write') },
       createdAt: num(session.createdAt),
       expiresAt: num(session.expiresAt),
       [this.ttl]: num(ttlSeconds(session.expiresAt)),

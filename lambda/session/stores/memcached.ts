@@ -2,7 +2,7 @@
  * MemcachedStore: sessions in memcached (ElastiCache for Memcached, node-based or serverless),
  * one key per session, `<prefix><id>`, spread over the server list by rendezvous hashing
  * (each key goes to the server with the highest hash of server + key, so removing a server
- * moves only that server's sessions). The value is JSON `{"version","createdAt","expiresAt","data"}`.
+ * moves only that server's sessions). The value is JSON `{"version","token","createdAt","expiresAt","data"}`.
  *
  * Client: `memcache-client` (text protocol, TLS for ElastiCache Serverless, `gets`/`cas`,
  * per-command timeout that drops a hung connection, reconnect on the next command). It talks
@@ -15,8 +15,11 @@
  *                  idle window per session; a lost race keeps what was read).
  * - create:        `add` (stores only if the key is absent); if an expired leftover holds the
  *                  key, it is replaced with `gets` + `cas`.
- * - compareAndSet: `cas` with the token remembered from this store's own load (1 round trip);
- *                  otherwise, or when that token is stale, `gets` (compare the version) + `cas`.
+ * - compareAndSet: `cas` with the cas unique remembered from this store's own load of the
+ *                  expected write (1 round trip); otherwise, or when that is stale, `gets`
+ *                  (compare version and write token) + `cas`. memcached's cas uniques restart
+ *                  from 1 with the server, so they cannot tell writes apart on their own; the
+ *                  remembered one only stands for a write whose version and token were read with it.
  *                  EXISTS / NOT_FOUND → false.
  * - delete:        `delete key`;  ping: `version` on every server, healthy while any answers.
  *
@@ -37,7 +40,8 @@ import type { ConnectionOptions } from 'node:tls';
 import { MemcacheClient } from 'memcache-client';
 import { DEFAULTS } from '../env';
 import { SessionError, SessionTooLargeError, StoreUnavailableError } from '../errors';
-import type { LoadOptions, SessionData, SessionStore, StoredSession } from '../types';
+import type { LoadOptions, SessionData, SessionStore, StoredSession, WriteStamp } from '../types';
+import { checkSuccessor, checkWriteToken, sameWrite } from '../write-token';
 
 export interface MemcachedStoreOptions {
   /** `host:port` of each memcached server (ElastiCache: the node endpoints, or the serverless endpoint). */
@@ -63,14 +67,14 @@ export interface MemcachedStoreOptions {
 /** What the stored value holds. */
 interface SessionValue {
   readonly version: number;
+  readonly token: string;
   readonly createdAt: number;
   readonly expiresAt: number;
   readonly data: SessionData;
 }
 
-/** The cas token of one version of a session, as this store last read it. */
-interface SeenToken {
-  readonly version: number;
+/** The cas unique of one write of a session, as this store last read it. */
+interface SeenToken extends WriteStamp {
   readonly cas: string;
   readonly expiresAt: number;
 }
@@ -166,7 +170,7 @@ export class MemcachedStore implements SessionStore {
       const idleMs = opts.idleTimeoutSeconds * 1000;
       const slidTo = Math.min(opts.now + idleMs, deadline);
       if (v.expiresAt - opts.now >= idleMs / 2 || slidTo <= v.expiresAt) {
-        this.tokens.remember(id, { version: v.version, cas, expiresAt: v.expiresAt });
+        this.tokens.remember(id, { version: v.version, token: v.token, cas, expiresAt: v.expiresAt });
         return session;
       }
       // Less than half the idle time left: slide by rewriting the same version, only if unchanged.
@@ -179,6 +183,7 @@ export class MemcachedStore implements SessionStore {
   }
 
   async create(session: StoredSession): Promise<boolean> {
+    checkWriteToken(session.token, 'write');
     const key = this.keyOf(session.id);
     const value = this.encode(session);
     return this.run('create', key, async (c) => {
@@ -193,16 +198,14 @@ export class MemcachedStore implements SessionStore {
     });
   }
 
-  async compareAndSet(session: StoredSession, expectedVersion: number): Promise<boolean> {
-    if (session.version !== expectedVersion + 1) {
-      throw new Error(`compareAndSet: version must be ${expectedVersion + 1}, got ${session.version}`);
-    }
+  async compareAndSet(session: StoredSession, expected: WriteStamp): Promise<boolean> {
+    checkSuccessor('compareAndSet', session, expected);
     const key = this.keyOf(session.id);
     const value = this.encode(session);
     return this.run('compareAndSet', key, async (c) => {
       const seen = this.tokens.get(session.id);
       this.tokens.forget(session.id); // spent either way: `cas` does not return the new token
-      if (seen?.version === expectedVersion) {
+      if (seen !== undefined && sameWrite(seen, expected)) {
         if (seen.expiresAt <= Date.now()) return false;
         const reply = await this.store(c, 'cas', session, Date.now(), seen.cas, value);
         if (reply === 'stored') return true;
@@ -212,7 +215,7 @@ export class MemcachedStore implements SessionStore {
       const r = (await c.gets(key)) as CasResult | undefined;
       if (r === undefined) return false;
       const current = decode(session.id, r.value);
-      if (current.version !== expectedVersion || current.expiresAt <= Date.now()) return false;
+      if (!sameWrite(current, expected) || current.expiresAt <= Date.now()) return false;
       return (await this.store(c, 'cas', session, Date.now(), String(r.casUniq), value)) === 'stored';
     });
   }
@@ -250,7 +253,9 @@ export class MemcachedStore implements SessionStore {
 
   /** Size check, then the JSON envelope. */
   private encode(s: StoredSession): string {
-    const value = `${JSON.stringify({ version: int(s.version), createdAt: int(s.createdAt), expiresAt: int(s.expiresAt) }).slice(0, -1)},"data":${JSON.stringify(s.data)}}`;
+    // A slide re-stores the write it read, so the token may be one stored before write tokens ('').
+    const token = checkWriteToken(s.token);
+    const value = `${JSON.stringify({ version: int(s.version), token, createdAt: int(s.createdAt), expiresAt: int(s.expiresAt) }).slice(0, -1)},"data":${JSON.stringify(s.data)}}`;
     const bytes = Buffer.byteLength(value);
     if (bytes > this.maxSessionBytes) throw new SessionTooLargeError(bytes, this.maxSessionBytes);
     return value;
@@ -340,12 +345,12 @@ function decode(id: string, raw: unknown): SessionValue {
   }
   if (
     typeof o !== 'object' || o === null ||
-    typeof o.version !== 'number' || typeof o.createdAt !== 'number' || typeof o.expiresAt !== 'number' ||
+    typeof o.version !== 'number' || (o.token !== undefined && typeof o.token !== 'string') || typeof o.createdAt !== 'number' || typeof o.expiresAt !== 'number' ||
     typeof o.data !== 'object' || o.data === null || Array.isArray(o.data)
   ) {
     throw new StoreUnavailableError(`memcached: the value of session ${id.slice(0, 6)}… is not a stored session`);
   }
-  return { version: o.version, createdAt: o.createdAt, expiresAt: o.expiresAt, data: o.data };
+  return { version: o.version, token: o.token ?? '', createdAt: o.createdAt, expiresAt: o.expiresAt, data: o.data };
 }
 
 /** Latest version + cas token per session id, least recently used evicted first (Map keeps order). */

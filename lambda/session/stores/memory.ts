@@ -4,7 +4,8 @@
  * the lab measures it. Values are kept serialized so callers can never mutate stored state.
  */
 import { SessionTooLargeError } from '../errors';
-import type { SessionStore, StoredSession } from '../types';
+import type { SessionStore, StoredSession, WriteStamp } from '../types';
+import { sameWrite } from '../write-token';
 
 export interface MemoryStoreOptions {
   /** Largest serialized session, bytes. @default 1048576 */
@@ -16,6 +17,7 @@ export interface MemoryStoreOptions {
 interface Entry {
   readonly json: string;
   readonly version: number;
+  readonly token: string;
   expiresAt: number;
 }
 
@@ -56,10 +58,10 @@ export class MemoryStore implements SessionStore {
     return true;
   }
 
-  async compareAndSet(session: StoredSession, expectedVersion: number): Promise<boolean> {
+  async compareAndSet(session: StoredSession, expected: WriteStamp): Promise<boolean> {
     const json = this.serialize(session);
     const e = this.entries.get(session.id);
-    if (e === undefined || e.version !== expectedVersion || e.expiresAt <= Date.now()) return false;
+    if (e === undefined || !sameWrite(e, expected) || e.expiresAt <= Date.now()) return false;
     this.put(session, json);
     return true;
   }
@@ -82,7 +84,7 @@ export class MemoryStore implements SessionStore {
   }
 
   private put(session: StoredSession, json: string): void {
-    this.entries.set(session.id, { json, version: session.version, expiresAt: session.expiresAt });
+    this.entries.set(session.id, { json, version: session.version, token: session.token, expiresAt: session.expiresAt });
     if (++this.writes % this.sweepEvery === 0) this.sweep(Date.now());
   }
 

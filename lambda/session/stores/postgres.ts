@@ -2,7 +2,9 @@
  * PostgresStore: sessions in PostgreSQL (RDS / Aurora PostgreSQL), one row per session in
  *
  *   sessions(id text primary key, version bigint not null, data jsonb not null,
- *            created_at timestamptz not null, expires_at timestamptz not null)  + index on expires_at
+ *            created_at timestamptz not null, expires_at timestamptz not null,
+ *            write_token text not null default '')   (last: where ALTER TABLE puts it on an older table)
+ *   + index on expires_at
  *
  * created idempotently by {@link ensureSchema}. Statements, one round trip each:
  * - load:          UPDATE … SET expires_at = LEAST(now + idle, created_at + absolute)
@@ -10,7 +12,8 @@
  *                  (reads and slides in one statement; an expired row is never returned)
  * - create:        INSERT … ON CONFLICT (id) DO UPDATE … WHERE sessions.expires_at <= now
  *                  (a live row blocks the id, an expired leftover does not)
- * - compareAndSet: UPDATE … WHERE id = $1 AND version = $2 AND expires_at > now
+ * - compareAndSet: UPDATE … WHERE id = $1 AND version = $2 AND write_token = $3 AND expires_at > now
+ *                  (the write token tells a write apart from another of the same version)
  * - delete:        DELETE … WHERE id = $1;  ping: SELECT 1
  * PostgreSQL has no TTL: {@link PostgresStore.sweepExpired} deletes expired rows in small
  * batches (FOR UPDATE SKIP LOCKED, so concurrent sweepers and live traffic do not wait on each
@@ -26,7 +29,8 @@
 import { Pool, type PoolConfig, type QueryResultRow } from 'pg';
 import { DEFAULTS } from '../env';
 import { SessionError, SessionTooLargeError, StoreUnavailableError } from '../errors';
-import type { LoadOptions, SessionData, SessionStore, StoredSession } from '../types';
+import type { LoadOptions, SessionData, SessionStore, StoredSession, WriteStamp } from '../types';
+import { checkSuccessor, checkWriteToken } from '../write-token';
 
 /** Where the store writes its warnings (a Powertools Logger fits). */
 export interface PostgresStoreLogger {
@@ -111,9 +115,14 @@ export async function ensureSchema(pool: Pool, table = 'sessions'): Promise<void
         version bigint NOT NULL,
         data jsonb NOT NULL,
         created_at timestamptz NOT NULL,
-        expires_at timestamptz NOT NULL
+        expires_at timestamptz NOT NULL,
+        write_token text NOT NULL DEFAULT ''
       )`,
     );
+    // A table made before write tokens gets the column ('' = a row written before them). Only
+    // then: ALTER TABLE takes an exclusive lock even when the column exists.
+    const hasToken = await client.query(`SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'write_token' AND NOT attisdropped`, [t]);
+    if (hasToken.rowCount === 0) await client.query(`ALTER TABLE ${t} ADD COLUMN write_token text NOT NULL DEFAULT ''`);
     await client.query(`CREATE INDEX IF NOT EXISTS ${index} ON ${t} (expires_at)`);
     await client.query('COMMIT');
   } catch (err) {
@@ -157,6 +166,7 @@ export function isPostgresUnavailable(err: unknown): boolean {
 
 interface SessionRow {
   version: string;
+  write_token: string;
   data: SessionData;
   created_at: Date;
   expires_at: Date;
@@ -206,7 +216,7 @@ export class PostgresStore implements SessionStore {
         `UPDATE ${this.t}
             SET expires_at = LEAST($2::timestamptz + $3 * interval '1 millisecond', created_at + $4 * interval '1 millisecond')
           WHERE id = $1 AND expires_at > $2 AND created_at + $4 * interval '1 millisecond' > $2
-          RETURNING version, data, created_at, expires_at`,
+          RETURNING version, write_token, data, created_at, expires_at`,
         [id, new Date(opts.now), Math.round(opts.idleTimeoutSeconds * 1000), Math.round(opts.absoluteTimeoutSeconds * 1000)],
       ),
     );
@@ -214,29 +224,28 @@ export class PostgresStore implements SessionStore {
   }
 
   async create(session: StoredSession): Promise<boolean> {
+    checkWriteToken(session.token, 'write');
     const data = this.serialize(session);
     const { rowCount } = await this.run('create', () =>
       this.pool.query(
-        `INSERT INTO ${this.t} AS s (id, version, data, created_at, expires_at) VALUES ($1, $2, $3::jsonb, $4, $5)
+        `INSERT INTO ${this.t} AS s (id, version, write_token, data, created_at, expires_at) VALUES ($1, $2, $7, $3::jsonb, $4, $5)
          ON CONFLICT (id) DO UPDATE
-            SET version = EXCLUDED.version, data = EXCLUDED.data, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+            SET version = EXCLUDED.version, write_token = EXCLUDED.write_token, data = EXCLUDED.data, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
           WHERE s.expires_at <= $6`,
-        [session.id, session.version, data, new Date(session.createdAt), new Date(session.expiresAt), new Date()],
+        [session.id, session.version, data, new Date(session.createdAt), new Date(session.expiresAt), new Date(), session.token],
       ),
     );
     return rowCount === 1;
   }
 
-  async compareAndSet(session: StoredSession, expectedVersion: number): Promise<boolean> {
-    if (session.version !== expectedVersion + 1) {
-      throw new Error(`compareAndSet: version must be ${expectedVersion + 1}, got ${session.version}`);
-    }
+  async compareAndSet(session: StoredSession, expected: WriteStamp): Promise<boolean> {
+    checkSuccessor('compareAndSet', session, expected);
     const data = this.serialize(session);
     const { rowCount } = await this.run('compareAndSet', () =>
       this.pool.query(
-        `UPDATE ${this.t} SET version = $2, data = $3::jsonb, expires_at = $4
-          WHERE id = $1 AND version = $5 AND expires_at > $6`,
-        [session.id, session.version, data, new Date(session.expiresAt), expectedVersion, new Date()],
+        `UPDATE ${this.t} SET version = $2, write_token = $7, data = $3::jsonb, expires_at = $4
+          WHERE id = $1 AND version = $5 AND write_token = $8 AND expires_at > $6`,
+        [session.id, session.version, data, new Date(session.expiresAt), expected.version, new Date(), session.token, expected.token],
       ),
     );
     return rowCount === 1;
@@ -325,7 +334,7 @@ export class PostgresStore implements SessionStore {
 }
 
 function fromRow(id: string, r: SessionRow): StoredSession {
-  return { id, version: Number(r.version), data: r.data, createdAt: r.created_at.getTime(), expiresAt: r.expires_at.getTime() };
+  return { id, version: Number(r.version), token: r.write_token, data: r.data, createdAt: r.created_at.getTime(), expiresAt: r.expires_at.getTime() };
 }
 
 /**

@@ -5,8 +5,8 @@
  * Commands, one round trip each:
  * - load:          GETEX key PX <idle ms>            (reads and slides the idle expiry)
  * - create:        SET key value PXAT <expiresAt> NX
- * - compareAndSet: EVALSHA (Lua: GET, compare version, SET value PXAT <expiresAt>)
- * - compareAndSetOrLoad: EVALSHA (the same script: on a version mismatch PEXPIRE and return the value)
+ * - compareAndSet: EVALSHA (Lua: GET, compare version and write token, SET value PXAT <expiresAt>)
+ * - compareAndSetOrLoad: EVALSHA (the same script: on a mismatch PEXPIRE and return the value)
  * - delete:        UNLINK key;  ping: PING
  *
  * Every call is bounded by `commandTimeoutMs` and then fails with StoreUnavailableError; the
@@ -14,7 +14,8 @@
  */
 import type { Cluster, Redis, Result } from 'ioredis';
 import { SessionError, SessionTooLargeError, StoreUnavailableError } from '../errors';
-import type { LoadOptions, SessionData, SessionStore, StoredSession } from '../types';
+import type { LoadOptions, SessionData, SessionStore, StoredSession, WriteStamp } from '../types';
+import { checkSuccessor, checkWriteToken } from '../write-token';
 import { createRedisClient, isAuthError } from './redis-client';
 import type { RedisClient, RedisConnectionOptions, RedisCredentials } from './redis-client';
 
@@ -22,15 +23,17 @@ export { isAuthError, parseRedisUrl } from './redis-client';
 export type { RedisClient, RedisConnectionOptions, RedisCredentials } from './redis-client';
 
 /**
- * Compares the stored version (the number leading the JSON value) and replaces value and expiry:
- * 1 when written, nil when the session is gone. On a version mismatch: 0, or, when an idle
- * timeout in ms is given as ARGV[4], the stored value with its idle expiry slid (as GETEX PX
- * does on a load), so the writer can re-apply its change without another read.
+ * Compares the stored write (the version and write token leading the JSON value, given whole in
+ * ARGV[1] as the prefix they make, e.g. `{"v":2,"t":"…",`) and replaces value and expiry: 1 when
+ * written, nil when the session is gone. On a mismatch: 0, or, when an idle timeout in ms is
+ * given as ARGV[4], the stored value with its idle expiry slid (as GETEX PX does on a load), so
+ * the writer can re-apply its change without another read. The token, not the version, is what
+ * tells a lost write from another writer's: after a failover both can be version 2.
  */
 const CAS_SCRIPT = `
 local cur = redis.call('GET', KEYS[1])
 if not cur then return false end
-if string.match(cur, '^{"v":(%d+),') ~= ARGV[1] then
+if string.sub(cur, 1, #ARGV[1]) ~= ARGV[1] then
   if not ARGV[4] then return 0 end
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
   return cur
@@ -42,7 +45,7 @@ return 1
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** {@link CAS_SCRIPT}, defined on each client by RedisStore. */
-    sessionCas(key: string, expectedVersion: string, value: string, pxat: string, idleMs?: string): Result<number | string | null, Context>;
+    sessionCas(key: string, expectedPrefix: string, value: string, pxat: string, idleMs?: string): Result<number | string | null, Context>;
   }
 }
 
@@ -138,12 +141,12 @@ export class RedisStore implements SessionStore {
     return reply === 'OK';
   }
 
-  async compareAndSet(session: StoredSession, expectedVersion: number, serializedData?: string): Promise<boolean> {
-    return (await this.cas(session, expectedVersion, serializedData)) === 1;
+  async compareAndSet(session: StoredSession, expected: WriteStamp, serializedData?: string): Promise<boolean> {
+    return (await this.cas(session, expected, serializedData)) === 1;
   }
 
-  async compareAndSetOrLoad(session: StoredSession, expectedVersion: number, serializedData: string, opts: LoadOptions): Promise<true | StoredSession | undefined> {
-    const reply = await this.cas(session, expectedVersion, serializedData, opts.idleTimeoutSeconds * 1000);
+  async compareAndSetOrLoad(session: StoredSession, expected: WriteStamp, serializedData: string, opts: LoadOptions): Promise<true | StoredSession | undefined> {
+    const reply = await this.cas(session, expected, serializedData, opts.idleTimeoutSeconds * 1000);
     if (reply === 1) return true;
     if (reply === null) return undefined; // gone
     if (typeof reply !== 'string') throw new StoreUnavailableError(`redis compareAndSetOrLoad: unexpected reply ${JSON.stringify(reply)}`);
@@ -152,15 +155,13 @@ export class RedisStore implements SessionStore {
     return current;
   }
 
-  /** {@link CAS_SCRIPT} for `session`; with `idleMs`, a version mismatch answers the stored value. Throws (callers are async) before sending anything when the session is malformed or too large. */
-  private cas(session: StoredSession, expectedVersion: number, serializedData: string | undefined, idleMs?: number): Promise<number | string | null> {
+  /** {@link CAS_SCRIPT} for `session`; with `idleMs`, a mismatch answers the stored value. Throws (callers are async) before sending anything when the session is malformed or too large. */
+  private cas(session: StoredSession, expectedWrite: WriteStamp, serializedData: string | undefined, idleMs?: number): Promise<number | string | null> {
     const what = idleMs === undefined ? 'compareAndSet' : 'compareAndSetOrLoad';
-    if (session.version !== expectedVersion + 1) {
-      throw new Error(`${what}: version must be ${expectedVersion + 1}, got ${session.version}`);
-    }
+    checkSuccessor(what, session, expectedWrite);
     const value = this.encode(session, serializedData);
     const key = this.keyOf(session.id);
-    const expected = String(expectedVersion);
+    const expected = stampPrefix(expectedWrite);
     const pxat = String(session.expiresAt);
     // No fifth argument at all without idleMs: Lua sees ARGV[4] as nil only when it is not sent.
     return this.run(what, (c) => (idleMs === undefined ? c.sessionCas(key, expected, value, pxat) : c.sessionCas(key, expected, value, pxat, String(idleMs))));
@@ -193,11 +194,11 @@ export class RedisStore implements SessionStore {
     if (this.connection !== undefined) await this.quit(this.client);
   }
 
-  /** Size check, then `{"v":…,"c":…,"e":…,"d":…}` — the version leads so the Lua script can read it cheaply. */
+  /** Size check, then `{"v":…,"t":"…","c":…,"e":…,"d":…}` — version and token lead so the Lua script compares one prefix. */
   private encode(s: StoredSession, data = JSON.stringify(s.data)): string {
     const bytes = Buffer.byteLength(data);
     if (bytes > this.maxSessionBytes) throw new SessionTooLargeError(bytes, this.maxSessionBytes);
-    return `{"v":${int(s.version)},"c":${int(s.createdAt)},"e":${int(s.expiresAt)},"d":${data}}`;
+    return `{"v":${int(s.version)},"t":"${checkWriteToken(s.token, 'write')}","c":${int(s.createdAt)},"e":${int(s.expiresAt)},"d":${data}}`;
   }
 
   /**
@@ -327,6 +328,16 @@ export class RedisStore implements SessionStore {
   }
 }
 
+/**
+ * How a stored value written by `stamp` begins: `{"v":2,"t":"<token>",`. A value stored before
+ * write tokens (`{"v":2,"c":…`) is matched by the empty token as `{"v":2,"c":`, which no value
+ * with a token begins with.
+ */
+function stampPrefix(stamp: WriteStamp): string {
+  const token = checkWriteToken(stamp.token);
+  return token === '' ? `{"v":${int(stamp.version)},"c":` : `{"v":${int(stamp.version)},"t":"${token}",`;
+}
+
 function int(n: number): number {
   if (!Number.isSafeInteger(n)) throw new Error(`expected a whole number, got ${n}`);
   return n;
@@ -349,14 +360,14 @@ type Decoded = { -readonly [K in keyof StoredSession]: StoredSession[K] };
 
 /** The stored value back into a session; a value not written by this store is an error, not "no session". */
 function decode(id: string, raw: string): Decoded {
-  let o: { v?: unknown; c?: unknown; e?: unknown; d?: unknown };
+  let o: { v?: unknown; t?: unknown; c?: unknown; e?: unknown; d?: unknown };
   try {
     o = JSON.parse(raw) as typeof o;
   } catch (err) {
     throw new StoreUnavailableError(`redis: the value of session ${id.slice(0, 6)}… is not JSON`, { cause: err });
   }
-  if (typeof o.v !== 'number' || typeof o.c !== 'number' || typeof o.e !== 'number' || typeof o.d !== 'object' || o.d === null || Array.isArray(o.d)) {
+  if (typeof o.v !== 'number' || (o.t !== undefined && typeof o.t !== 'string') || typeof o.c !== 'number' || typeof o.e !== 'number' || typeof o.d !== 'object' || o.d === null || Array.isArray(o.d)) {
     throw new StoreUnavailableError(`redis: the value of session ${id.slice(0, 6)}… is not a stored session`);
   }
-  return { id, version: o.v, createdAt: o.c, expiresAt: o.e, data: o.d as SessionData };
+  return { id, version: o.v, token: o.t ?? '', createdAt: o.c, expiresAt: o.e, data: o.d as SessionData };
 }

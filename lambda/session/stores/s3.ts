@@ -1,9 +1,11 @@
 /**
  * S3 session store: one object per session at `<prefix><id>`, holding
- * `{"version","createdAt","expiresAt","data"}` (the version is also in `x-amz-meta-version`).
+ * `{"version","token","createdAt","expiresAt","data"}` (version and write token are also in
+ * `x-amz-meta-version` / `x-amz-meta-token`).
  *
  * - create = PutObject with `If-None-Match: *`; compareAndSet = PutObject with `If-Match: <etag>`
- *   of the version being replaced. S3 answers 412 (or 409 ConditionalRequestConflict when two
+ *   of the write being replaced. The ETag is the MD5 of the body, so two writes of the same
+ *   version and data would share it; the random write token in the body makes every ETag new. S3 answers 412 (or 409 ConditionalRequestConflict when two
  *   conditional writes race) → false. The store remembers the ETag of the latest version it saw
  *   per session id (a small LRU filled by load/create/compareAndSet); when it has none for the
  *   expected version, a HeadObject supplies it (then 2 round trips).
@@ -25,7 +27,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { DEFAULTS } from '../env';
 import { SessionTooLargeError } from '../errors';
-import type { LoadOptions, SessionData, SessionStore, StoredSession } from '../types';
+import type { LoadOptions, SessionData, SessionStore, StoredSession, WriteStamp } from '../types';
+import { checkSuccessor, checkWriteToken, sameWrite } from '../write-token';
 import { bounded, httpStatusOfSdkError, sdkClientConfig } from './aws-call';
 
 export interface S3StoreOptions {
@@ -52,14 +55,14 @@ export interface S3StoreOptions {
 /** What the object body holds. */
 interface SessionObject {
   readonly version: number;
+  readonly token: string;
   readonly createdAt: number;
   readonly expiresAt: number;
   readonly data: SessionData;
 }
 
-/** The latest version of one session this store has seen, and the ETag that names it. */
-interface SeenVersion {
-  readonly version: number;
+/** The latest write of one session this store has seen, and the ETag that names it. */
+interface SeenVersion extends WriteStamp {
   readonly etag: string;
 }
 
@@ -107,7 +110,7 @@ export class S3Store implements SessionStore {
       const { body } = read;
       const deadline = body.createdAt + opts.absoluteTimeoutSeconds * 1000;
       if (body.expiresAt <= opts.now || deadline <= opts.now) return undefined;
-      this.etags.remember(id, { version: body.version, etag: read.etag });
+      this.etags.remember(id, { version: body.version, token: body.token, etag: read.etag });
       const session: StoredSession = { id, ...body };
       const idleMs = opts.idleTimeoutSeconds * 1000;
       if (body.expiresAt - opts.now >= idleMs / 2) return session;
@@ -120,15 +123,17 @@ export class S3Store implements SessionStore {
   }
 
   async create(session: StoredSession): Promise<boolean> {
+    checkWriteToken(session.token, 'write');
     return bounded('s3 create', this.timeoutMs, async (abortSignal) => {
       return (await this.put(session, { IfNoneMatch: '*' }, abortSignal)) !== undefined;
     });
   }
 
-  async compareAndSet(session: StoredSession, expectedVersion: number): Promise<boolean> {
+  async compareAndSet(session: StoredSession, expected: WriteStamp): Promise<boolean> {
+    checkSuccessor('compareAndSet', session, expected);
     return bounded('s3 compareAndSet', this.timeoutMs, async (abortSignal) => {
       const seen = this.etags.get(session.id);
-      const etag = seen?.version === expectedVersion ? seen.etag : await this.currentEtag(session.id, expectedVersion, abortSignal);
+      const etag = seen !== undefined && sameWrite(seen, expected) ? seen.etag : await this.currentEtag(session.id, expected, abortSignal);
       if (etag === undefined) return false;
       return (await this.put(session, { IfMatch: etag }, abortSignal)) !== undefined;
     });
@@ -165,7 +170,8 @@ export class S3Store implements SessionStore {
     const bytes = Buffer.byteLength(data);
     if (bytes > this.maxSessionBytes) throw new SessionTooLargeError(bytes, this.maxSessionBytes);
     const { version, createdAt, expiresAt } = session;
-    return `${JSON.stringify({ version, createdAt, expiresAt }).slice(0, -1)},"data":${data}}`;
+    const token = checkWriteToken(session.token); // a slide re-stores the write it read, even one without a token
+    return `${JSON.stringify({ version, token, createdAt, expiresAt }).slice(0, -1)},"data":${data}}`;
   }
 
   /**
@@ -185,13 +191,13 @@ export class S3Store implements SessionStore {
           Key: this.key(session.id),
           Body: body,
           ContentType: 'application/json',
-          Metadata: { version: String(session.version) },
+          Metadata: { version: String(session.version), token: session.token },
           ...condition,
         }),
         { abortSignal },
       );
       if (out.ETag === undefined) throw new Error(`s3 PutObject of ${this.key(session.id)} returned no ETag`);
-      this.etags.remember(session.id, { version: session.version, etag: out.ETag });
+      this.etags.remember(session.id, { version: session.version, token: session.token, etag: out.ETag });
       return out.ETag;
     } catch (err) {
       const status = httpStatusOfSdkError(err);
@@ -203,11 +209,12 @@ export class S3Store implements SessionStore {
     }
   }
 
-  /** The ETag of the stored object if it still holds `version`; undefined if gone or changed. */
-  private async currentEtag(id: string, version: number, abortSignal: AbortSignal): Promise<string | undefined> {
+  /** The ETag of the stored object if it still holds the write `expected`; undefined if gone or changed. */
+  private async currentEtag(id: string, expected: WriteStamp, abortSignal: AbortSignal): Promise<string | undefined> {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(id) }), { abortSignal });
-      if (head.Metadata?.version !== String(version) || head.ETag === undefined) return undefined;
+      const stored = { version: Number(head.Metadata?.version), token: head.Metadata?.token ?? '' };
+      if (!sameWrite(stored, expected) || head.ETag === undefined) return undefined;
       return head.ETag;
     } catch (err) {
       if (err instanceof NotFound) return undefined;
@@ -220,6 +227,7 @@ function parseObject(text: string, key: string): SessionObject {
   const o = JSON.parse(text) as Partial<SessionObject>;
   if (
     typeof o.version !== 'number' ||
+    (o.token !== undefined && typeof o.token !== 'string') ||
     typeof o.createdAt !== 'number' ||
     typeof o.expiresAt !== 'number' ||
     typeof o.data !== 'object' ||
@@ -227,7 +235,7 @@ function parseObject(text: string, key: string): SessionObject {
   ) {
     throw new Error(`s3 object ${key} is not a session object`);
   }
-  return { version: o.version, createdAt: o.createdAt, expiresAt: o.expiresAt, data: o.data };
+  return { version: o.version, token: o.token ?? '', createdAt: o.createdAt, expiresAt: o.expiresAt, data: o.data };
 }
 
 /** Latest version + ETag per session id, least recently used evicted first (Map keeps order). */
