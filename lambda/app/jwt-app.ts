@@ -12,7 +12,8 @@
  * | POST /logout | revokes the token's jti (denylist, until its exp); 204, cookie cleared |
  * | POST /logout/everywhere | denies every token of the user issued until now; 204, cookie cleared; 401 without a valid token |
  * | GET /.well-known/jwks.json | current + previous public keys, cacheable for 5 minutes |
- * | GET /healthz | 200 when the denylist answers (or there is none), 503 when not |
+ * | GET /healthz | liveness of the process: 200 whatever the denylist does |
+ * | GET /readyz | 200 when the denylist answers (or there is none), 503 when not |
  */
 import { BadRequestError } from '../session/errors';
 import type { JwtSession, JwtSessionService } from '../session/jwt/service';
