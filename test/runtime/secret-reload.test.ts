@@ -10,7 +10,6 @@
  * exercised; only what the runtime reads from it is.
  */
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -21,7 +20,7 @@ import { SessionManager } from '../../lambda/session/manager';
 import { CookieSecretReloader } from '../../lambda/session/secret-reload';
 import { MemoryStore } from '../../lambda/session/stores/memory';
 import { startSecretsStandIn } from '../support/app-secrets';
-import { freePort } from '../support/ports';
+import { startBlackhole } from '../support/outage';
 
 const OLD = 'old-cookie-secret-0123456789abcdef-old';
 const NEW = 'new-cookie-secret-0123456789abcdef-new';
@@ -178,14 +177,8 @@ test('SESSION_COOKIE_SECRET_ARN: a secret prepended in Secrets Manager (local Ge
 });
 
 test('a Secrets Manager endpoint that never answers: the request waits no longer than waitMs, the reload fails after readTimeoutMs and the next one can run', async () => {
-  const sockets = new Set<Socket>();
-  const blackhole: Server = createServer((sock) => {
-    sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
-  });
-  const port = await freePort();
-  await new Promise<void>((r) => blackhole.listen(port, '127.0.0.1', r));
-  const client = new SecretsManagerClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  const blackhole = await startBlackhole();
+  const client = new SecretsManagerClient({ endpoint: blackhole.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
   const log = captureLog();
   try {
     const env = parseSessionEnv({ SESSION_COOKIE_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:hung-AbCdEf' });
@@ -204,7 +197,6 @@ test('a Secrets Manager endpoint that never answers: the request waits no longer
     expect(reloader.secrets).toEqual([OLD]);
   } finally {
     client.destroy();
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => blackhole.close(r));
+    await blackhole.close();
   }
 });
