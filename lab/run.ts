@@ -17,7 +17,7 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { INSTANCE_HEALTH_CHECK } from '../lib/compute/health-check';
+import { INSTANCE_HEALTH_CHECK, UNHEALTHY_AFTER_SECONDS } from '../lib/compute/health-check';
 import { removeInstanceBundle } from '../test/support/app-instance';
 import { labHealthCheck } from '../test/support/haproxy';
 import { machineLine, renderResults, renderSeedTable, sizesLine } from './report';
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
     '- **p50/p99**: latency of every request of the scenario at the client, through haproxy. **bytes/req**: request + response bytes on the client↔balancer socket, headers and cookies included.',
     '- **revocation delay**: after POST /logout, how long the old cookie was still accepted (replayed through the balancer until every instance refused it; 2 s window).',
     `- haproxy stands in for the ALB: the target group's health check (lib/compute/health-check.ts: GET ${check.path}, fall ${check.fall}, rise ${check.rise}, timeout ${INSTANCE_HEALTH_CHECK.timeoutSeconds} s of a ${INSTANCE_HEALTH_CHECK.intervalSeconds} s interval) scaled in time to every ${check.intervalMs} ms with a ${check.timeoutMs} ms timeout; \`retries 2\` + \`option redispatch\` on connection failures only; stickiness \`cookie AWSALB insert indirect nocache\` (lb_cookie) or a stick table keyed on the app's \`sid\` cookie (app_cookie). See test/support/haproxy.ts.`,
-    `- ${check.path} is liveness of the instance (the process serves), never the store: in \`outage\` and \`outage-long\` the instances stay UP and answer 503 themselves. \`outage-long\` hangs the store (SIGSTOP) for longer than haproxy's unhealthy threshold (fall × interval = ${check.unhealthyAfterMs / 1000} s here, ${(INSTANCE_HEALTH_CHECK.unhealthyThresholdCount * INSTANCE_HEALTH_CHECK.intervalSeconds)} s on the ALB): a check that asked the store would have taken every instance out, and on AWS the Auto Scaling group would have replaced them. /readyz is the deep check (the store answers) for operators.`,
+    `- ${check.path} is liveness of the instance (the process serves), never the store: in \`outage\` and \`outage-long\` the instances stay UP and answer 503 themselves. \`outage-long\` hangs the store (SIGSTOP) for longer than haproxy's unhealthy threshold (fall × interval = ${check.unhealthyAfterMs / 1000} s here, ${UNHEALTHY_AFTER_SECONDS} s on the ALB): a check that asked the store would have taken every instance out, and on AWS the Auto Scaling group would have replaced them. /readyz is the deep check (the store answers) for operators.`,
     '- dynalite and s3rver run inside the lab process, on the same 2 cores as the load generator: the DynamoDB, S3 and JWT-denylist latencies, and any 503s in `concurrent` (the 1 s store timeout passed while conflicting writes re-read and retried on a busy emulator), describe the emulators on this machine, not AWS.',
     '- JWT lines lost in `concurrent` are the design: each append re-issues the token from the cart its request carried, so concurrent appends overwrite each other (the last Set-Cookie wins).',
     '- S3 lines lost in `concurrent`: s3rver ignores If-Match/If-None-Match, so the store\'s compare-and-set is not enforced there; real S3 enforces conditional writes.',

@@ -12,12 +12,22 @@
 import { runScenario, type LabSizes } from '../../lab/scenarios';
 import { TOPOLOGIES } from '../../lab/topologies';
 import { removeInstanceBundle } from '../support/app-instance';
-import { labHealthCheck } from '../support/haproxy';
+import { INSTANCE_HEALTH_CHECK } from '../../lib/compute/health-check';
+import { haproxyConfig, labHealthCheck } from '../support/haproxy';
 import { SCHEDULING_SLACK_MS } from '../support/outage';
 
 const SIZES: LabSizes = { users: 6, durationMs: 3000, wide: 10, outageMs: 0, thinkMs: 10 };
 
 afterAll(() => removeInstanceBundle());
+
+test("the lab's haproxy checks what the target group checks: INSTANCE_HEALTH_CHECK's path and thresholds, its timeout/interval ratio at a shorter interval", () => {
+  const hc = INSTANCE_HEALTH_CHECK;
+  const cfg = haproxyConfig({ backends: [8080], checkIntervalMs: 900 }, 8000, '/tmp/admin.sock');
+  expect(cfg).toContain(`option httpchk GET ${hc.path}\n`);
+  expect(cfg).toContain(`timeout check ${(900 * hc.timeoutSeconds) / hc.intervalSeconds}ms\n`);
+  expect(cfg).toContain(`inter 900ms fastinter 900ms downinter 900ms fall ${hc.unhealthyThresholdCount} rise ${hc.healthyThresholdCount}\n`);
+  expect(labHealthCheck(900).unhealthyAfterMs).toBe(900 * hc.unhealthyThresholdCount);
+});
 
 test('redis hung past the health check threshold: every instance stays UP, requests get 503 within the store timeout, /readyz 503 and /healthz 200; afterwards the same processes serve every acknowledged line', async () => {
   const t = TOPOLOGIES.find((x) => x.name === 'redis')!;
