@@ -16,16 +16,32 @@ export class Recorder {
   readonly latenciesMs: number[] = [];
   readonly bytes: number[] = [];
   readonly statuses = new Map<number, number>();
+  /** When each request started (performance.now()), in the order of {@link latenciesMs} and {@link statusList}. */
+  readonly startedAt: number[] = [];
+  /** Each request's status (0: no answer), in the order of {@link latenciesMs}. */
+  readonly statusList: number[] = [];
   requests = 0;
   /** 503s that haproxy answered itself ("No server is available": every instance was DOWN), not the app. */
   balancer503 = 0;
 
+  /** A request that ended now, after `ms`. */
   record(status: number, ms: number, bytes: number | undefined, fromBalancer = false): void {
     this.requests++;
     if (fromBalancer) this.balancer503++;
+    this.startedAt.push(performance.now() - ms);
+    this.statusList.push(status);
     this.latenciesMs.push(ms);
     if (bytes !== undefined) this.bytes.push(bytes);
     this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
+  }
+
+  /** The requests that started at or after `from` and ended by `to` (performance.now() times). */
+  within(from: number, to: number): Array<{ status: number; ms: number }> {
+    const out: Array<{ status: number; ms: number }> = [];
+    for (let i = 0; i < this.startedAt.length; i++) {
+      if (this.startedAt[i] >= from && this.startedAt[i] + this.latenciesMs[i] <= to) out.push({ status: this.statusList[i], ms: this.latenciesMs[i] });
+    }
+    return out;
   }
 
   count(pred: (status: number) => boolean): number {

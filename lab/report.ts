@@ -33,18 +33,19 @@ export function renderSeedTable(rows: readonly ScenarioResult[], topologies: rea
   const get = (t: string, s: ScenarioName) => rows.find((r) => r.topology === t && r.scenario === s && !r.skipped);
   const lost = (r?: ScenarioResult) => (r ? `${r.sessionsLost} of ${r.sessions}` : '—');
   const lines = [
-    '| seed row ("Which Session Handling Method Should You Use?") | topology | instance crash: sessions lost | rolling deploy: sessions lost, failed | store outage: failed, lines lost | store node lost: sessions lost | 10-wide appends: lines lost / acked | scale-out 2→4: failed | p50 / p99 ms (crash run) | bytes/req | logout → token/session refused |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| seed row ("Which Session Handling Method Should You Use?") | topology | instance crash: sessions lost | rolling deploy: sessions lost, failed | store outage: failed, lines lost | store hung past the health check: instances taken out, slowest 503 ms | store node lost: sessions lost | 10-wide appends: lines lost / acked | scale-out 2→4: failed | p50 / p99 ms (crash run) | bytes/req | logout → token/session refused |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const t of topologies) {
     const kill = get(t.name, 'kill');
     if (!kill && !rows.some((r) => r.topology === t.name)) continue;
     const roll = get(t.name, 'rolling');
     const out = get(t.name, 'outage');
+    const long = get(t.name, 'outage-long')?.outageLong;
     const con = get(t.name, 'concurrent');
     const sc = get(t.name, 'scaleout');
     lines.push(
-      `| ${t.seedRow} | ${t.name} | ${lost(kill)} | ${roll ? `${lost(roll)}, ${roll.failed}` : '—'} | ${out ? `${out.failed}, ${out.linesLost}` : 'n/a (no store)'} | ${nodeLost(get(t.name, 'promote'), get(t.name, 'nodeloss'))} | ${con ? `${con.linesLost} / ${con.linesAcked}` : '—'} | ${sc ? sc.failed : '—'} | ${kill ? `${ms(kill.p50Ms)} / ${ms(kill.p99Ms)}` : '—'} | ${kill ? kill.bytesPerRequest.toFixed(0) : '—'} | ${revocationText(kill?.revocation)} |`,
+      `| ${t.seedRow} | ${t.name} | ${lost(kill)} | ${roll ? `${lost(roll)}, ${roll.failed}` : '—'} | ${out ? `${out.failed}, ${out.linesLost}` : 'n/a (no store)'} | ${long ? `${long.maxInstancesDown} of ${long.probes.length}, ${ms(long.hungSlowestMs)}` : 'n/a'} | ${nodeLost(get(t.name, 'promote'), get(t.name, 'nodeloss'))} | ${con ? `${con.linesLost} / ${con.linesAcked}` : '—'} | ${sc ? sc.failed : '—'} | ${kill ? `${ms(kill.p50Ms)} / ${ms(kill.p99Ms)}` : '—'} | ${kill ? kill.bytesPerRequest.toFixed(0) : '—'} | ${revocationText(kill?.revocation)} |`,
     );
   }
   return lines.join('\n');

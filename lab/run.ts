@@ -17,7 +17,9 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { INSTANCE_HEALTH_CHECK, UNHEALTHY_AFTER_SECONDS } from '../lib/compute/health-check';
 import { removeInstanceBundle } from '../test/support/app-instance';
+import { labHealthCheck } from '../test/support/haproxy';
 import { machineLine, renderResults, renderSeedTable, sizesLine } from './report';
 import { DEFAULT_SIZES, runScenario, SCENARIO_NAMES, type LabSizes, type ScenarioName, type ScenarioResult } from './scenarios';
 import { TOPOLOGIES } from './topologies';
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
   const table = renderResults(rows);
   const seed = renderSeedTable(rows, topologies);
   const elapsed = ((Date.now() - started) / 1000).toFixed(0);
+  const check = labHealthCheck();
   console.log(`\n${table}\n\n${seed}\n\n(lab took ${labSeconds} s, ${elapsed} s with the benchmarks)`);
   const md = [
     '# Topology lab results',
@@ -127,12 +130,13 @@ async function main(): Promise<void> {
     '- **failed**: answered 5xx (haproxy 502/503 or the app\'s 503) or not answered; **409**: conflict after the manager\'s bounded retries.',
     '- **p50/p99**: latency of every request of the scenario at the client, through haproxy. **bytes/req**: request + response bytes on the client↔balancer socket, headers and cookies included.',
     '- **revocation delay**: after POST /logout, how long the old cookie was still accepted (replayed through the balancer until every instance refused it; 2 s window).',
-    '- haproxy stands in for the ALB: health checks every 300 ms (fall 2, rise 2), `retries 2` + `option redispatch` on connection failures only; stickiness `cookie AWSALB insert indirect nocache` (lb_cookie) or a stick table keyed on the app\'s `sid` cookie (app_cookie). See test/support/haproxy.ts.',
+    `- haproxy stands in for the ALB: the target group's health check (lib/compute/health-check.ts: GET ${check.path}, fall ${check.fall}, rise ${check.rise}, timeout ${INSTANCE_HEALTH_CHECK.timeoutSeconds} s of a ${INSTANCE_HEALTH_CHECK.intervalSeconds} s interval) scaled in time to every ${check.intervalMs} ms with a ${check.timeoutMs} ms timeout; \`retries 2\` + \`option redispatch\` on connection failures only; stickiness \`cookie AWSALB insert indirect nocache\` (lb_cookie) or a stick table keyed on the app's \`sid\` cookie (app_cookie). See test/support/haproxy.ts.`,
+    `- ${check.path} is liveness of the instance (the process serves), never the store: in \`outage\` and \`outage-long\` the instances stay UP and answer 503 themselves. \`outage-long\` hangs the store (SIGSTOP) for longer than haproxy's unhealthy threshold (fall × interval = ${check.unhealthyAfterMs / 1000} s here, ${UNHEALTHY_AFTER_SECONDS} s on the ALB): a check that asked the store would have taken every instance out, and on AWS the Auto Scaling group would have replaced them. /readyz is the deep check (the store answers) for operators.`,
     '- dynalite and s3rver run inside the lab process, on the same 2 cores as the load generator: the DynamoDB, S3 and JWT-denylist latencies, and any 503s in `concurrent` (the 1 s store timeout passed while conflicting writes re-read and retried on a busy emulator), describe the emulators on this machine, not AWS.',
     '- JWT lines lost in `concurrent` are the design: each append re-issues the token from the cart its request carried, so concurrent appends overwrite each other (the last Set-Cookie wins).',
     '- S3 lines lost in `concurrent`: s3rver ignores If-Match/If-None-Match, so the store\'s compare-and-set is not enforced there; real S3 enforces conditional writes.',
     '- Redis `promote` lines lost are writes the old primary acknowledged after the replica stopped replicating from it (asynchronous replication): the window a real failover has too.',
-    '- Memcached `nodeloss` is the cost of Memcached having no replication: a node-based ElastiCache Memcached cluster keeps each session on one node only (the runtime spreads them by rendezvous hashing over the fixed node list), and a failed node is replaced at the same endpoint, empty. The sessions on it are gone (their users get 401 and log in again, their cart lines with them); the sessions on the other node lose nothing. Redis with a replica loses none in `promote` (only writes inside the replication lag can go). While the node is down the instances answer 503 for its sessions (connection refused; a hung node would take the 1 s store timeout), never 200. /healthz stays 200 while any node answers (MemcachedStore.ping), so the instances stay in the balancer and the surviving node\'s sessions keep being served.',
+    '- Memcached `nodeloss` is the cost of Memcached having no replication: a node-based ElastiCache Memcached cluster keeps each session on one node only (the runtime spreads them by rendezvous hashing over the fixed node list), and a failed node is replaced at the same endpoint, empty. The sessions on it are gone (their users get 401 and log in again, their cart lines with them); the sessions on the other node lose nothing. Redis with a replica loses none in `promote` (only writes inside the replication lag can go). While the node is down the instances answer 503 for its sessions (connection refused; a hung node would take the 1 s store timeout), never 200. /healthz (liveness) stays 200 throughout, so the instances stay in the balancer and the surviving node\'s sessions keep being served.',
     '- Store stand-ins: dynalite (DynamoDB), s3rver (S3; ignores conditional writes, so S3 rows show what the store sends, not what real S3 enforces), redis-server, memcached, a throwaway PostgreSQL cluster. The Redis failover moves clients through a TCP proxy standing in for the primary endpoint\'s DNS flip.',
     '',
   ].join('\n');

@@ -8,19 +8,25 @@
  * | kill | SIGKILL one of 3 instances (haproxy finds out by its health checks) |
  * | rolling | every instance replaced in turn: deregister (haproxy maint), SIGTERM (graceful drain), new instance, register |
  * | outage | the store goes away for `outageMs` (how: the topology's `outage`), then comes back |
+ * | outage-long | the store hangs (SIGSTOP) longer than the health check's unhealthy threshold: every instance stays UP, requests get 503s within the store timeout, all recovers without a restart |
  * | concurrent | rounds of `wide` concurrent cart appends per user, then a read |
  * | scaleout | 2 instances → 4 (two more started and registered while the load runs) |
  * | promote | Redis only: a replica promoted (REPLICAOF NO ONE), the old primary killed, clients moved (lab/tcp-proxy.ts) |
  * | nodeloss | Memcached only: one of 2 nodes SIGKILLed, down `nodeDownMs`, restarted empty on the same port (an ElastiCache node replacement) |
  */
+import { Agent } from 'node:http';
+import { DEFAULTS } from '../lambda/session/env';
+import { INSTANCE_HEALTH_CHECK } from '../lib/compute/health-check';
 import { baseEnv } from '../test/support/app-backends';
+import { Client, httpSend } from '../test/support/app-client';
+import { labHealthCheck, type ServerStats } from '../test/support/haproxy';
 import { RedisServer } from '../test/support/redis-server';
 import { Cluster } from './cluster';
 import { finalCheck, Recorder, runLoad, SimUser, sleep, totalScore } from './load';
 import { TcpProxy } from './tcp-proxy';
 import type { StoreHandle, Topology } from './topologies';
 
-export const SCENARIO_NAMES = ['kill', 'rolling', 'outage', 'concurrent', 'scaleout', 'promote', 'nodeloss'] as const;
+export const SCENARIO_NAMES = ['kill', 'rolling', 'outage', 'outage-long', 'concurrent', 'scaleout', 'promote', 'nodeloss'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export interface LabSizes {
@@ -30,7 +36,7 @@ export interface LabSizes {
   readonly durationMs: number;
   /** Concurrent appends per user in `concurrent`. */
   readonly wide: number;
-  /** How long the store stays away in `outage`, ms. */
+  /** How long the store stays away in `outage`, ms; `outage-long` hangs it at least this long, and at least twice haproxy's unhealthy threshold. */
   readonly outageMs: number;
   /** Pause between a user's requests, ms. */
   readonly thinkMs: number;
@@ -69,6 +75,34 @@ export interface NodeLossDetail {
   readonly maxInstancesDown: number;
 }
 
+/** What `outage-long` measured beyond the common columns. */
+export interface OutageLongDetail {
+  /** How long the store was hung, ms (SIGSTOP confirmed → SIGCONT). */
+  readonly hungMs: number;
+  /** haproxy's `fall × inter`: checks failing this long would have taken an instance out, ms. */
+  readonly unhealthyAfterMs: number;
+  /** The instances' SESSION_STORE_TIMEOUT_MS. */
+  readonly storeTimeoutMs: number;
+  /** Requests that started after the store hung and were answered before it resumed. */
+  readonly hungRequests: number;
+  /** Of those, the ones answered 503. */
+  readonly hung503: number;
+  /** The slowest of those, ms at the client (through haproxy). */
+  readonly hungSlowestMs: number;
+  /** Most instances not UP in haproxy at once, sampled every 50 ms from the hang until recovery. */
+  readonly maxInstancesDown: number;
+  /** UP → DOWN transitions of any instance in haproxy's counters (`chkdown`) over the scenario. */
+  readonly timesDown: number;
+  /** Failed health checks over the scenario (`chkfail`). */
+  readonly checksFailed: number;
+  /** Each instance asked directly once the hang was past the unhealthy threshold: /healthz status, /readyz status and ms. */
+  readonly probes: ReadonlyArray<{ readonly healthz: number; readonly readyz: number; readonly readyzMs: number }>;
+  /** Instances whose process exited or was replaced during the scenario (pid compared). */
+  readonly restarted: number;
+  /** SIGCONT → every instance's /readyz answers 200, ms. */
+  readonly recoveredMs: number;
+}
+
 export interface ScenarioResult {
   readonly topology: string;
   readonly scenario: ScenarioName;
@@ -92,6 +126,8 @@ export interface ScenarioResult {
   readonly revocation?: number | string;
   /** `nodeloss` only. */
   readonly nodeLoss?: NodeLossDetail;
+  /** `outage-long` only. */
+  readonly outageLong?: OutageLongDetail;
   readonly notes: string[];
 }
 
@@ -126,7 +162,7 @@ function skipped(ctx: ScenarioContext, scenario: ScenarioName, why: string): Sce
   };
 }
 
-function result(ctx: ScenarioContext, scenario: ScenarioName, users: SimUser[], rec: Recorder, notes: string[], revocation?: number | string, nodeLoss?: NodeLossDetail): ScenarioResult {
+function result(ctx: ScenarioContext, scenario: ScenarioName, users: SimUser[], rec: Recorder, notes: string[], revocation?: number | string, nodeLoss?: NodeLossDetail, outageLong?: OutageLongDetail): ScenarioResult {
   const t = totalScore(users);
   for (const u of users) u.close();
   return {
@@ -146,6 +182,7 @@ function result(ctx: ScenarioContext, scenario: ScenarioName, users: SimUser[], 
     bytesPerRequest: rec.meanBytes(),
     revocation,
     nodeLoss,
+    outageLong,
     notes,
   };
 }
@@ -268,6 +305,111 @@ const outage: Scenario = async (ctx) => {
     );
     notes.push(`${landedAnyway(users)} appends answered 5xx/none landed anyway`);
     return result(ctx, 'outage', users, rec, notes);
+  });
+};
+
+/** GET `path` on one instance directly (not through haproxy): status (0: no answer) and ms. */
+async function probe(port: number, path: string): Promise<{ status: number; ms: number }> {
+  const agent = new Agent({ keepAlive: false });
+  const t0 = performance.now();
+  try {
+    const r = await new Client(httpSend(port, agent)).get(path).catch(() => ({ status: 0 }));
+    return { status: r.status, ms: performance.now() - t0 };
+  } finally {
+    agent.destroy();
+  }
+}
+
+const sum = (stats: Map<string, ServerStats>, f: (s: ServerStats) => number) => [...stats.values()].reduce((n, s) => n + f(s), 0);
+
+/**
+ * The store hangs (SIGSTOP: connections open, nothing answers) for longer than haproxy's
+ * `fall × inter`, which the target group's health check (INSTANCE_HEALTH_CHECK) scales to. The
+ * load balancer's check is the instances' liveness (/healthz), so every instance stays UP:
+ * requests reach them and get the app's 503 within the store timeout, /readyz says 503, and
+ * once the store resumes everything is served again by the same processes.
+ */
+const outageLong: Scenario = async (ctx) => {
+  const { freeze, thaw } = ctx.store;
+  if (!freeze || !thaw) return skipped(ctx, 'outage-long', 'the store cannot be hung here (SIGSTOP needs it in a process of its own: Redis, Memcached)');
+  const check = labHealthCheck();
+  const storeTimeoutMs = Number(ctx.store.env.SESSION_STORE_TIMEOUT_MS ?? DEFAULTS.storeTimeoutMs);
+  const hangFor = Math.max(ctx.sizes.outageMs, 2 * check.unhealthyAfterMs);
+  return withCluster(ctx, {}, async (c) => {
+    const pids = c.slots.map((s) => s?.proc.pid);
+    const before = await c.lb.serverStats();
+    let recorder: Recorder | undefined;
+    let hungFrom = 0;
+    let hungTo = 0;
+    let recoveredMs = 0;
+    let maxDown = 0;
+    let probes: OutageLongDetail['probes'] = [];
+    const { users, rec } = await underLoad(
+      ctx,
+      c,
+      async () => {
+        await freeze();
+        hungFrom = performance.now();
+        let sampling = true;
+        const sampler = (async () => {
+          while (sampling) {
+            const st = await c.lb.serverStates();
+            maxDown = Math.max(maxDown, [...st.values()].filter((v) => !v.startsWith('UP')).length);
+            await sleep(50);
+          }
+        })();
+        try {
+          // Once past the threshold (plus a check's interval and timeout), ask each instance itself.
+          await sleep(check.unhealthyAfterMs + check.intervalMs + check.timeoutMs);
+          probes = await Promise.all(
+            c.slots.map(async (inst) => {
+              const [h, r] = await Promise.all([probe(inst!.port, check.path), probe(inst!.port, '/readyz')]);
+              return { healthz: h.status, readyz: r.status, readyzMs: r.ms };
+            }),
+          );
+          await sleep(Math.max(0, hangFor - (performance.now() - hungFrom)));
+          hungTo = performance.now();
+          await thaw();
+          for (const deadline = Date.now() + 15_000; ; ) {
+            const ready = await Promise.all(c.slots.map((inst) => probe(inst!.port, '/readyz')));
+            if (ready.every((r) => r.status === 200)) break;
+            if (Date.now() > deadline) throw new Error(`/readyz not 200 on every instance 15 s after the store resumed: ${ready.map((r) => r.status).join(', ')}`);
+            await sleep(50);
+          }
+          recoveredMs = performance.now() - hungTo;
+          await c.waitAllUp();
+        } finally {
+          sampling = false;
+          await sampler;
+        }
+      },
+      1500,
+      (_u, r) => (recorder = r),
+    );
+    const after = await c.lb.serverStats();
+    const restarted = c.slots.filter((inst, i) => inst === undefined || inst.proc.pid !== pids[i] || inst.proc.exitCode !== null || inst.proc.signalCode !== null).length;
+    const hung = recorder!.within(hungFrom, hungTo);
+    const detail: OutageLongDetail = {
+      hungMs: hungTo - hungFrom,
+      unhealthyAfterMs: check.unhealthyAfterMs,
+      storeTimeoutMs,
+      hungRequests: hung.length,
+      hung503: hung.filter((r) => r.status === 503).length,
+      hungSlowestMs: hung.reduce((m, r) => Math.max(m, r.ms), 0),
+      maxInstancesDown: maxDown,
+      timesDown: sum(after, (s) => s.timesDown) - sum(before, (s) => s.timesDown),
+      checksFailed: sum(after, (s) => s.checksFailed) - sum(before, (s) => s.checksFailed),
+      probes,
+      restarted,
+      recoveredMs,
+    };
+    const notes = [
+      `${ctx.topology.name} hung ${(detail.hungMs / 1000).toFixed(1)} s, past haproxy's unhealthy threshold (fall ${check.fall} × ${check.intervalMs} ms = ${(check.unhealthyAfterMs / 1000).toFixed(1)} s, the target group's ${INSTANCE_HEALTH_CHECK.unhealthyThresholdCount} × ${INSTANCE_HEALTH_CHECK.intervalSeconds} s scaled)`,
+      `instances DOWN at most ${maxDown} at once, ${detail.timesDown} UP→DOWN transitions, ${detail.checksFailed} failed checks; /healthz ${probes.map((p) => p.healthz).join('/')} and /readyz ${probes.map((p) => p.readyz).join('/')} during the hang`,
+      `${detail.hung503} of ${detail.hungRequests} requests during the hang answered 503, the slowest in ${detail.hungSlowestMs.toFixed(0)} ms (store timeout ${storeTimeoutMs} ms)`,
+      `every /readyz 200 ${recoveredMs.toFixed(0)} ms after SIGCONT; ${restarted} instances restarted`,
+    ];
+    return result(ctx, 'outage-long', users, rec, notes, undefined, undefined, detail);
   });
 };
 
@@ -467,7 +609,7 @@ const nodeloss: Scenario = async (ctx) => {
   }
 };
 
-export const SCENARIOS: Record<ScenarioName, Scenario> = { kill, rolling, outage, concurrent, scaleout, promote, nodeloss };
+export const SCENARIOS: Record<ScenarioName, Scenario> = { kill, rolling, outage, 'outage-long': outageLong, concurrent, scaleout, promote, nodeloss };
 
 /** Runs one scenario; a scenario that throws becomes a row saying so (the lab goes on). */
 export async function runScenario(name: ScenarioName, ctx: ScenarioContext): Promise<ScenarioResult> {

@@ -31,6 +31,10 @@ export interface StoreHandle {
   down?(): Promise<void>;
   /** Bring it back on the same port. */
   up?(): Promise<void>;
+  /** Hang the store (SIGSTOP: connections stay open, nothing answers), for `outage-long`; resolves once it is stopped. @default - it cannot be hung here */
+  freeze?(): Promise<void>;
+  /** Undo {@link freeze} (SIGCONT). */
+  thaw?(): Promise<void>;
   /** The redis-server, for Redis-only scenarios. */
   readonly redis?: RedisServer;
   /** The memcached nodes (in SESSION_MEMCACHED_SERVERS order), for Memcached-only scenarios. */
@@ -79,6 +83,8 @@ export const TOPOLOGIES: readonly Topology[] = [
         outage: 'SIGSTOP 5 s (hung: connections open, no answers), SIGCONT',
         down: async () => redis.pause(),
         up: async () => redis.resume(),
+        freeze: () => redis.pause(),
+        thaw: async () => redis.resume(),
         stop: () => redis.dispose(),
       };
     },
@@ -131,6 +137,10 @@ export const TOPOLOGIES: readonly Topology[] = [
           await Promise.all(nodes.map((n) => n.pause()));
         },
         up: async () => nodes.forEach((n) => n.resume()),
+        freeze: async () => {
+          await Promise.all(nodes.map((n) => n.pause()));
+        },
+        thaw: async () => nodes.forEach((n) => n.resume()),
         stop: async () => {
           await Promise.all(nodes.map((n) => n.stop()));
         },

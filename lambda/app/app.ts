@@ -34,7 +34,8 @@ export function createApp(opts: AppOptions): App {
    * last); its verified id is named in the log line whatever the outcome. NoSessionError (401) without one.
    */
   const modify = async (ctx: RouteContext, fn: SessionUpdate): Promise<Session> => {
-    const id = manager.idFromCookies(cookiesOf(ctx.req));
+    const cookies = cookiesOf(ctx.req);
+    const id = manager.idFromCookies(cookies) ?? (await manager.idAfterSecretReload(cookies));
     ctx.sessionRef = id;
     const s = id === undefined ? undefined : await manager.modifyById(id, fn);
     if (s === undefined) throw new NoSessionError();

@@ -2,8 +2,8 @@
  * What both reference apps (store mode and JWT mode) share: JSON responses, the one place an
  * error becomes a response, strict body reading, the router that dispatches a request to a
  * route handler, logs one line per request and clears a cookie that names no live session, and
- * {@link createSessionApp}: the routes both modes answer alike (/logout, /healthz) and the
- * helpers their other routes use.
+ * {@link createSessionApp}: the routes both modes answer alike (/logout, /healthz, /readyz) and
+ * the helpers their other routes use.
  */
 import * as crypto from 'node:crypto';
 import { TextDecoder } from 'node:util';
@@ -95,7 +95,7 @@ export function createRouter(opts: RouterOptions): App {
 
 /** What both apps take besides their session backend. */
 export interface AppCommonOptions {
-  /** Reported as `servedBy` by GET /session and /healthz: the instance or function that answered. */
+  /** Reported as `servedBy` by GET /session, /healthz and /readyz: the instance or function that answered. */
   readonly servedBy: string;
   /** Largest request body accepted, bytes. @default 16384 */
   readonly maxBodyBytes?: number;
@@ -111,11 +111,11 @@ export interface SessionBackend<S> {
   refOf(session: S): string;
   /** Logout: the session is deleted (or revoked) where it lives. */
   end(session: S): Promise<void>;
-  /** /healthz: resolves when the backend answers. */
+  /** /readyz: resolves when the backend answers (within the store's own timeout). */
   ping(): Promise<void>;
-  /** `store` in the /healthz answer. */
+  /** `store` in the /healthz and /readyz answers. */
   readonly kind: string;
-  /** What /healthz says does not answer, e.g. "the session store". */
+  /** What /readyz says does not answer, e.g. "the session store". */
   readonly pingsWhat: string;
   /** The session cookie's full name, and the Set-Cookie value that clears it. */
   readonly cookieName: string;
@@ -134,8 +134,14 @@ export interface SessionRouteKit<S> {
 
 /**
  * An app over `backend`: the routes `routes` returns, plus POST /logout (idempotent: 204 and a
- * cleared cookie whether or not a session was there) and GET /healthz (200 when the backend
- * answers, 503 when not), which both modes answer alike.
+ * cleared cookie whether or not a session was there), GET /healthz and GET /readyz, which both
+ * modes answer alike:
+ * - /healthz is liveness of this process, the load balancer's check: 200 whenever the process
+ *   serves and its event loop runs this handler, whatever the store does. A store outage must
+ *   not make the target group mark every instance unhealthy (and the Auto Scaling group replace
+ *   the fleet); its requests get 503s instead.
+ * - /readyz is the deep check for operators: 200 when the backend answers, 503 when it does not
+ *   (within the store's timeout).
  */
 export function createSessionApp<S>(opts: AppCommonOptions, backend: SessionBackend<S>, routes: (kit: SessionRouteKit<S>) => RouteTable): App {
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -166,12 +172,17 @@ export function createSessionApp<S>(opts: AppCommonOptions, backend: SessionBack
       },
       '/healthz': {
         async GET() {
+          return json(200, { status: 'ok', store: backend.kind, servedBy: opts.servedBy });
+        },
+      },
+      '/readyz': {
+        async GET() {
           try {
             await backend.ping();
           } catch (err) {
             throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`${backend.pingsWhat} does not answer`, { cause: err });
           }
-          return json(200, { status: 'ok', store: backend.kind, servedBy: opts.servedBy });
+          return json(200, { status: 'ready', store: backend.kind, servedBy: opts.servedBy });
         },
       },
     },

@@ -13,7 +13,8 @@
  * | POST /logout | revokes the session id: the login token and every renewal are refused; 204, cookie cleared |
  * | POST /logout/everywhere | ends every session of the user started until now; 204, cookie cleared; 401 without a valid token |
  * | GET /.well-known/jwks.json | current + previous public keys, cacheable for 5 minutes |
- * | GET /healthz | 200 when the denylist answers (or there is none), 503 when not |
+ * | GET /healthz | liveness of the process: 200 whatever the denylist does |
+ * | GET /readyz | 200 when the denylist answers (or there is none), 503 when not |
  */
 import { BadRequestError } from '../session/errors';
 import type { JwtSession, JwtSessionService, SessionData } from '../session/jwt/service';

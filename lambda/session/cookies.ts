@@ -36,17 +36,29 @@ export function signSessionId(id: string, secrets: readonly CookieSecret[]): str
   return `${id}.${mac(id, secrets[0]).toString('base64url')}`;
 }
 
-/**
- * The session id inside a signed cookie value, or undefined when the value is malformed,
- * unsigned or signed with no known secret. Never throws.
- */
-export function verifySignedSessionId(value: string | undefined, secrets: readonly CookieSecret[]): string | undefined {
+/** The id and signature text of a value shaped `<id>.<43 base64url characters>`, or undefined. */
+function splitSigned(value: string | undefined): [id: string, sigText: string] | undefined {
   if (typeof value !== 'string' || value.length > 512) return undefined;
   const dot = value.lastIndexOf('.');
   if (dot <= 0) return undefined;
   const id = value.slice(0, dot);
   const sigText = value.slice(dot + 1);
-  if (!ID_PATTERN.test(id) || !SIG_PATTERN.test(sigText)) return undefined;
+  return ID_PATTERN.test(id) && SIG_PATTERN.test(sigText) ? [id, sigText] : undefined;
+}
+
+/** True when `value` has the shape of a signed session id (`<id>.<signature>`), whatever secret signed it. */
+export function isSignedShape(value: string | undefined): boolean {
+  return splitSigned(value) !== undefined;
+}
+
+/**
+ * The session id inside a signed cookie value, or undefined when the value is malformed,
+ * unsigned or signed with no known secret. Never throws.
+ */
+export function verifySignedSessionId(value: string | undefined, secrets: readonly CookieSecret[]): string | undefined {
+  const parts = splitSigned(value);
+  if (parts === undefined) return undefined;
+  const [id, sigText] = parts;
   const given = Buffer.from(sigText, 'base64url');
   // base64url of 32 bytes leaves 2 unused bits in the last character: only the canonical
   // spelling is accepted, so a valid cookie has exactly one accepted text.

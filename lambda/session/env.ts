@@ -14,8 +14,12 @@ export const SessionEnvVars = {
   STORE: 'SESSION_STORE',
   /** Cookie signing secret(s), comma-separated; the first signs, all verify (rotation). */
   COOKIE_SECRET: 'SESSION_COOKIE_SECRET',
-  /** Secrets Manager ARN whose SecretString holds the comma-separated cookie secret(s). */
+  /** Secrets Manager ARN whose SecretString holds the comma-separated cookie secret(s); read again while running (rotation). */
   COOKIE_SECRET_ARN: 'SESSION_COOKIE_SECRET_ARN',
+  /** A file holding the cookie secret(s) in the same formats as the ARN's SecretString; read again while running (rotation). */
+  COOKIE_SECRET_FILE: 'SESSION_COOKIE_SECRET_FILE',
+  /** Seconds between reloads of the cookie secrets from their ARN or file; 0: only when a cookie's signature is unknown. */
+  COOKIE_SECRET_RELOAD_SECONDS: 'SESSION_COOKIE_SECRET_RELOAD_SECONDS',
   /** `false` only for plain-HTTP local runs; anything else means Secure + `__Host-` cookie. */
   COOKIE_SECURE: 'SESSION_COOKIE_SECURE',
   /** Cookie name without the `__Host-` prefix. Must not start with AWSALB (ALB reserves it). */
@@ -88,12 +92,18 @@ export const DEFAULTS = {
   maxSessionBytes: 64 * 1024,
   bucketPrefix: 'sessions/',
   jwtTtlSeconds: 15 * 60,
+  cookieSecretReloadSeconds: 5 * 60,
 } as const;
 
 export interface CookieSettings {
-  /** Secrets given in the environment; empty when only an ARN is given. */
+  /** Secrets given in the environment; empty when only an ARN or a file is given. */
   readonly secrets: readonly string[];
+  /** Secrets Manager secret holding the list (wins over `secrets`). */
   readonly secretArn?: string;
+  /** File holding the list (wins over `secrets`; not together with `secretArn`). */
+  readonly secretFile?: string;
+  /** Seconds between reloads from `secretArn` or `secretFile`; 0: only on an unknown signature. */
+  readonly reloadSeconds: number;
   readonly secure: boolean;
   /** Base name; the manager adds `__Host-` when secure. */
   readonly name: string;
@@ -225,16 +235,19 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
 
   const secrets = list(V.COOKIE_SECRET);
   const secretArn = get(V.COOKIE_SECRET_ARN);
-  if (store !== 'jwt' && secrets.length === 0 && secretArn === undefined) {
-    problems.push(`${V.COOKIE_SECRET} or ${V.COOKIE_SECRET_ARN} is required to sign session cookies`);
+  const secretFile = get(V.COOKIE_SECRET_FILE);
+  if (store !== 'jwt' && secrets.length === 0 && secretArn === undefined && secretFile === undefined) {
+    problems.push(`${V.COOKIE_SECRET}, ${V.COOKIE_SECRET_ARN} or ${V.COOKIE_SECRET_FILE} is required to sign session cookies`);
   }
+  if (secretArn !== undefined && secretFile !== undefined) problems.push(`set ${V.COOKIE_SECRET_ARN} or ${V.COOKIE_SECRET_FILE}, not both`);
+  const reloadSeconds = int(V.COOKIE_SECRET_RELOAD_SECONDS, DEFAULTS.cookieSecretReloadSeconds, 0, 24 * 3600);
   for (const s of secrets) {
     if (Buffer.byteLength(s) < 32) problems.push(`each ${V.COOKIE_SECRET} entry must be at least 32 bytes`);
   }
   const cookieName = get(V.COOKIE_NAME) ?? DEFAULTS.cookieName;
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(cookieName)) problems.push(`${V.COOKIE_NAME} must be 1-64 letters, digits, "_" or "-", got "${cookieName}"`);
   if (/^awsalb/i.test(cookieName)) problems.push(`${V.COOKIE_NAME} must not start with AWSALB (reserved by the load balancer)`);
-  const cookie: CookieSettings = { secrets, secretArn, secure: bool(V.COOKIE_SECURE, true), name: cookieName };
+  const cookie: CookieSettings = { secrets, secretArn, secretFile, reloadSeconds, secure: bool(V.COOKIE_SECURE, true), name: cookieName };
 
   let redis: RedisSettings | undefined;
   let dynamodb: DynamoDbSettings | undefined;

@@ -1,6 +1,11 @@
 /**
  * Builds the runtime from the parsed environment: the store chosen by SESSION_STORE, the
- * cookie secrets (from the environment or Secrets Manager) and the SessionManager on top.
+ * cookie secrets (from the environment, Secrets Manager or a file) and the SessionManager on top.
+ *
+ * Cookie secrets from Secrets Manager or a file are read again while the process runs
+ * (./secret-reload): every SESSION_COOKIE_SECRET_RELOAD_SECONDS, and when a cookie's signature
+ * matches none of them (rate-limited), so a secret prepended during a rotation is learnt without
+ * a restart and no one is logged out.
  *
  * Meant to run once per process (instance start, Lambda cold start) and be reused (the Lambda
  * handlers memoize the app built on it: lambda/handlers/runtime.ts).
@@ -10,10 +15,12 @@
  * Store modules are loaded with `require` on demand so that a memory-store process never
  * loads ioredis or the AWS SDK clients it does not use.
  */
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SessionEnv } from './env';
 import { SessionManager } from './manager';
+import { CookieSecretReloader, type CookieSecretSource } from './secret-reload';
 import type { SessionStore } from './types';
 
 /** Where the runtime's own warnings go (a Powertools Logger fits). */
@@ -32,6 +39,8 @@ export interface SessionRuntime {
   readonly env: SessionEnv;
   readonly store: SessionStore;
   readonly manager: SessionManager;
+  /** Keeps the manager's cookie secrets in step with their ARN or file; undefined when they come from the environment. */
+  readonly cookieSecrets?: CookieSecretReloader;
   /** SESSION_SERVED_BY, else the Lambda function name, else the host name. */
   readonly servedBy: string;
   /** Closes the store's connections (graceful shutdown, tests). */
@@ -47,11 +56,11 @@ export async function createSessionRuntime(env: SessionEnv, opts: SessionRuntime
   let sm = opts.secretsManager;
   const secretsManager = () => (sm ??= new SecretsManagerClient({ maxAttempts: 3 }));
 
-  const secrets = env.cookie.secretArn !== undefined
-    ? parseCookieSecrets(await getSecretString(secretsManager(), env.cookie.secretArn))
-    : [...env.cookie.secrets];
+  const source = cookieSecretSource(env, secretsManager);
+  const secrets = source !== undefined ? [...(await source.read())] : [...env.cookie.secrets];
   const store = await createStore(env, secretsManager, logger);
   try {
+    let reloader: CookieSecretReloader | undefined;
     const manager = new SessionManager({
       store,
       secrets,
@@ -62,13 +71,30 @@ export async function createSessionRuntime(env: SessionEnv, opts: SessionRuntime
       maxSessionBytes: env.maxSessionBytes,
       // A Lambda container is not sticky and has little memory: a smaller budget there.
       writtenCacheChars: env.writtenCacheChars ?? (process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined ? LAMBDA_WRITTEN_CACHE_CHARS : undefined),
+      onUnknownSignature: source !== undefined ? () => reloader!.onUnknownSignature() : undefined,
     });
+    if (source !== undefined) {
+      reloader = new CookieSecretReloader({
+        source: source.read,
+        sourceName: source.name,
+        initial: secrets,
+        apply: (s) => manager.setSecrets(s),
+        intervalMs: env.cookie.reloadSeconds * 1000,
+        // A request with an unknown signature waits for the reload no longer than for the store.
+        waitMs: env.storeTimeoutMs,
+        logger,
+      }).start();
+    }
     return {
       env,
       store,
       manager,
+      cookieSecrets: reloader,
       servedBy: env.servedBy ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? hostname(),
-      close: () => store.close(),
+      close: async () => {
+        reloader?.stop();
+        await store.close();
+      },
     };
   } catch (err) {
     await store.close().catch(() => undefined);
@@ -161,6 +187,18 @@ async function createStore(env: SessionEnv, secretsManager: () => SecretsManager
     return store;
   }
   throw new Error(`SESSION_STORE=${env.store} is not available in this runtime build (bundled for ${process.env.SESSION_BUNDLE_STORE ?? 'every store'})`);
+}
+
+/**
+ * Where the cookie secrets are read again from: the Secrets Manager secret, or the file
+ * (SESSION_COOKIE_SECRET_FILE: a local stand-in for the secret, or one an agent keeps current);
+ * undefined when they are given in the environment, which cannot change while the process runs.
+ */
+export function cookieSecretSource(env: SessionEnv, secretsManager: () => SecretsManagerClient): { read: CookieSecretSource; name: string } | undefined {
+  const { secretArn, secretFile } = env.cookie;
+  if (secretArn !== undefined) return { name: secretArn, read: async () => parseCookieSecrets(await getSecretString(secretsManager(), secretArn)) };
+  if (secretFile !== undefined) return { name: secretFile, read: async () => parseCookieSecrets(await readFile(secretFile, 'utf8')) };
+  return undefined;
 }
 
 /** SecretString of a secret (binary secrets are not supported). */

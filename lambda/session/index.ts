@@ -10,7 +10,9 @@ export * from './errors';
 export * from './env';
 export { cookieKeys, cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId, SESSION_ID_BYTES } from './cookies';
 export type { CookieAttributes, CookieSecret } from './cookies';
-export { createSessionRuntime, LAMBDA_WRITTEN_CACHE_CHARS, parseCookieSecrets, parseDatabaseCredentials, parseRedisCredentials } from './from-env';
+export { cookieSecretSource, createSessionRuntime, LAMBDA_WRITTEN_CACHE_CHARS, parseCookieSecrets, parseDatabaseCredentials, parseRedisCredentials } from './from-env';
+export { CookieSecretReloader, DEFAULT_RELOAD_INTERVAL_MS, DEFAULT_RELOAD_MIN_GAP_MS } from './secret-reload';
+export type { CookieSecretReloaderOptions, CookieSecretSource, ReloadLogger } from './secret-reload';
 export type { RuntimeLogger, SessionRuntime, SessionRuntimeOptions } from './from-env';
 
 export { MemoryStore } from './stores/memory';

@@ -8,7 +8,7 @@
  * - regenerate (login): new id, data carried, old id deleted. destroy (logout): deleted in the store.
  */
 import type { KeyObject } from 'node:crypto';
-import { cookieKeys, cookieName, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId } from './cookies';
+import { cookieKeys, cookieName, isSignedShape, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId } from './cookies';
 import { setBounded } from './bounded';
 import { ConflictError, SessionGoneError, SessionTooLargeError, StoreUnavailableError } from './errors';
 import type { LoadOptions, SessionData, SessionStore, StoredSession } from './types';
@@ -63,6 +63,13 @@ export interface SessionManagerOptions {
   readonly writtenCacheChars?: number;
   /** Clock, epoch ms (tests). @default Date.now */
   readonly now?: () => number;
+  /**
+   * Called when a well-formed cookie verifies against none of the secrets: a secret added
+   * elsewhere mid-rotation may be missing here. It may reload the secrets (`setSecrets`) and
+   * resolves true when it did; the cookie is then verified again. Rate-limit it: forged cookies
+   * reach it too (see CookieSecretReloader). @default - none: such a cookie is no session
+   */
+  readonly onUnknownSignature?: () => Promise<boolean>;
 }
 
 export class SessionManager {
@@ -92,6 +99,7 @@ export class SessionManager {
   private readonly writtenMaxChars: number;
   private readonly maxAttempts: number;
   private readonly now: () => number;
+  private readonly onUnknownSignature?: () => Promise<boolean>;
 
   constructor(opts: SessionManagerOptions) {
     this.store = opts.store;
@@ -103,6 +111,7 @@ export class SessionManager {
     this.maxAttempts = opts.maxAttempts ?? 40;
     this.writtenMaxChars = opts.store.compareAndSetOrLoad === undefined ? 0 : (opts.writtenCacheChars ?? 8 * 1024 * 1024);
     this.now = opts.now ?? Date.now;
+    this.onUnknownSignature = opts.onUnknownSignature;
     this.keys = [];
     this.setSecrets(opts.secrets);
     if (this.absoluteTimeoutSeconds < this.idleTimeoutSeconds) {
@@ -132,10 +141,21 @@ export class SessionManager {
     return id;
   }
 
+  /**
+   * The session id in a cookie that verified against no secret, once `onUnknownSignature` has
+   * reloaded the secrets; undefined when there is no such cookie or hook, or it still does not verify.
+   */
+  async idAfterSecretReload(cookies: string | readonly string[] | undefined): Promise<string | undefined> {
+    if (this.onUnknownSignature === undefined || !isSignedShape(readCookie(cookies, this.cookieName))) return undefined;
+    return (await this.onUnknownSignature()) ? this.idFromCookies(cookies) : undefined;
+  }
+
   /** The live session named by the request's cookie; undefined for no, bad or expired cookie. */
   load(cookies: string | readonly string[] | undefined): Promise<Session | undefined> {
     const id = this.idFromCookies(cookies); // never throws
-    return id === undefined ? Promise.resolve(undefined) : this.loadById(id);
+    if (id !== undefined) return this.loadById(id);
+    if (this.onUnknownSignature === undefined) return Promise.resolve(undefined);
+    return this.idAfterSecretReload(cookies).then((again) => (again === undefined ? undefined : this.loadById(again)));
   }
 
   /** The live session with this id (one store round trip, slides the idle expiry). */
@@ -203,7 +223,7 @@ export class SessionManager {
    * backoff would be stale by the time it is written, and contenders would keep colliding).
    */
   async modify(cookies: string | readonly string[] | undefined, fn: SessionUpdate): Promise<Session | undefined> {
-    const id = this.idFromCookies(cookies);
+    const id = this.idFromCookies(cookies) ?? (await this.idAfterSecretReload(cookies));
     return id === undefined ? undefined : this.modifyById(id, fn);
   }
 

@@ -117,7 +117,7 @@ test('SIGTERM while a slow request is in flight: new connections are refused, th
   expect((await check.get('/session', { cookie })).json.cart).toEqual([{ sku: 'slow-one', qty: 7 }]);
 });
 
-test('redis-server stopped: writes and reads answer 503 within a bound, /healthz 503, the process stays up; after restart the failed write is absent', async () => {
+test('redis-server stopped: writes, reads and /readyz answer 503 within a bound, /healthz (liveness) stays 200, the process stays up; after restart the failed write is absent', async () => {
   const inst = await start('outage-a', { SESSION_STORE_TIMEOUT_MS: '500' });
   const c = new Client(httpSend(inst.port));
   await c.post('/login', { user: 'di' });
@@ -133,11 +133,12 @@ test('redis-server stopped: writes and reads answer 503 within a bound, /healthz
   expect((await c.get('/session')).status).toBe(503);
   expect((await c.put('/prefs', { a: 'b' })).status).toBe(503);
   expect((await c.post('/login', { user: 'di2' })).status).toBe(503);
-  expect((await c.get('/healthz')).status).toBe(503);
+  expect((await c.get('/readyz')).status).toBe(503);
+  expect((await c.get('/healthz')).json).toMatchObject({ status: 'ok' });
 
   await backend.redis!.restart();
   const deadline = Date.now() + 15_000;
-  while ((await c.get('/healthz')).status !== 200) {
+  while ((await c.get('/readyz')).status !== 200) {
     if (Date.now() > deadline) throw new Error('store did not come back');
     await new Promise((r) => setTimeout(r, 100));
   }

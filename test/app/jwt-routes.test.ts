@@ -210,12 +210,16 @@ describe('reference app, SESSION_STORE=jwt, via the HTTP API adapter', () => {
     expect(r.setCookies).toEqual(['sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0']);
   });
 
-  test('denylist down: /healthz and GET /session answer 503 (never accept an unchecked token), logout 503; back up, 200 again', async () => {
+  test('denylist down: /readyz and GET /session answer 503 (never accept an unchecked token), logout 503, /healthz (liveness) stays 200; back up, 200 again', async () => {
     const c = await loggedIn('jon');
     expect((await c.get('/healthz')).json).toEqual({ status: 'ok', store: 'jwt', servedBy: 'test-jwt' });
+    expect((await c.get('/readyz')).json).toEqual({ status: 'ready', store: 'jwt', servedBy: 'test-jwt' });
     await dyn.stop();
     try {
-      expect((await c.get('/healthz')).status).toBe(503);
+      const ready = await c.get('/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.json.error.code).toBe('store_unavailable');
+      expect((await c.get('/healthz')).status).toBe(200);
       const r = await c.get('/session');
       expect(r.status).toBe(503);
       expect(r.json.error.code).toBe('store_unavailable');
@@ -224,7 +228,7 @@ describe('reference app, SESSION_STORE=jwt, via the HTTP API adapter', () => {
       await dyn.restart();
     }
     expect((await c.get('/session')).status).toBe(200);
-    expect((await c.get('/healthz')).status).toBe(200);
+    expect((await c.get('/readyz')).status).toBe(200);
   });
 
   test('secure cookies use the __Host- prefix with Secure', async () => {

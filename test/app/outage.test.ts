@@ -2,7 +2,8 @@
  * Store outages seen through the app (in-process, over the HTTP API adapter): a stopped
  * DynamoDB stand-in (dynalite keeps its data across stop/restart) and a hung redis-server
  * (SIGSTOP: connections open, nothing answers). Writes must answer 503 within a bound, never
- * 200, the app must keep serving, and once the store is back the session is as it was.
+ * 200, the app must keep serving (its liveness check /healthz stays 200 while /readyz says 503),
+ * and once the store is back the session is as it was.
  */
 import { createApp } from '../../lambda/app/app';
 import { parseSessionEnv } from '../../lambda/session/env';
@@ -21,9 +22,9 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [v, Date.now() - t];
 }
 
-async function waitHealthy(c: Client): Promise<void> {
+async function waitReady(c: Client): Promise<void> {
   const deadline = Date.now() + 20_000;
-  while ((await c.get('/healthz')).status !== 200) {
+  while ((await c.get('/readyz')).status !== 200) {
     if (Date.now() > deadline) throw new Error('store did not come back');
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -43,7 +44,7 @@ describe('dynamodb (dynalite) stopped', () => {
     await dyn?.close();
   });
 
-  test('writes and reads answer 503 store_unavailable within a bound, /healthz 503; after restart the failed write is absent', async () => {
+  test('writes, reads and /readyz answer 503 store_unavailable within a bound, /healthz (liveness) stays 200; after restart the failed write is absent', async () => {
     const c = new Client(httpApiSend(createApp({ manager: rt.manager, servedBy: 'o' })));
     await c.post('/login', { user: 'dy' });
     await c.post('/cart/items', { sku: 'kept', qty: 1 });
@@ -55,9 +56,12 @@ describe('dynamodb (dynalite) stopped', () => {
     expect((await c.put('/prefs', { a: 'b' })).status).toBe(503);
     expect((await c.get('/session')).status).toBe(503);
     expect((await c.post('/logout')).status).toBe(503);
-    expect((await c.get('/healthz')).status).toBe(503);
+    const ready = await c.get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.json.error.code).toBe('store_unavailable');
+    expect((await c.get('/healthz')).status).toBe(200);
     await dyn.restart();
-    await waitHealthy(c);
+    await waitReady(c);
     expect((await c.get('/session')).json).toMatchObject({ user: 'dy', cart: [{ sku: 'kept', qty: 1 }], prefs: {} });
   });
 });
@@ -74,7 +78,7 @@ describe('redis-server hung (SIGSTOP)', () => {
     await redis?.dispose();
   });
 
-  test('writes, reads and /healthz answer 503 within a bound while Redis hangs; after SIGCONT the session is served again', async () => {
+  test('writes, reads and /readyz answer 503 within a bound while Redis hangs, /healthz (liveness) stays 200; after SIGCONT the session is served again', async () => {
     const c = new Client(httpApiSend(createApp({ manager: rt.manager, servedBy: 'o' })));
     await c.post('/login', { user: 'hung' });
     await c.post('/cart/items', { sku: 'kept', qty: 1 });
@@ -86,11 +90,14 @@ describe('redis-server hung (SIGSTOP)', () => {
       const [g, ms2] = await timed(() => c.get('/session'));
       expect(g.status).toBe(503);
       expect(ms2).toBeLessThan(BOUND_MS);
-      expect((await c.get('/healthz')).status).toBe(503);
+      const [ready, ms3] = await timed(() => c.get('/readyz'));
+      expect(ready.status).toBe(503);
+      expect(ms3).toBeLessThan(BOUND_MS);
+      expect((await c.get('/healthz')).status).toBe(200);
     } finally {
       redis.resume();
     }
-    await waitHealthy(c);
+    await waitReady(c);
     const s = await c.get('/session');
     expect(s.status).toBe(200);
     // A command already on the wire when Redis froze may still run after SIGCONT; the 503 said

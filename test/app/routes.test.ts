@@ -228,6 +228,7 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
         ['POST', '/prefs', 'PUT'],
         ['GET', '/logout', 'POST'],
         ['POST', '/healthz', 'GET'],
+        ['POST', '/readyz', 'GET'],
       ];
       for (const [method, path, allow] of wrong) {
         const r = await c.req({ method, path });
@@ -255,10 +256,13 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
       expect((await c.get('/session')).json).toMatchObject({ user: 'jack', prefs: { theme: 'dark' } });
     });
 
-    test('GET /healthz answers 200 while the store answers', async () => {
+    test('GET /healthz (liveness) and GET /readyz (the store answers) answer 200 while the store answers', async () => {
       const r = await client().get('/healthz');
       expect(r.status).toBe(200);
       expect(r.json).toEqual({ status: 'ok', store: kind, servedBy: `test-${kind}` });
+      const ready = await client().get('/readyz');
+      expect(ready.status).toBe(200);
+      expect(ready.json).toEqual({ status: 'ready', store: kind, servedBy: `test-${kind}` });
     });
 
     // s3rver ignores If-Match/If-None-Match, so concurrent writers overwrite each other there;

@@ -44,7 +44,7 @@ test('memcached: losing 1 of 2 nodes (SIGKILL, replaced empty) loses exactly the
     expect(r.failed).toBe(r.status503);
     expect(r.failed).toBe(d.windowFailed);
     expect(d.downMs).toBeGreaterThanOrEqual(SIZES.nodeDownMs!);
-    // /healthz stays 200 while one node answers: no instance leaves the balancer, and the
+    // /healthz is liveness (it never asks the store): no instance leaves the balancer, and the
     // sessions on the surviving node are served throughout.
     expect(d.maxInstancesDown).toBe(0);
     expect(d.windowFailedOnSurvivors).toBe(0);

@@ -1,7 +1,8 @@
 /**
- * A store outage behind haproxy, under load: the instances answer 503 (and haproxy, once their
- * health checks fail, answers 503 itself), no append is answered 200 unless it persisted, and
- * once the store is back every session and every acknowledged line is there.
+ * A store outage behind haproxy, under load: the instances answer 503 (their health check is
+ * liveness, so they stay in the balancer; test/e2e/outage-long.test.ts holds them to that), no
+ * append is answered 200 unless it persisted, and once the store is back every session and
+ * every acknowledged line is there.
  * Redis is frozen (SIGSTOP: a hung node, the harder case for timeouts); dynalite is stopped
  * (connections refused) and restarted on the same port with its data.
  */

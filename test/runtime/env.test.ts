@@ -25,6 +25,14 @@ describe('parseSessionEnv (the seam between constructs and runtime)', () => {
     expect(parseSessionEnv({ [V.COOKIE_SECRET_ARN]: arn }).cookie).toMatchObject({ secrets: [], secretArn: arn });
   });
 
+  it('accepts a cookie secret file instead, reloads both every 5 minutes unless told otherwise, and refuses an ARN and a file together', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:cookie-AbCdEf';
+    expect(parseSessionEnv({ [V.COOKIE_SECRET_FILE]: '/run/secrets/cookie' }).cookie).toMatchObject({ secrets: [], secretFile: '/run/secrets/cookie', reloadSeconds: 300 });
+    expect(parseSessionEnv({ [V.COOKIE_SECRET_ARN]: arn, [V.COOKIE_SECRET_RELOAD_SECONDS]: '0' }).cookie.reloadSeconds).toBe(0);
+    expect(() => parseSessionEnv({ [V.COOKIE_SECRET_ARN]: arn, [V.COOKIE_SECRET_RELOAD_SECONDS]: 'soon' })).toThrow(/SESSION_COOKIE_SECRET_RELOAD_SECONDS must be a whole number from 0 to 86400/);
+    expect(() => parseSessionEnv({ [V.COOKIE_SECRET_ARN]: arn, [V.COOKIE_SECRET_FILE]: '/f' })).toThrow(/set SESSION_COOKIE_SECRET_ARN or SESSION_COOKIE_SECRET_FILE, not both/);
+  });
+
   it('parses each store kind with its own settings', () => {
     expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.STORE]: 'redis', [V.REDIS_URL]: 'rediss://h:6380', [V.REDIS_CLUSTER]: 'true' }).redis).toEqual({
       url: 'rediss://h:6380',
@@ -77,6 +85,6 @@ describe('parseSessionEnv (the seam between constructs and runtime)', () => {
   });
 
   it('requires a cookie secret unless the store is jwt', () => {
-    expect(() => parseSessionEnv({})).toThrow(/SESSION_COOKIE_SECRET or SESSION_COOKIE_SECRET_ARN is required/);
+    expect(() => parseSessionEnv({})).toThrow(/SESSION_COOKIE_SECRET, SESSION_COOKIE_SECRET_ARN or SESSION_COOKIE_SECRET_FILE is required/);
   });
 });

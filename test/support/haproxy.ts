@@ -8,7 +8,7 @@
  * | haproxy | ALB |
  * | --- | --- |
  * | `balance roundrobin` | round robin routing |
- * | `option httpchk GET /healthz`, `inter 300ms fall 2 rise 2` | target group health check (much shorter here) |
+ * | `option httpchk GET /healthz`, `fall 3 rise 2`, `inter 600ms`, `timeout check 200ms` | the target group's health check: path and thresholds from INSTANCE_HEALTH_CHECK (lib/compute/health-check.ts), its interval and timeout scaled down together (15 s / 5 s there) |
  * | `retries 2` + `option redispatch 1` (retry-on: the default, connection failures only) | the ALB sends a new connection to a healthy target; neither retries a request that reached a target |
  * | `cookie AWSALB insert indirect nocache` + `server sN … cookie sN` | duration-based stickiness (`lb_cookie`, AWSALB) |
  * | `stick-table type string` + `stick on req.cook(<app cookie>)` + `stick store-response res.cook(<app cookie>)` | application-based stickiness (`app_cookie`): the pin is keyed on the app's own session cookie |
@@ -28,6 +28,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { INSTANCE_HEALTH_CHECK } from '../../lib/compute/health-check';
 import { freePort, waitForPort } from './ports';
 
 const live = new Set<ChildProcess>();
@@ -51,10 +52,41 @@ export interface HaproxyOptions {
   readonly slots?: number;
   /** @default { kind: 'none' } */
   readonly stickiness?: Stickiness;
-  /** Health check interval, ms. @default 300 */
+  /** Health check interval, ms; the check's timeout scales with it (see {@link labHealthCheck}). @default 600 */
   readonly checkIntervalMs?: number;
   /** haproxy's `timeout server`, ms. @default 10000 */
   readonly serverTimeoutMs?: number;
+}
+
+/** The lab's health-check interval, ms: the target group's 15 s, scaled down so a test sees a verdict in seconds. */
+export const LAB_CHECK_INTERVAL_MS = 600;
+
+/** haproxy's health check, as the target group's ({@link INSTANCE_HEALTH_CHECK}) scaled in time only. */
+export interface LabHealthCheck {
+  readonly path: string;
+  readonly intervalMs: number;
+  /** The check's timeout: the target group's timeout/interval ratio (5 s of 15 s) applied to {@link intervalMs}. */
+  readonly timeoutMs: number;
+  /** Consecutive failures before a server is DOWN (`fall`): the target group's unhealthy threshold. */
+  readonly fall: number;
+  /** Consecutive passes before a server is UP again (`rise`): the target group's healthy threshold. */
+  readonly rise: number;
+  /** `fall × interval`: how long checks must fail before haproxy takes a server out, ms. */
+  readonly unhealthyAfterMs: number;
+}
+
+/** The target group's health check at `intervalMs` instead of its 15 s: same path, thresholds and timeout ratio. */
+export function labHealthCheck(intervalMs = LAB_CHECK_INTERVAL_MS): LabHealthCheck {
+  const hc = INSTANCE_HEALTH_CHECK;
+  const scale = intervalMs / (hc.intervalSeconds * 1000);
+  return {
+    path: hc.path,
+    intervalMs,
+    timeoutMs: Math.max(1, Math.round(hc.timeoutSeconds * 1000 * scale)),
+    fall: hc.unhealthyThresholdCount,
+    rise: hc.healthyThresholdCount,
+    unhealthyAfterMs: intervalMs * hc.unhealthyThresholdCount,
+  };
 }
 
 /** `s1`, `s2`, … for slot 0, 1, … */
@@ -64,7 +96,8 @@ export function haproxyConfig(opts: HaproxyOptions, port: number, socket: string
   const slots = opts.slots ?? opts.backends.length;
   if (slots < opts.backends.length) throw new Error('slots must be at least the number of backends');
   const st = opts.stickiness ?? { kind: 'none' };
-  const inter = opts.checkIntervalMs ?? 300;
+  const hc = labHealthCheck(opts.checkIntervalMs);
+  const inter = hc.intervalMs;
   const lines = [
     'global',
     `  stats socket ${socket} mode 600 level admin`,
@@ -83,9 +116,10 @@ export function haproxyConfig(opts: HaproxyOptions, port: number, socket: string
     '  default_backend app',
     'backend app',
     '  balance roundrobin',
-    '  option httpchk GET /healthz',
+    `  option httpchk GET ${hc.path}`,
     '  http-check expect status 200',
-    `  default-server inter ${inter}ms fastinter ${inter}ms downinter ${inter}ms fall 2 rise 2`,
+    `  timeout check ${hc.timeoutMs}ms`,
+    `  default-server inter ${inter}ms fastinter ${inter}ms downinter ${inter}ms fall ${hc.fall} rise ${hc.rise}`,
   ];
   if (st.kind === 'lb-cookie') lines.push(`  cookie ${st.cookieName ?? 'AWSALB'} insert indirect nocache`);
   if (st.kind === 'app-cookie') {
@@ -101,6 +135,16 @@ export function haproxyConfig(opts: HaproxyOptions, port: number, socket: string
     lines.push(`  server ${name} ${addr} check${cookie}${state}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** One server's line of haproxy's `show stat`. */
+export interface ServerStats {
+  /** UP, DOWN, MAINT, or a transition such as `UP 1/3` (one failed check of the 3 that take it DOWN). */
+  readonly status: string;
+  /** Failed health checks since haproxy started (`chkfail`). */
+  readonly checksFailed: number;
+  /** UP → DOWN transitions since haproxy started (`chkdown`). */
+  readonly timesDown: number;
 }
 
 /** One haproxy process on 127.0.0.1:<port>. */
@@ -182,13 +226,27 @@ export class Haproxy {
 
   /** Server name → status (UP, DOWN, MAINT, …) from `show stat`. */
   async serverStates(): Promise<Map<string, string>> {
-    const csv = await this.command('show stat');
-    const states = new Map<string, string>();
-    for (const line of csv.split('\n')) {
+    return new Map([...(await this.serverStats())].map(([name, s]) => [name, s.status]));
+  }
+
+  /** Server name → its status and health-check counters, from `show stat` (columns found by the CSV header's names). */
+  async serverStats(): Promise<Map<string, ServerStats>> {
+    const lines = (await this.command('show stat')).split('\n');
+    const header = (lines[0] ?? '').replace(/^#\s*/, '').split(',');
+    const col = (name: string) => {
+      const i = header.indexOf(name);
+      if (i < 0) throw new Error(`haproxy "show stat" has no column ${name}: ${lines[0]}`);
+      return i;
+    };
+    const [sv, status, chkfail, chkdown] = [col('svname'), col('status'), col('chkfail'), col('chkdown')];
+    const stats = new Map<string, ServerStats>();
+    for (const line of lines.slice(1)) {
       const f = line.split(',');
-      if (f[0] === 'app' && f[1] !== 'BACKEND' && f[1] !== 'FRONTEND' && f[1] !== undefined) states.set(f[1], f[17]);
+      if (f[0] === 'app' && f[sv] !== 'BACKEND' && f[sv] !== 'FRONTEND' && f[sv] !== undefined) {
+        stats.set(f[sv], { status: f[status], checksFailed: Number(f[chkfail] || 0), timesDown: Number(f[chkdown] || 0) });
+      }
     }
-    return states;
+    return stats;
   }
 
   /** Polls {@link serverStates} until `ok` holds. */

@@ -165,6 +165,33 @@ export function itLeavesNoUnhandledRejection(settleMs = 1000): void {
   });
 }
 
+/** A TCP endpoint on 127.0.0.1 that accepts connections and never answers: a hung service. */
+export interface Blackhole {
+  readonly port: number;
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  /** Drops the connections it holds and stops listening. */
+  close(): Promise<void>;
+}
+
+export async function startBlackhole(): Promise<Blackhole> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return {
+    port,
+    endpoint: `http://127.0.0.1:${port}`,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
 /** What the endpoint outage tests of an AWS SDK store (DynamoDB, S3) act on. */
 export interface EndpointStoreTarget {
   /** How the store's errors start: `<errorPrefix> <operation> failed: …` (the store's kind). */
@@ -208,21 +235,14 @@ export function describeEndpointStoreDown(t: EndpointStoreTarget): void {
     });
 
     it('an endpoint that accepts connections but never answers gives StoreUnavailableError at the bound instead of hanging', async () => {
-      const sockets = new Set<Socket>();
-      const blackhole: Server = createServer((sock) => {
-        sockets.add(sock);
-        sock.on('close', () => sockets.delete(sock));
-      });
-      const port = await freePort();
-      await new Promise<void>((r) => blackhole.listen(port, '127.0.0.1', r));
+      const blackhole = await startBlackhole();
       try {
-        const store = t.makeStore({ endpoint: `http://127.0.0.1:${port}`, timeoutMs: 300 });
+        const store = t.makeStore({ endpoint: blackhole.endpoint, timeoutMs: 300 });
         for (const op of Object.values(ops(store, session('blackhole-0000000000000000')))) {
           await expect(op()).rejects.toBeInstanceOf(StoreUnavailableError);
         }
       } finally {
-        for (const s of sockets) s.destroy();
-        await new Promise((r) => blackhole.close(r));
+        await blackhole.close();
       }
     }, 10_000); // every call bounded at 300 ms; without the bound the SDK would wait forever
 
