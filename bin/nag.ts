@@ -1,7 +1,9 @@
-import { App, CfnOutput, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import { App, CfnOutput, IPolicyValidationContextBeta1, PolicyValidationPluginReportBeta1, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DynamoDbSessions, JwtSessions, MemcachedSessions, RdsSessions, RedisSessions, S3Sessions, StickySessions } from '../lib';
+import { DynamoDbSessions, InstanceFleet, JwtSessions, MemcachedSessions, RdsSessions, RedisSessions, S3Sessions, StickySessions } from '../lib';
+import { acknowledgeGuard } from '../lib/core/guard';
 
 /** The reference stacks, one per row of the seed's table; environment-agnostic. */
 export interface ReferenceStacks {
@@ -55,10 +57,45 @@ export function addReferenceStacks(app: App, props: StackProps = {}): ReferenceS
   new CfnOutput(rds, 'FleetUrl', { value: p.fleet.url });
   new CfnOutput(rds, 'ApiUrl', { value: p.api.url });
 
+  if (!certificateArn) {
+    for (const fleet of [s.fleet, r.fleet, m.fleet, p.fleet]) acknowledgePlainHttp(fleet);
+  }
+
   return { sticky, redis, dynamodb, s3, jwt, memcached, rds };
+}
+
+/** Without `-c certificateArn=...` the reference fleets serve plain HTTP on purpose (and warn so). */
+function acknowledgePlainHttp(fleet: InstanceFleet): void {
+  acknowledgeGuard(
+    fleet.listener,
+    'alb_http_to_https_redirection_check',
+    'Reference stack synthesized without -c certificateArn=...: it serves plain HTTP for review and tests, and the ' +
+      'InstanceFleet.plainHttp warning says so. With a certificate this listener redirects to the HTTPS one.',
+  );
 }
 
 /** cdk-nag's AWS Solutions pack as a policy-validation plugin: synth fails on any unacknowledged finding. */
 export function addNagChecks(app: App): void {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+}
+
+/**
+ * The cfn-guard plugin with each finding marked as an error. The plugin (0.0.62) leaves
+ * `severity` unset; aws-cdk-lib then takes the report for a success as soon as one finding of it
+ * is acknowledged, so any other finding would only print and `cdk synth` would still pass.
+ */
+class GuardValidator extends CfnGuardValidator {
+  public validate(context: IPolicyValidationContextBeta1): PolicyValidationPluginReportBeta1 {
+    const report = super.validate(context);
+    return { ...report, violations: report.violations.map((v) => ({ ...v, severity: v.severity ?? 'error' })) };
+  }
+}
+
+/**
+ * cfn-guard with the AWS Control Tower proactive-control rules (all of them, as bundled with
+ * `@cdklabs/cdk-validator-cfnguard`) as a policy-validation plugin: synth fails on any
+ * unacknowledged finding. Acknowledgments sit on their constructs (lib/core/guard.ts).
+ */
+export function addGuardChecks(app: App): void {
+  Validations.of(app).addPlugins(new GuardValidator({ controlTowerRulesEnabled: true }));
 }

@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { FactName } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import { DEFAULTS, SessionEnvVars } from '../../lambda/session/env';
+import { acknowledgeGuard } from '../core/guard';
 import { ISessionStore } from '../core/session-store';
 import {
   createCookieSecret,
@@ -284,6 +285,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
         'notify. Add a notification topic with autoScalingGroup.addNotification() where an operator listens.',
     });
     this.connections = this.autoScalingGroup.connections;
+    this.acknowledgeControlTowerFindings();
 
     // ---- load balancing ---------------------------------------------------------------
     this.targetGroup = this.listener.addTargets('Fleet', {
@@ -383,6 +385,34 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
     if (policy && CfnResource.isCfnResource(policy)) lb.addResourceDependency(policy);
   }
 
+  /** The Control Tower proactive controls the load balancer, launch template and group do not meet, each with its reason. */
+  private acknowledgeControlTowerFindings(): void {
+    acknowledgeGuard(
+      this.loadBalancer,
+      'elbv2_deletion_protection_enabled_check',
+      'The load balancer holds no data and a deploy recreates it; deletion protection would make `cdk destroy` of the ' +
+        'stack fail. Turn it on with loadBalancer.setAttribute("deletion_protection.enabled", "true") where a DNS name must survive.',
+    );
+    acknowledgeGuard(
+      this.launchTemplate,
+      'ec2_launch_template_monitoring_enabled_check',
+      'The group scales on the load balancer\'s request count per target, not on EC2 metrics; 1-minute EC2 metrics ' +
+        'would be billed per instance with nothing reading them. Set detailed monitoring where alarms need them.',
+    );
+    acknowledgeGuard(
+      this.autoScalingGroup,
+      'autoscaling_multiple_az_check',
+      'The group spans the private subnets of every AZ of the VPC (two by default) through VPCZoneIdentifier; ' +
+        'the rule reads only the AvailabilityZones property, which CloudFormation takes instead of subnets.',
+    );
+    acknowledgeGuard(
+      this.autoScalingGroup,
+      'autoscaling_mixed_instances_policy_multiple_instance_types_check',
+      'One instanceType on purpose: its architecture picks the AMI and the bundle, and equal instances keep the ' +
+        'request-count target meaningful; AZ capacity shortages are covered by two AZs and at least two instances.',
+    );
+  }
+
   private createAccessLogsBucket(): s3.Bucket {
     const bucket = new s3.Bucket(this, 'AccessLogs', {
       // ALB access logs support SSE-S3 only (not SSE-KMS).
@@ -400,6 +430,24 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
         'This bucket is itself the access-log destination of the load balancer; logging its own access would need a ' +
         'further log bucket with the same question. Writes come only from the regional ELB log delivery principal.',
     });
+    acknowledgeGuard(
+      bucket,
+      's3_bucket_logging_enabled_check',
+      'This bucket is the load balancer\'s access-log destination; logging access to it would need another log bucket with the same question.',
+    );
+    acknowledgeGuard(bucket, 's3_bucket_default_encryption_kms_check', 'ALB access log delivery supports SSE-S3 only, not SSE-KMS.');
+    acknowledgeGuard(
+      bucket,
+      's3_bucket_versioning_enabled_check',
+      'Log objects are written once by ELB log delivery and expire after 90 days; versions would only keep expired logs longer.',
+    );
+    acknowledgeGuard(bucket, 's3_event_notifications_enabled_check', 'Nothing reacts to new log objects; they are read on demand (Athena, download).');
+    acknowledgeGuard(
+      bucket,
+      's3_bucket_object_lock_enabled_check',
+      'Operational logs with a 90-day lifecycle; Object Lock would stop that expiry and keep `cdk destroy` leftovers undeletable. ' +
+        'Write-once retention is an account-level choice (a locked archive bucket passed as accessLogsBucket).',
+    );
     return bucket;
   }
 

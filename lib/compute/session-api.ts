@@ -8,6 +8,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { acknowledgeGuard, acknowledgeLogGroupDefaults } from '../core/guard';
 import { ISessionStore } from '../core/session-store';
 import { createCookieSecret, runtimeEnvironment, SessionRuntimeOptions, throwIfProblems, validateRuntimeOptions } from './common';
 import { addVpcAccess, createFunctionRole, FUNCTION_RUNTIME, runtimeFunctionProps } from './functions';
@@ -99,6 +100,7 @@ export class SessionApi extends Construct implements ec2.IConnectable {
     this.vpc = props.store.vpc;
 
     this.logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention, removalPolicy: RemovalPolicy.DESTROY });
+    acknowledgeLogGroupDefaults(this.logGroup, retention, "the function's logs (prop logRetention)");
     this.role = createFunctionRole(this, 'FunctionRole', 'Session API handler: its log group, its session store, its cookie secret', this.logGroup);
     if (this.vpc) {
       addVpcAccess(this.role, "to attach to the store's VPC");
@@ -123,6 +125,14 @@ export class SessionApi extends Construct implements ec2.IConnectable {
       vpcSubnets: this.vpc ? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : undefined,
       securityGroups: this.securityGroup ? [this.securityGroup] : undefined,
     });
+    if (!this.vpc) {
+      acknowledgeGuard(
+        this.function,
+        'lambda_inside_vpc_check',
+        `The ${props.store.kind} store has no VPC: the function reaches it through its regional AWS API over TLS with ` +
+          'IAM-signed requests, as it would from a VPC through a NAT gateway or endpoint, and has no other network path to guard.',
+      );
+    }
     // Active X-Ray tracing. Not through `tracing: Tracing.ACTIVE`: that puts xray:* on "*" into the
     // role's default policy, where an IAM5 acknowledgment would also hide any other wildcard.
     // The AWS-managed daemon policy keeps the one exception named and separate.
@@ -158,6 +168,7 @@ export class SessionApi extends Construct implements ec2.IConnectable {
       createDefaultStage: false,
     });
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention, removalPolicy: RemovalPolicy.DESTROY });
+    acknowledgeLogGroupDefaults(this.accessLogGroup, retention, "the API's access logs (prop logRetention)");
     this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
@@ -173,6 +184,23 @@ export class SessionApi extends Construct implements ec2.IConnectable {
           'The public web app authenticates users itself: POST /login starts a session, every other route checks the ' +
           'signed session cookie (or JWT) and answers 401 without one. An API Gateway authorizer would sit in front of login.',
       });
+      acknowledgeGuard(
+        defaultRoute,
+        'api_gw_v2_authorization_type_configured_check',
+        'The public web app authenticates users itself (POST /login, then the signed session cookie or JWT on every ' +
+          'other route, 401 without one); an IAM, JWT or Lambda authorizer would also sit in front of login.',
+      );
+      // The integration's permission: only apigateway.amazonaws.com, only with SourceArn = this API's
+      // execute-api ARN. CT.LAMBDA.PR.2 accepts a SourceArn only as a literal or a Ref/GetAtt, not the
+      // Fn::Join that builds an execute-api ARN.
+      for (const permission of defaultRoute.node.children.filter((c): c is lambda.CfnPermission => c instanceof lambda.CfnPermission)) {
+        acknowledgeGuard(
+          permission,
+          'lambda_function_public_access_prohibited_check',
+          'Only apigateway.amazonaws.com may invoke, and only with SourceArn = this HTTP API\'s execute-api ARN ' +
+            '(arn:<partition>:execute-api:<region>:<account>:<api id>/*/*), built with Fn::Join, which the rule cannot read.',
+        );
+      }
     }
     this.url = this.stage.url;
   }

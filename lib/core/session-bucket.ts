@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { acknowledgeGuard } from './guard';
 import { acknowledgePrefixWildcard } from './nag';
 
 /** How a session bucket is made; shared by the S3 store and the DynamoDB overflow bucket. */
@@ -74,7 +75,36 @@ export function createSessionBucket(scope: Construct, id: string, opts: SessionB
         'request, so access logs would double the request volume; use CloudTrail S3 data events for audits, or ' +
         'pass serverAccessLogsBucket to turn logging on.',
     });
+    acknowledgeGuard(
+      bucket,
+      's3_bucket_logging_enabled_check',
+      'No serverAccessLogsBucket was given: each request reads and writes a short-lived session object, so access logs ' +
+        'would double the request volume; use CloudTrail S3 data events for audits, or pass serverAccessLogsBucket.',
+    );
   }
+  if (!opts.encryptionKey) {
+    acknowledgeGuard(
+      bucket,
+      's3_bucket_default_encryption_kms_check',
+      'No encryptionKey was given: sessions are encrypted at rest with SSE-S3; pass encryptionKey for SSE-KMS (with a ' +
+        'bucket key) where key-policy control or per-key audit of session reads is required.',
+    );
+  }
+  acknowledgeGuard(
+    bucket,
+    's3_bucket_versioning_enabled_check',
+    'Versioning is refused on purpose: old versions would keep deleted (logged-out) sessions readable until they expire.',
+  );
+  acknowledgeGuard(
+    bucket,
+    's3_bucket_object_lock_enabled_check',
+    'Object Lock needs versioning and forbids deletes, but logout must delete the session object at once.',
+  );
+  acknowledgeGuard(
+    bucket,
+    's3_event_notifications_enabled_check',
+    'Session objects are read and written on every request; nothing reacts to those writes, and events per write would be a second traffic stream.',
+  );
   return bucket;
 }
 

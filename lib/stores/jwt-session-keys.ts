@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { DEFAULTS, SessionEnvVars } from '../../lambda/session/env';
+import { denyNonServiceGrants } from '../core/guard';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
 import { checkExclusive, checkInt, validateProps } from '../core/validate';
 import { TABLE_KEY_ACTIONS } from './dynamodb-session-store';
@@ -153,6 +154,8 @@ export class JwtSessionKeys extends Construct implements ISessionStore {
       removalPolicy,
       pendingWindow: props.pendingWindow ?? Duration.days(30),
     });
+    // Our own key only: grants bypass the key policy and IAM, and nothing here needs one (CT.KMS.PR.3).
+    if (!props.existingSigningKey) denyNonServiceGrants(this.key as kms.Key);
     if (aliasName) this.alias = this.key.addAlias(aliasName);
 
     this.revocationTable =

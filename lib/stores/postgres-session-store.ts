@@ -14,6 +14,7 @@ import { Construct } from 'constructs';
 import { SessionEnvVars } from '../../lambda/session/env';
 import { addVpcAccess, createFunctionRole, runtimeFunctionProps } from '../compute/functions';
 import { runtimeEntry } from '../compute/runtime-assets';
+import { acknowledgeGuard, acknowledgeLogGroupDefaults } from '../core/guard';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
 import { checkInt, validateProps } from '../core/validate';
 import { allowConsumer, defaultPrivateSubnets, selectPrivateSubnets } from './common';
@@ -260,7 +261,15 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
       backup: { retention: Duration.days(backupDays) },
       copyTagsToSnapshot: true,
       autoMinorVersionUpgrade: true,
+      cloudwatchLogsExports: ['postgresql'],
     });
+    acknowledgeGuard(
+      this.cluster,
+      'rds_instance_enhanced_monitoring_enabled_check',
+      "The instances' CloudWatch metrics (ACU and CPU utilization, connections, replica lag) and the exported " +
+        'PostgreSQL log cover a session table; Enhanced Monitoring would add OS metrics billed as log ingestion and a ' +
+        'role with the AWS-managed AmazonRDSEnhancedMonitoringRole policy.',
+    );
     this.secret = this.cluster.secret!;
     if (readers === 0) {
       Annotations.of(this).addWarningV2('cdk-sessions:singleAzDatabase', 'readers: 0 leaves the writer alone in one AZ; an AZ outage stops every session until Aurora recreates it');
@@ -320,6 +329,7 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
 
     // ---- schema on deploy ---------------------------------------------------------------
     const schemaLogs = new logs.LogGroup(this, 'SchemaLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    acknowledgeLogGroupDefaults(schemaLogs, logs.RetentionDays.ONE_MONTH, "the schema and sweep function's logs");
     const schemaRole = createFunctionRole(this, 'SchemaRole', 'Session schema custom resource: its log group, the database secret, its VPC interfaces', schemaLogs);
     addVpcAccess(schemaRole, 'to reach the database in its VPC');
     const schemaSecurityGroup = new ec2.SecurityGroup(this, 'SchemaSecurityGroup', {
@@ -345,6 +355,7 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
     this.grantReadSecret(schemaRole);
 
     const providerLogs = new logs.LogGroup(this, 'SchemaProviderLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    acknowledgeLogGroupDefaults(providerLogs, logs.RetentionDays.ONE_MONTH, "the schema custom resource provider's logs");
     const providerRole = createFunctionRole(
       this,
       'SchemaProviderRole',
@@ -356,6 +367,12 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
       frameworkOnEventRole: providerRole,
       logGroup: providerLogs,
     });
+    acknowledgeGuard(
+      provider,
+      'lambda_inside_vpc_check',
+      'The provider framework function only invokes the schema function (which runs in the VPC) and reports to ' +
+        "CloudFormation's pre-signed response URL; it reaches nothing inside the VPC.",
+    );
     const schemaProperties = {
       SecretArn: this.secret.secretArn,
       Host: this.cluster.clusterEndpoint.hostname,
