@@ -15,6 +15,7 @@ export type { RuntimeLogger, SessionRuntime, SessionRuntimeOptions } from './fro
 export { MemoryStore } from './stores/memory';
 export type { MemoryStoreOptions } from './stores/memory';
 export { RedisStore } from './stores/redis';
+export { formatRedisUrl } from './stores/redis-client';
 export type { RedisClient, RedisConnectionOptions, RedisCredentials, RedisStoreClientOptions, RedisStoreOptions } from './stores/redis';
 export { DynamoDbStore } from './stores/dynamodb';
 export type { DynamoDbOverflowOptions, DynamoDbStoreOptions } from './stores/dynamodb';
