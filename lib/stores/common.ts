@@ -46,6 +46,27 @@ export function checkUnset<P extends object>(problems: string[], props: P, keys:
   for (const k of keys) if (props[k] !== undefined) problems.push(`${k} ${problem}`);
 }
 
+/**
+ * Collects what keeps replicas in other regions from deploying: a stack without a concrete
+ * region (CloudFormation needs to know which region is the table's own; CDK would fail later
+ * with its own internal message) and a replica in the stack's own region.
+ *
+ * @param regions replica regions by the prop they come from, e.g. `{ replicaRegions: [...] }`
+ */
+export function checkReplicaRegions(problems: string[], stack: Stack, regions: Record<string, readonly string[]>): void {
+  for (const [prop, list] of Object.entries(regions)) {
+    if (list.length === 0) continue;
+    if (Token.isUnresolved(stack.region)) {
+      problems.push(
+        `${prop} needs a stack in a known region, but stack ${stack.node.path} is environment-agnostic: ` +
+          `set its env region (new Stack(app, '${stack.node.id}', { env: { region: 'eu-west-1' } })), or remove ${prop}`,
+      );
+    } else if (list.includes(stack.region)) {
+      problems.push(`${prop} must not include the stack's own region ${stack.region}: the table already lives there`);
+    }
+  }
+}
+
 /** The VPC's private subnets with egress, or its isolated subnets when it has none. */
 export function defaultPrivateSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
   return { subnetType: vpc.privateSubnets.length > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED };
