@@ -13,6 +13,7 @@
 import { hostname } from 'node:os';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SessionEnv } from './env';
+import { StoreUnavailableError } from './errors';
 import { SessionManager } from './manager';
 import type { SessionStore } from './types';
 
@@ -152,11 +153,18 @@ async function createStore(env: SessionEnv, secretsManager: () => SecretsManager
       maxSessionBytes: env.maxSessionBytes,
       logger: { warn: (m: string) => logger.warn(m) },
     });
+    // No DDL at start (the runtime's role needs no CREATE): the table is made by the schema
+    // function on deploy or by `npm run db:schema`. A missing table or column stops the start
+    // with an error that says how to create it; an unreachable database does not (requests get
+    // 503 until it is back, as in any outage).
     try {
-      await store.ensureSchema();
+      await store.checkSchema();
     } catch (err) {
-      await store.close().catch(() => undefined);
-      throw err;
+      if (!(err instanceof StoreUnavailableError)) {
+        await store.close().catch(() => undefined);
+        throw err;
+      }
+      logger.warn(`postgres session store: could not check the session table at start, the database is unavailable: ${err.message}`);
     }
     return store;
   }
