@@ -84,7 +84,7 @@ async function createStore(env: SessionEnv, secretsManager: () => SecretsManager
   // its own store: the other conditions fold to false and esbuild drops their `require`s.
   if (env.store === 'memory' && (process.env.SESSION_BUNDLE_STORE ?? 'memory') === 'memory') {
     const { MemoryStore } = require('./stores/memory') as typeof import('./stores/memory');
-    return new MemoryStore({ maxSessionBytes: env.maxSessionBytes });
+    return new MemoryStore({ maxSessionBytes: env.maxSessionBytes, maxSessions: env.memory?.maxSessions, maxBytes: env.memory?.maxBytes });
   }
   if (env.store === 'redis' && (process.env.SESSION_BUNDLE_STORE ?? 'redis') === 'redis') {
     const { RedisStore } = require('./stores/redis') as typeof import('./stores/redis');
