@@ -288,7 +288,7 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
       copyTagsToSnapshot: true,
       autoMinorVersionUpgrade: true,
     });
-    this.cluster.node.addDependency(this.postgresLogGroup);
+    this.cluster.node.defaultChild!.node.addDependency(this.postgresLogGroup);
     this.secret = this.cluster.secret!;
     if (readers === 0) {
       Annotations.of(this).addWarningV2('cdk-sessions:singleAzDatabase', 'readers: 0 leaves the writer alone in one AZ; an AZ outage stops every session until Aurora recreates it');
