@@ -12,6 +12,7 @@ import { parseSessionEnv } from '../../lambda/session/env';
 import { createSessionRuntime, type SessionRuntime } from '../../lambda/session/from-env';
 import { TEST_SECRET } from '../support/app-backends';
 import { Client as AppClient, httpApiSend } from '../support/app-client';
+import { freePort } from '../support/ports';
 import { createSessionSchema, MACHINE_PG, ThrowawayDatabase } from '../support/postgres';
 
 const quiet = { warn: () => undefined };
@@ -74,6 +75,23 @@ test('after the explicit schema step the runtime starts and serves sessions', as
   const c = new AppClient(httpApiSend(createApp({ manager: rt.manager, servedBy: 'pg' })));
   expect((await c.post('/login', { user: 'ada' })).status).toBe(200);
   expect((await c.get('/session')).json).toMatchObject({ user: 'ada' });
+});
+
+test('a database that cannot be reached at start does not stop the start: a warning, then 503s within the store bound, as in any outage', async () => {
+  const port = await freePort(); // nothing listens there
+  const warnings: string[] = [];
+  const env = parseSessionEnv({
+    SESSION_STORE: 'postgres',
+    SESSION_DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/none`,
+    SESSION_COOKIE_SECRET: TEST_SECRET,
+    SESSION_COOKIE_SECURE: 'false',
+    SESSION_STORE_TIMEOUT_MS: '1000',
+  });
+  const rt = await createSessionRuntime(env, { logger: { warn: (m: string) => warnings.push(m) } });
+  runtimes.push(rt);
+  expect(warnings).toEqual([expect.stringMatching(/could not check the session table at start, the database is unavailable/)]);
+  const c = new AppClient(httpApiSend(createApp({ manager: rt.manager, servedBy: 'pg' })));
+  expect((await c.post('/login', { user: 'ada' })).status).toBe(503);
 });
 
 describe('a runtime role without CREATE', () => {
