@@ -13,7 +13,7 @@ import { startDynalite } from '../test/support/dynalite';
 import type { Stickiness } from '../test/support/haproxy';
 import { REVOCATION_TABLE, startDenylistDynalite } from '../test/support/jwt-denylist';
 import { MemcachedServer } from '../test/support/memcached-server';
-import { PostgresCluster } from '../test/support/postgres';
+import { createSessionSchema, PostgresCluster } from '../test/support/postgres';
 import { RedisServer } from '../test/support/redis-server';
 import { startS3rver } from '../test/support/s3rver';
 
@@ -162,6 +162,7 @@ export const TOPOLOGIES: readonly Topology[] = [
     start: async () => {
       // A cluster of our own (never the machine's server), so the outage can stop it.
       const pg = await PostgresCluster.start();
+      await createSessionSchema(pg.url); // the explicit schema step: the runtime only checks it
       return {
         env: baseEnv({ SESSION_STORE: 'postgres', SESSION_DATABASE_URL: pg.url }),
         outage: 'pg_ctl stop -m fast 5 s (connections ended), start on the same port and data',

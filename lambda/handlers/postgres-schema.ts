@@ -1,11 +1,13 @@
 /**
  * The session database's housekeeping function, two events:
  *
- * - Custom-resource events (cr.Provider onEvent) apply the session schema on deploy: the same
- *   idempotent {@link ensureSchema} the runtime runs at start (CREATE TABLE / INDEX IF NOT
- *   EXISTS under an advisory lock), so a deploy and a starting function never race. Create and
- *   Update run it; Delete does nothing (the table goes with the cluster, and a renamed table
- *   gets a new physical id, whose old one must not drop live sessions).
+ * - Custom-resource events (cr.Provider onEvent) apply the session schema on deploy: the
+ *   idempotent {@link ensureSchema} (CREATE TABLE / INDEX IF NOT EXISTS under an advisory lock),
+ *   the only place a deployed stack runs DDL: the runtime only checks the table at start, so its
+ *   role needs no CREATE privilege. Each try re-reads the secret (rotation may change the
+ *   password between tries). Create and Update run it; Delete does nothing (the table goes with
+ *   the cluster, and a renamed table gets a new physical id, whose old one must not drop live
+ *   sessions).
  * - `{"sweep": <same properties>}` from an EventBridge schedule deletes expired sessions in
  *   batches ({@link PostgresStore.sweepExpired}): PostgreSQL has no TTL, and the runtime only
  *   filters expired rows on read, so without the sweep the table would grow forever.
@@ -68,8 +70,8 @@ async function retry<T>(attempt: () => Promise<T>, deadline: number, log: (m: st
 }
 
 /** Credentials from the RDS JSON secret. */
-async function credentials(secretArn: string): Promise<{ user: string; password: string }> {
-  const out = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
+async function credentials(secretArn: string, client: SecretsManagerClient = secrets): Promise<{ user: string; password: string }> {
+  const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
   const creds = JSON.parse(out.SecretString ?? '{}') as { username?: string; password?: string };
   if (!creds.username || !creds.password) throw new Error(`secret ${secretArn} has no username/password`);
   return { user: creds.username, password: creds.password };
@@ -126,12 +128,31 @@ export async function handler(event: CloudFormationCustomResourceEvent | SweepEv
   const physicalId = `${p.Host}/${p.Database}/${p.Table}`;
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
 
-  const auth = await credentials(p.SecretArn);
-  const deadline = Date.now() + Math.max(remaining - 30_000, 10_000);
-  await retry(
-    () => withPool(p, auth, (pool) => ensureSchema(pool, p.Table)),
-    deadline,
-    (m) => console.warn(m),
-  );
+  await applySchema(p, { deadline: Date.now() + Math.max(remaining - 30_000, 10_000) });
   return { PhysicalResourceId: physicalId, Data: { Table: p.Table } };
+}
+
+/** How {@link applySchema} reaches Secrets Manager and the database, and for how long it tries. */
+export interface ApplySchemaOptions {
+  /** Give up once a retry would start after this (epoch ms). */
+  readonly deadline: number;
+  /** @default - the function's own client */
+  readonly secretsManager?: SecretsManagerClient;
+  /** Pool settings over the RDS ones (a test's local server). @default - none */
+  readonly poolOverrides?: PoolConfig;
+  /** @default console.warn */
+  readonly log?: (message: string) => void;
+}
+
+/**
+ * Creates the session table, retrying until `deadline`. The secret is read again on every try:
+ * the rotation schedule rotates the password right after the first deploy, so a password read
+ * once could be stale by the second try, and the deploy would fail and roll back.
+ */
+export async function applySchema(p: SchemaProperties, opts: ApplySchemaOptions): Promise<void> {
+  await retry(
+    async () => withPool(p, await credentials(p.SecretArn, opts.secretsManager), (pool) => ensureSchema(pool, p.Table), opts.poolOverrides),
+    opts.deadline,
+    opts.log ?? ((m) => console.warn(m)),
+  );
 }

@@ -46,6 +46,10 @@ export const SessionEnvVars = {
   DATABASE_URL: 'SESSION_DATABASE_URL',
   /** Secrets Manager ARN of the database credentials (RDS JSON secret). */
   DATABASE_SECRET_ARN: 'SESSION_DATABASE_SECRET_ARN',
+  /** Memory store: most sessions one process holds; past it the least recently used is evicted. */
+  MEMORY_MAX_SESSIONS: 'SESSION_MEMORY_MAX_SESSIONS',
+  /** Memory store: most bytes of session JSON one process holds; past it the least recently used are evicted. */
+  MEMORY_MAX_BYTES: 'SESSION_MEMORY_MAX_BYTES',
   /** Idle timeout, seconds: a session unused this long is gone. */
   IDLE_TIMEOUT: 'SESSION_IDLE_TIMEOUT',
   /** Absolute timeout, seconds from creation, however active the session is. */
@@ -131,6 +135,13 @@ export interface MemcachedSettings {
   readonly tls: boolean;
 }
 
+export interface MemorySettings {
+  /** @default - the store's (MEMORY_DEFAULT_MAX_SESSIONS) */
+  readonly maxSessions?: number;
+  /** @default - the store's (MEMORY_DEFAULT_MAX_BYTES) */
+  readonly maxBytes?: number;
+}
+
 export interface PostgresSettings {
   readonly url: string;
   readonly secretArn?: string;
@@ -161,6 +172,7 @@ export interface SessionEnv {
   /** SessionManager `writtenCacheChars`; undefined: 8 Mi on an instance, 1 Mi in Lambda (createSessionRuntime). */
   readonly writtenCacheChars?: number;
   readonly servedBy?: string;
+  readonly memory?: MemorySettings;
   readonly redis?: RedisSettings;
   readonly dynamodb?: DynamoDbSettings;
   readonly s3?: S3Settings;
@@ -249,6 +261,7 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
   if (/^awsalb/i.test(cookieName)) problems.push(`${V.COOKIE_NAME} must not start with AWSALB (reserved by the load balancer)`);
   const cookie: CookieSettings = { secrets, secretArn, secretFile, reloadSeconds, secure: bool(V.COOKIE_SECURE, true), name: cookieName };
 
+  let memory: MemorySettings | undefined;
   let redis: RedisSettings | undefined;
   let dynamodb: DynamoDbSettings | undefined;
   let s3: S3Settings | undefined;
@@ -304,8 +317,17 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
       };
       break;
     }
-    case 'memory':
+    case 'memory': {
+      const optionalInt = (name: string, min: number, max: number): number | undefined => (get(name) === undefined ? undefined : int(name, min, min, max));
+      memory = {
+        maxSessions: optionalInt(V.MEMORY_MAX_SESSIONS, 1, 100_000_000),
+        maxBytes: optionalInt(V.MEMORY_MAX_BYTES, 1024, 64 * 1024 * 1024 * 1024),
+      };
+      if (memory.maxBytes !== undefined && memory.maxBytes < maxSessionBytes) {
+        problems.push(`${V.MEMORY_MAX_BYTES} (${memory.maxBytes}) must not be smaller than ${V.MAX_SESSION_BYTES} (${maxSessionBytes})`);
+      }
       break;
+    }
   }
 
   if (problems.length > 0) throw new SessionEnvError(problems);
@@ -319,6 +341,7 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
     maxSessionBytes,
     writtenCacheChars,
     servedBy: get(V.SERVED_BY),
+    memory,
     redis,
     dynamodb,
     s3,

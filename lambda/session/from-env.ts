@@ -19,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SessionEnv } from './env';
+import { StoreUnavailableError } from './errors';
 import { SessionManager } from './manager';
 import { CookieSecretReloader, type CookieSecretSource } from './secret-reload';
 import type { SessionStore } from './types';
@@ -109,7 +110,7 @@ async function createStore(env: SessionEnv, secretsManager: () => SecretsManager
   // its own store: the other conditions fold to false and esbuild drops their `require`s.
   if (env.store === 'memory' && (process.env.SESSION_BUNDLE_STORE ?? 'memory') === 'memory') {
     const { MemoryStore } = require('./stores/memory') as typeof import('./stores/memory');
-    return new MemoryStore({ maxSessionBytes: env.maxSessionBytes });
+    return new MemoryStore({ maxSessionBytes: env.maxSessionBytes, maxSessions: env.memory?.maxSessions, maxBytes: env.memory?.maxBytes });
   }
   if (env.store === 'redis' && (process.env.SESSION_BUNDLE_STORE ?? 'redis') === 'redis') {
     const { RedisStore } = require('./stores/redis') as typeof import('./stores/redis');
@@ -178,11 +179,18 @@ async function createStore(env: SessionEnv, secretsManager: () => SecretsManager
       maxSessionBytes: env.maxSessionBytes,
       logger: { warn: (m: string) => logger.warn(m) },
     });
+    // No DDL at start (the runtime's role needs no CREATE): the table is made by the schema
+    // function on deploy or by `npm run db:schema`. A missing table or column stops the start
+    // with an error that says how to create it; an unreachable database does not (requests get
+    // 503 until it is back, as in any outage).
     try {
-      await store.ensureSchema();
+      await store.checkSchema();
     } catch (err) {
-      await store.close().catch(() => undefined);
-      throw err;
+      if (!(err instanceof StoreUnavailableError)) {
+        await store.close().catch(() => undefined);
+        throw err;
+      }
+      logger.warn(`postgres session store: could not check the session table at start, the database is unavailable: ${err.message}`);
     }
     return store;
   }

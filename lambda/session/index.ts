@@ -18,6 +18,7 @@ export type { RuntimeLogger, SessionRuntime, SessionRuntimeOptions } from './fro
 export { MemoryStore } from './stores/memory';
 export type { MemoryStoreOptions } from './stores/memory';
 export { RedisStore } from './stores/redis';
+export { formatRedisUrl } from './stores/redis-client';
 export type { RedisClient, RedisConnectionOptions, RedisCredentials, RedisStoreClientOptions, RedisStoreOptions } from './stores/redis';
 export { DynamoDbStore } from './stores/dynamodb';
 export type { DynamoDbOverflowOptions, DynamoDbStoreOptions } from './stores/dynamodb';
@@ -25,7 +26,7 @@ export { S3Store } from './stores/s3';
 export type { S3StoreOptions } from './stores/s3';
 export { MemcachedStore, memcachedExptime } from './stores/memcached';
 export type { MemcachedStoreOptions } from './stores/memcached';
-export { PostgresStore, ensureSchema, isPostgresUnavailable } from './stores/postgres';
+export { PostgresStore, checkPostgresSchema, createPostgresSchema, ensureSchema, isPostgresUnavailable, SESSION_TABLE_COLUMNS } from './stores/postgres';
 export type { PostgresStoreLogger, PostgresStoreOptions, SweepResult } from './stores/postgres';
 
 export { createApp, errorResponse, sessionHash, DEFAULT_MAX_BODY_BYTES, LIMITS } from '../app';

@@ -12,9 +12,59 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ISessionStoreConsumer } from '../core/session-store';
 
+/**
+ * The characters ElastiCache accepts in an AUTH token or an RBAC user's password besides
+ * letters and digits. The token must be 16-128 printable ASCII characters; CreateReplicationGroup
+ * answers "Invalid AuthToken provided" for anything else.
+ */
+export const ELASTICACHE_AUTH_TOKEN_SPECIALS = '!&#$^<>-';
+
+/** Shortest and longest AUTH token ElastiCache accepts. */
+export const ELASTICACHE_AUTH_TOKEN_LENGTH = { min: 16, max: 128 } as const;
+
+/** True for a character ElastiCache accepts in an AUTH token. */
+export function isElastiCacheAuthTokenChar(c: string): boolean {
+  return /^[A-Za-z0-9]$/.test(c) || ELASTICACHE_AUTH_TOKEN_SPECIALS.includes(c);
+}
+
+/** Every printable ASCII character except space (0x21-0x7e). */
+export const PRINTABLE_ASCII = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).join('');
+
+/** What the generator must leave out: every printable ASCII character ElastiCache does not accept. */
+export const ELASTICACHE_AUTH_TOKEN_EXCLUDED = [...PRINTABLE_ASCII].filter((c) => !isElastiCacheAuthTokenChar(c)).join('');
+
+/**
+ * A Secrets Manager generator whose every possible output is a valid ElastiCache AUTH token
+ * (or RBAC password): letters, digits and {@link ELASTICACHE_AUTH_TOKEN_SPECIALS} only, no space.
+ */
+export function elastiCacheAuthTokenGenerator(length: number): secretsmanager.SecretStringGenerator {
+  return { passwordLength: length, excludeCharacters: ELASTICACHE_AUTH_TOKEN_EXCLUDED, includeSpace: false };
+}
+
 /** Collects `<key> <problem>` for each of `keys` that is set in `props`. */
 export function checkUnset<P extends object>(problems: string[], props: P, keys: readonly (keyof P & string)[], problem: string): void {
   for (const k of keys) if (props[k] !== undefined) problems.push(`${k} ${problem}`);
+}
+
+/**
+ * Collects what keeps replicas in other regions from deploying: a stack without a concrete
+ * region (CloudFormation needs to know which region is the table's own; CDK would fail later
+ * with its own internal message) and a replica in the stack's own region.
+ *
+ * @param regions replica regions by the prop they come from, e.g. `{ replicaRegions: [...] }`
+ */
+export function checkReplicaRegions(problems: string[], stack: Stack, regions: Record<string, readonly string[]>): void {
+  for (const [prop, list] of Object.entries(regions)) {
+    if (list.length === 0) continue;
+    if (Token.isUnresolved(stack.region)) {
+      problems.push(
+        `${prop} needs a stack in a known region, but stack ${stack.node.path} is environment-agnostic: ` +
+          `set its env region (new Stack(app, '${stack.node.id}', { env: { region: 'eu-west-1' } })), or remove ${prop}`,
+      );
+    } else if (list.includes(stack.region)) {
+      problems.push(`${prop} must not include the stack's own region ${stack.region}: the table already lives there`);
+    }
+  }
 }
 
 /** The VPC's private subnets with egress, or its isolated subnets when it has none. */

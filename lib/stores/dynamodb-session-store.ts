@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,7 +8,7 @@ import { SessionEnvVars } from '../../lambda/session/env';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
 import { checkSessionBucketProps, createSessionBucket, grantSessionObjects } from '../core/session-bucket';
 import { checkExclusive, validateProps } from '../core/validate';
-import { checkUnset } from './common';
+import { checkReplicaRegions, checkUnset } from './common';
 
 /** Partition key of the session table: the session id. */
 export const SESSION_TABLE_PARTITION_KEY = 'id';
@@ -113,6 +113,10 @@ export class DynamoDbSessionStore extends Construct implements ISessionStore {
       if (!Token.isUnresolved(r) && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(r)) problems.push(`replicaRegions entry '${r}' is not a region name`);
     }
     if (props.replicaRegions && new Set(props.replicaRegions).size !== props.replicaRegions.length) problems.push('replicaRegions has duplicates');
+    if (!props.existingTable) checkReplicaRegions(problems, Stack.of(this), {
+      replicaRegions: props.replicaRegions ?? [],
+      'tableProps.replicas': (props.tableProps?.replicas ?? []).map((r) => r.region),
+    });
     if (!props.overflowBucket) {
       checkUnset(problems, props, ['overflowBucketProps', 'overflowExpiration', 'overflowServerAccessLogsBucket'], 'needs overflowBucket: true');
     }

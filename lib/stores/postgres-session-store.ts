@@ -121,12 +121,26 @@ export interface PostgresSessionStoreProps {
    */
   readonly disableRotation?: boolean;
   /**
+   * How long CloudWatch Logs keeps the PostgreSQL log Aurora exports (errors, slow statements,
+   * connection failures: what an operator needs after a failover or a failed rotation).
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
    * How often expired sessions are deleted (PostgreSQL has no TTL; the runtime filters expired
    * rows on read, so this only bounds the table's size). The schema function runs on this
    * EventBridge schedule and deletes expired rows in batches of 1000. Whole minutes, 1 to 1440.
    * @default Duration.minutes(15)
    */
   readonly sweepSchedule?: Duration;
+}
+
+/**
+ * A name unique per stack and construct path that RDS accepts as a cluster or proxy identifier:
+ * a letter first, then letters, digits and single hyphens, no hyphen last.
+ */
+function rdsIdentifier(scope: Construct, maxLength: number): string {
+  return Names.uniqueResourceName(scope, { maxLength, separator: '-' }).replace(/^[^A-Za-z]+/, '').replace(/-+/g, '-').replace(/-$/, '');
 }
 
 const DB_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -155,6 +169,8 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
   public readonly cluster: rds.DatabaseCluster;
   /** The cluster's security group. */
   public readonly clusterSecurityGroup: ec2.SecurityGroup;
+  /** Where Aurora exports the PostgreSQL log (`/aws/rds/cluster/<cluster id>/postgresql`). */
+  public readonly postgresLogGroup: logs.LogGroup;
   /** The RDS Proxy consumers connect through. */
   public readonly proxy: rds.DatabaseProxy;
   /** The proxy's security group. */
@@ -236,7 +252,18 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
       allowAllOutbound: false,
     });
     const azs = [...new Set(subnets.map((s) => s.availabilityZone))];
+    // The PostgreSQL log goes to CloudWatch Logs. RDS writes it to /aws/rds/cluster/<id>/postgresql
+    // and makes that group itself on the first export, so the group is made here first, with its
+    // retention, under a cluster identifier known at synth (no log-retention custom resource).
+    const clusterIdentifier = rdsIdentifier(this, 63).toLowerCase();
+    this.postgresLogGroup = new logs.LogGroup(this, 'PostgresqlLog', {
+      logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      clusterIdentifier,
+      cloudwatchLogsExports: ['postgresql'],
       engine: rds.DatabaseClusterEngine.auroraPostgres({ version: props.engineVersion ?? DEFAULT_AURORA_POSTGRES_VERSION }),
       credentials: rds.Credentials.fromGeneratedSecret(username, { encryptionKey: props.encryptionKey }),
       defaultDatabaseName: databaseName,
@@ -261,7 +288,6 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
       backup: { retention: Duration.days(backupDays) },
       copyTagsToSnapshot: true,
       autoMinorVersionUpgrade: true,
-      cloudwatchLogsExports: ['postgresql'],
     });
     acknowledgeGuard(
       this.cluster,
@@ -270,6 +296,7 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
         'PostgreSQL log cover a session table; Enhanced Monitoring would add OS metrics billed as log ingestion and a ' +
         'role with the AWS-managed AmazonRDSEnhancedMonitoringRole policy.',
     );
+    this.cluster.node.defaultChild!.node.addDependency(this.postgresLogGroup);
     this.secret = this.cluster.secret!;
     if (readers === 0) {
       Annotations.of(this).addWarningV2('cdk-sessions:singleAzDatabase', 'readers: 0 leaves the writer alone in one AZ; an AZ outage stops every session until Aurora recreates it');
@@ -313,7 +340,7 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
     });
     this.proxy = this.cluster.addProxy('Proxy', {
       // Unique per stack and construct path (a plain 'Proxy' would collide between stacks in one account).
-      dbProxyName: Names.uniqueResourceName(this, { maxLength: 60, separator: '-' }).replace(/^[^A-Za-z]+/, '').replace(/-+/g, '-').replace(/-$/, ''),
+      dbProxyName: rdsIdentifier(this, 60),
       vpc: props.vpc,
       vpcSubnets: selection,
       securityGroups: [this.proxySecurityGroup],
@@ -326,6 +353,13 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
       debugLogging: false,
     });
     this.connections = new ec2.Connections({ securityGroups: [this.proxySecurityGroup], defaultPort: ec2.Port.tcp(RDS_PROXY_POSTGRES_PORT) });
+    // The proxy reads the credentials secret from inside the VPC for every database connection it
+    // opens. In subnets with a NAT route it may reach Secrets Manager's public endpoint (HTTPS
+    // only, the one egress besides the cluster); a Secrets Manager interface endpoint in the VPC
+    // must admit it through allowSecretsManagerEndpoint().
+    if (subnets.length > 0 && subnets.every((sub) => props.vpc.privateSubnets.some((p) => p.subnetId === sub.subnetId))) {
+      this.proxySecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'RDS Proxy to Secrets Manager through the NAT gateway');
+    }
 
     // ---- schema on deploy ---------------------------------------------------------------
     const schemaLogs = new logs.LogGroup(this, 'SchemaLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
@@ -379,6 +413,9 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
       Port: Token.asString(this.cluster.clusterEndpoint.port),
       Database: databaseName,
       Table: tableName,
+      // Bumped whenever the runtime's ensureSchema changes, so an update deploy re-runs it
+      // (2: the write_token column that compare-and-set checks).
+      SchemaVersion: '2',
     };
     this.schema = new CustomResource(this, 'Schema', {
       serviceToken: provider.serviceToken,
@@ -400,6 +437,26 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
       id: invokeVersions,
       reason: 'The provider framework invokes the one schema function, by ARN or by a version/alias of it (`<arn>:*`); no other function.',
     });
+  }
+
+  /**
+   * Lets the parts of the store that call Secrets Manager from inside the VPC through a Secrets
+   * Manager interface endpoint: the RDS Proxy (it reads the credentials secret for every
+   * database connection), the schema function and the rotation function. With private DNS, every
+   * Secrets Manager call in the VPC goes to the endpoint, whose security group admits only whom it
+   * is opened to; without this the proxy cannot open connections and every request gets a 503.
+   * The schema custom resource then waits for the endpoint, so its first call does not race the
+   * endpoint's private DNS. Call it for each such endpoint in the store's VPC (`RdsSessions` does
+   * for the one its `SessionApi` makes).
+   */
+  public allowSecretsManagerEndpoint(endpoint: ec2.IInterfaceVpcEndpoint): void {
+    const clients: [ec2.IConnectable, string][] = [
+      [this.proxySecurityGroup, 'RDS Proxy'],
+      [this.schemaFunction, 'session schema function'],
+    ];
+    if (this.rotationSecurityGroup) clients.push([this.rotationSecurityGroup, 'secret rotation function']);
+    for (const [peer, what] of clients) endpoint.connections.allowDefaultPortFrom(peer, `${what} of ${this.node.path} to Secrets Manager`);
+    this.schema.node.addDependency(endpoint);
   }
 
   /** `postgres://<user>@<proxy endpoint>:5432/<db>?sslmode=require` — no password; the runtime reads it from the secret. */

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { SessionEnvVars } from '../../lambda/session/env';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
 import { checkExclusive, checkInt, validateProps } from '../core/validate';
-import { allowConsumer, createStoreSecurityGroup, defaultPrivateSubnets, grantSecretValue, selectPrivateSubnets } from './common';
+import { allowConsumer, createStoreSecurityGroup, defaultPrivateSubnets, elastiCacheAuthTokenGenerator, grantSecretValue, selectPrivateSubnets } from './common';
 import { ReplicationGroup, ReplicationGroupProps } from './replication-group';
 
 /** Options for the serverless variant of {@link RedisSessionStore}. */
@@ -123,7 +123,7 @@ export class RedisSessionStore extends Construct implements ISessionStore, ec2.I
       const secret = new secretsmanager.Secret(this, 'Password', {
         description: `Password of the session user of ${this.node.path}`,
         encryptionKey: opts.encryptionKey,
-        generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+        generateSecretString: elastiCacheAuthTokenGenerator(64),
       });
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',

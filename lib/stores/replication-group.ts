@@ -7,16 +7,13 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { checkExclusive, checkInt, validateProps } from '../core/validate';
-import { createElastiCacheNetwork, defaultPrivateSubnets, elastiCacheMetric, grantSecretValue, selectPrivateSubnets } from './common';
+import { createElastiCacheNetwork, defaultPrivateSubnets, elastiCacheAuthTokenGenerator, elastiCacheMetric, grantSecretValue, selectPrivateSubnets } from './common';
 
 /** The in-memory engines a replication group runs. */
 export type ReplicationGroupEngine = 'valkey' | 'redis';
 
 /** Default port: deliberately not the well-known 6379 (cdk-nag AwsSolutions-AEC5). */
 export const DEFAULT_REPLICATION_GROUP_PORT = 6380;
-
-/** Characters Redis/Valkey reject in an AUTH token, plus those that break a `rediss://` URL. */
-const AUTH_TOKEN_EXCLUDED_CHARACTERS = ' "\'@/\\:?#[]%`';
 
 /** Properties of a {@link ReplicationGroup}. */
 export interface ReplicationGroupProps {
@@ -70,13 +67,15 @@ export interface ReplicationGroupProps {
    */
   readonly encryptionKey?: kms.IKey;
   /**
-   * An existing Secrets Manager secret whose SecretString is the AUTH token (16-128 printable
-   * characters without space, `"`, `/`, `@`). Mutually exclusive with `userGroupIds`.
+   * An existing Secrets Manager secret whose SecretString is the AUTH token: 16-128 characters,
+   * only letters, digits and `! & # $ ^ < > -` (ElastiCache refuses any other). Mutually
+   * exclusive with `userGroupIds`.
    * @default - a token is generated into a new secret (unless `userGroupIds` is set)
    */
   readonly existingAuthSecret?: secretsmanager.ISecret;
   /**
-   * Length of the generated AUTH token, 32-128.
+   * Length of the generated AUTH token, 32-128. The token holds only the characters ElastiCache
+   * accepts: letters, digits and `! & # $ ^ < > -`.
    * @default 64
    */
   readonly authTokenLength?: number;
@@ -229,11 +228,7 @@ export class ReplicationGroup extends Resource implements ec2.IConnectable {
         new secretsmanager.Secret(this, 'AuthToken', {
           description: `AUTH token of session store ${this.node.path}`,
           encryptionKey: props.encryptionKey,
-          generateSecretString: {
-            passwordLength: props.authTokenLength ?? 64,
-            excludeCharacters: AUTH_TOKEN_EXCLUDED_CHARACTERS,
-            includeSpace: false,
-          },
+          generateSecretString: elastiCacheAuthTokenGenerator(props.authTokenLength ?? 64),
         });
       if (this.authSecret instanceof secretsmanager.Secret) {
         Validations.of(this.authSecret).acknowledge({

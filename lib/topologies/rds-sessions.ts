@@ -1,7 +1,7 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { PostgresSessionStore, PostgresSessionStoreProps } from '../stores/postgres-session-store';
-import { ApiOptions, openInterfaceEndpoints, VpcStoreTopology, VpcStoreTopologyProps } from './common';
+import { ApiOptions, VpcStoreTopology, VpcStoreTopologyProps } from './common';
 
 /** Props of {@link RdsSessions}. */
 export interface RdsSessionsProps extends VpcStoreTopologyProps {
@@ -27,12 +27,10 @@ export interface RdsSessionsProps extends VpcStoreTopologyProps {
 export class RdsSessions extends VpcStoreTopology<PostgresSessionStore> {
   constructor(scope: Construct, id: string, props: RdsSessionsProps = {}) {
     super(scope, id, 'RdsSessions', props, (s, storeId, vpc) => new PostgresSessionStore(s, storeId, { ...props.storeProps, vpc }));
-    // Besides the instances, the schema function and the rotation function call Secrets Manager
-    // in the VPC, so they must get through the API's endpoint too. The schema runs once the
-    // endpoint exists, so its first call does not race the endpoint's private DNS.
-    const peers: ec2.IConnectable[] = [this.store.schemaFunction];
-    if (this.store.rotationSecurityGroup) peers.push(this.store.rotationSecurityGroup);
-    openInterfaceEndpoints(this.api, peers);
-    for (const endpoint of this.api.vpcEndpoints) this.store.schema.node.addDependency(endpoint);
+    // Besides the instances, the RDS Proxy, the schema function and the rotation function call
+    // Secrets Manager in the VPC, so they must get through the API's endpoint too.
+    for (const endpoint of this.api.vpcEndpoints) {
+      if (endpoint instanceof ec2.InterfaceVpcEndpoint) this.store.allowSecretsManagerEndpoint(endpoint);
+    }
   }
 }

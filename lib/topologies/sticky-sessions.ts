@@ -5,6 +5,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { InstanceFleet, InstanceFleetProps, StickinessOptions } from '../compute/instance-fleet';
+import { SessionEnvVars } from '../../lambda/session/env';
+import { checkInt, validateProps } from '../core/validate';
 import { sharedRuntime, topologyCookieSecret } from './common';
 
 /** Props of {@link StickySessions}. */
@@ -14,6 +16,18 @@ export interface StickySessionsProps extends Omit<InstanceFleetProps, 'store' | 
    * @default { type: 'lb_cookie', duration: Duration.days(1) } (the ALB's AWSALB cookie)
    */
   readonly stickiness?: StickinessOptions;
+  /**
+   * Most sessions one instance keeps in memory; past it the least recently used session is
+   * dropped (its user must log in again). Bounds the heap under login spam.
+   * @default 100000
+   */
+  readonly memoryMaxSessions?: number;
+  /**
+   * Most bytes of session data (JSON) one instance keeps in memory; past it the least recently
+   * used sessions are dropped. The heap holds about this plus some 200 bytes per session.
+   * @default 67108864 (64 MiB), sized for a t4g.small (2 GiB, a V8 heap limit near 512 MiB)
+   */
+  readonly memoryMaxBytes?: number;
 }
 
 /**
@@ -36,10 +50,20 @@ export class StickySessions extends Construct {
 
   constructor(scope: Construct, id: string, props: StickySessionsProps = {}) {
     super(scope, id);
+    const problems: string[] = [];
+    checkInt(problems, 'memoryMaxSessions', props.memoryMaxSessions, 1, 100_000_000);
+    checkInt(problems, 'memoryMaxBytes', props.memoryMaxBytes, 1024 * 1024, 64 * 1024 * 1024 * 1024);
+    validateProps(this, problems);
     this.cookieSecret = topologyCookieSecret(this, props);
+    const { memoryMaxSessions, memoryMaxBytes, ...fleetProps } = props;
+    const runtime = sharedRuntime(props, this.cookieSecret);
+    const memoryEnv: Record<string, string> = {};
+    if (memoryMaxSessions !== undefined) memoryEnv[SessionEnvVars.MEMORY_MAX_SESSIONS] = String(memoryMaxSessions);
+    if (memoryMaxBytes !== undefined) memoryEnv[SessionEnvVars.MEMORY_MAX_BYTES] = String(memoryMaxBytes);
     this.fleet = new InstanceFleet(this, 'Fleet', {
-      ...props,
-      ...sharedRuntime(props, this.cookieSecret),
+      ...fleetProps,
+      ...runtime,
+      environment: { ...runtime.environment, ...memoryEnv },
       stickiness: props.stickiness ?? { type: 'lb_cookie', duration: Duration.days(1) },
     });
     this.vpc = this.fleet.vpc;

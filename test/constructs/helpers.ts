@@ -273,3 +273,33 @@ export function nagFindingsOfVpcStore(make: (stack: Stack, vpc: ec2.Vpc) => ISes
 export function acknowledgedRules(construct: { node: { metadata: { type: string; data: any }[] } }): string[] {
   return construct.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules').flatMap((m) => Object.keys(m.data as Record<string, string>));
 }
+
+// ---- ElastiCache AUTH tokens ------------------------------------------------------------------
+
+/**
+ * What ElastiCache accepts in an AUTH token or RBAC password, as its documentation states it
+ * (CreateReplicationGroup AuthToken): printable ASCII, 16-128 characters, and of the non
+ * alphanumeric characters only ! & # $ ^ < > -. Written out here, not imported, so the test
+ * checks the library against the documentation rather than against itself.
+ */
+export const ELASTICACHE_ALLOWED = new Set([...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!&#$^<>-']);
+
+/**
+ * Fails unless every token a Secrets Manager GenerateSecretString can produce is a valid
+ * ElastiCache AUTH token: the characters it may draw (printable ASCII, space only with
+ * IncludeSpace, minus ExcludeCharacters and the Exclude* classes) are a subset of
+ * {@link ELASTICACHE_ALLOWED}, and PasswordLength is within 16-128.
+ */
+export function expectElastiCacheSafeGenerator(gen: Record<string, unknown>): void {
+  const excluded = new Set([...String(gen.ExcludeCharacters ?? '')]);
+  const classes: Record<string, RegExp> = { ExcludeUppercase: /[A-Z]/, ExcludeLowercase: /[a-z]/, ExcludeNumbers: /[0-9]/, ExcludePunctuation: /[^A-Za-z0-9 ]/ };
+  const printable = Array.from({ length: 0x7e - 0x20 + 1 }, (_, i) => String.fromCharCode(0x20 + i));
+  const drawable = printable.filter(
+    (c) => !excluded.has(c) && (c !== ' ' || gen.IncludeSpace === true) && !Object.entries(classes).some(([k, re]) => gen[k] === true && re.test(c)),
+  );
+  expect(drawable.filter((c) => !ELASTICACHE_ALLOWED.has(c))).toEqual([]);
+  expect(drawable.length).toBeGreaterThanOrEqual(62); // letters and digits at least: the token keeps its entropy
+  const length = (gen.PasswordLength as number | undefined) ?? 32; // Secrets Manager's default length
+  expect(length).toBeGreaterThanOrEqual(16);
+  expect(length).toBeLessThanOrEqual(128);
+}

@@ -13,10 +13,24 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
+import { createPostgresSchema } from '../../lambda/session/stores/postgres';
 import { freePort, waitForPort } from './ports';
 
 const run = promisify(execFile);
+
+/**
+ * Creates the session table in the database at `url`: the explicit schema step (the runtime only
+ * checks the table at start), as `npm run db:schema` takes it.
+ */
+export async function createSessionSchema(url: string, table = 'sessions'): Promise<void> {
+  const pool = new Pool({ connectionString: url, max: 1 });
+  try {
+    await createPostgresSchema(pool, table);
+  } finally {
+    await pool.end();
+  }
+}
 
 /** The machine's PostgreSQL, as the tests may use it. */
 export const MACHINE_PG = { host: '127.0.0.1', port: 5432, user: 'postgres' } as const;

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { formatRedisUrl } from '../../lambda/session/stores/redis-client';
 import { freePort } from './ports';
 import { ServerProcess } from './server-process';
 
@@ -103,9 +104,7 @@ export class RedisServer extends ServerProcess {
 
   /** `redis://` or `rediss://` URL, with `user:password@` when given. */
   url(auth?: { username?: string; password: string }): string {
-    const scheme = this.opts.tls ? 'rediss' : 'redis';
-    const cred = auth ? `${encodeURIComponent(auth.username ?? '')}:${encodeURIComponent(auth.password)}@` : '';
-    return `${scheme}://${cred}127.0.0.1:${this.port}`;
+    return formatRedisUrl({ host: '127.0.0.1', port: this.port, tls: this.opts.tls, credentials: auth });
   }
 
   /** Stop the process and remove the temp dir. Safe to call more than once. */

@@ -6,7 +6,10 @@
  *            write_token text not null default '')   (last: where ALTER TABLE puts it on an older table)
  *   + index on expires_at
  *
- * created idempotently by {@link ensureSchema}. Statements, one round trip each:
+ * created idempotently by {@link createPostgresSchema} (an explicit step: the RDS topology's schema
+ * function on deploy, `npm run db:schema` locally). The runtime never runs DDL: at start it only
+ * checks the table with {@link checkPostgresSchema}, so its role needs no CREATE privilege.
+ * Statements, one round trip each:
  * - load:          UPDATE … SET expires_at = LEAST(now + idle, created_at + absolute)
  *                  WHERE id = $1 AND expires_at > now AND created_at + absolute > now RETURNING …
  *                  (reads and slides in one statement; an expired row is never returned)
@@ -135,6 +138,53 @@ export async function ensureSchema(pool: Pool, table = 'sessions'): Promise<void
   }
 }
 
+/** The explicit name of {@link ensureSchema}: creates the session table and index if missing. */
+export const createPostgresSchema = ensureSchema;
+
+/**
+ * Columns the store reads and writes. {@link checkPostgresSchema} requires every one of them, so
+ * a column added to the table in {@link ensureSchema} must be added here too.
+ */
+export const SESSION_TABLE_COLUMNS: readonly string[] = ['id', 'version', 'data', 'created_at', 'expires_at', 'write_token'];
+
+/** Table privileges the runtime's role needs: no CREATE, no ownership. */
+export const SESSION_TABLE_PRIVILEGES: readonly string[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'];
+
+/** How to create the table, as the start-up check's error says it. */
+const HOW_TO_CREATE =
+  'Create it with the schema step: a deployed PostgresSessionStore runs it on every deploy (its schema custom resource); ' +
+  'locally run `SESSION_DATABASE_URL=postgres://... npm run db:schema` (or call createPostgresSchema(pool, table) from cdk-sessions/runtime) ' +
+  'as a role that may CREATE in the schema, then grant the runtime role ' + SESSION_TABLE_PRIVILEGES.join(', ') + ' on the table.';
+
+/**
+ * Checks that the session table exists with every column in {@link SESSION_TABLE_COLUMNS} and
+ * that the connected role holds {@link SESSION_TABLE_PRIVILEGES} on it, with one catalog query
+ * and no DDL. Throws an Error that names what is missing and how to create it; an unreachable
+ * database fails as the query does (see PostgresStore.checkSchema for the typed error).
+ */
+export async function checkPostgresSchema(db: Queryable, table = 'sessions'): Promise<void> {
+  const quoted = quoteTableName(table);
+  const { rows } = await db.query<{ found: boolean; columns: string[] | null; missing_privileges: string[] | null; who: string; db: string }>(
+    `SELECT to_regclass($1) IS NOT NULL AS found,
+            (SELECT array_agg(attname::text) FROM pg_attribute
+              WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped) AS columns,
+            (SELECT array_agg(p) FROM unnest($2::text[]) AS p
+              WHERE to_regclass($1) IS NOT NULL AND NOT has_table_privilege(to_regclass($1), p)) AS missing_privileges,
+            current_user::text AS who, current_database()::text AS db`,
+    [quoted, SESSION_TABLE_PRIVILEGES],
+  );
+  const r = rows[0];
+  const where = `in database "${r.db}" (connected as "${r.who}")`;
+  if (!r.found) throw new Error(`the PostgreSQL session table ${quoted} does not exist ${where}. ${HOW_TO_CREATE}`);
+  const missing = SESSION_TABLE_COLUMNS.filter((c) => !(r.columns ?? []).includes(c));
+  if (missing.length > 0) {
+    throw new Error(`the PostgreSQL session table ${quoted} ${where} lacks column(s) ${missing.join(', ')}: it was made by something else or an older version. ${HOW_TO_CREATE}`);
+  }
+  if (r.missing_privileges && r.missing_privileges.length > 0) {
+    throw new Error(`role "${r.who}" lacks ${r.missing_privileges.join(', ')} on the PostgreSQL session table ${quoted} ${where}: GRANT ${SESSION_TABLE_PRIVILEGES.join(', ')} ON ${quoted} TO "${r.who}".`);
+  }
+}
+
 /** SQLSTATE classes and codes that mean "the database is not available right now". */
 function isUnavailableSqlState(code: string): boolean {
   return (
@@ -205,9 +255,18 @@ export class PostgresStore implements SessionStore {
     });
   }
 
-  /** Creates the table and index if missing (idempotent). Needs CREATE on the schema. */
+  /** Creates the table and index if missing (idempotent). Needs CREATE on the schema: an explicit step, never run at start. */
   async ensureSchema(): Promise<void> {
     await this.run('ensureSchema', () => ensureSchema(this.pool, this.table));
+  }
+
+  /**
+   * The start-up check ({@link checkPostgresSchema}): the table, its columns and the role's
+   * privileges, without DDL. A missing piece throws an Error naming it; an unreachable database
+   * throws StoreUnavailableError within the store's bound.
+   */
+  async checkSchema(): Promise<void> {
+    await this.run('checkSchema', () => checkPostgresSchema(this.pool, this.table));
   }
 
   async load(id: string, opts: LoadOptions): Promise<StoredSession | undefined> {

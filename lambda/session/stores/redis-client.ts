@@ -52,17 +52,58 @@ interface Endpoint {
   readonly credentials?: RedisCredentials;
 }
 
-/** host, port, TLS and credentials out of a `redis://` / `rediss://` URL. */
+/** What to put in a `redis://` / `rediss://` URL. */
+export interface RedisUrlParts {
+  readonly host: string;
+  readonly port: number;
+  /** `rediss://` (TLS) instead of `redis://`. @default false */
+  readonly tls?: boolean;
+  /** AUTH credentials, percent-encoded into the URL. @default - none */
+  readonly credentials?: RedisCredentials;
+}
+
+/** Hides the user and password of a URL in a message. */
+function redact(url: string): string {
+  return url.replace(/\/\/.*@/, '//***@');
+}
+
+/**
+ * A `redis://` / `rediss://` URL whose user and password are percent-encoded, so that every
+ * AUTH token character (ElastiCache allows `! & # $ ^ < > -`) reaches the server unchanged:
+ * a bare `#` would start the fragment and `^ < >` are not allowed in a URL's user info.
+ *
+ * @example
+ * formatRedisUrl({ host: '127.0.0.1', port: 6379, credentials: { password: 'a#b' } }) // 'redis://:a%23b@127.0.0.1:6379'
+ */
+export function formatRedisUrl(parts: RedisUrlParts): string {
+  const c = parts.credentials;
+  const auth = c ? `${encodeUserInfo(c.username ?? '')}:${encodeUserInfo(c.password)}@` : '';
+  const host = parts.host.includes(':') ? `[${parts.host}]` : parts.host;
+  return `${parts.tls ? 'rediss' : 'redis'}://${auth}${host}:${parts.port}`;
+}
+
+/** Percent-encodes all but RFC 3986's unreserved characters (encodeURIComponent leaves `! ' ( ) *`). */
+function encodeUserInfo(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** host, port, TLS and credentials out of a `redis://` / `rediss://` URL (user and password percent-encoded, see {@link formatRedisUrl}). */
 export function parseRedisUrl(url: string): Endpoint {
   let u: URL;
   try {
     u = new URL(url);
   } catch (err) {
-    throw new Error(`redis URL is not a valid URL: ${url.replace(/\/\/[^@/]*@/, '//***@')}`, { cause: err });
+    throw new Error(`redis URL is not a valid URL (percent-encode the password, e.g. # as %23): ${redact(url)}`, { cause: err });
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`redis URL must start with redis:// or rediss://, got ${u.protocol}//`);
-  const password = decodeURIComponent(u.password);
-  const username = decodeURIComponent(u.username);
+  let password: string;
+  let username: string;
+  try {
+    password = decodeURIComponent(u.password);
+    username = decodeURIComponent(u.username);
+  } catch (err) {
+    throw new Error(`redis URL has a bad percent-escape in its user or password (write % as %25): ${redact(url)}`, { cause: err });
+  }
   return {
     host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: u.port === '' ? 6379 : Number(u.port),

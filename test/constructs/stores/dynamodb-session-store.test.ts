@@ -4,7 +4,8 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { parseSessionEnv } from '../../../lambda/session/env';
 import { DynamoDbSessionStore } from '../../../lib/stores';
-import { actionsOf, boundStore, expectNoServiceWideWildcards, expectProblems, newConsumer, newStack, policyStatements } from '../helpers';
+import { DynamoDbSessions } from '../../../lib/topologies';
+import { actionsOf, agnosticStack, boundStore, ENV, expectNoServiceWideWildcards, expectProblems, newConsumer, newStack, policyStatements } from '../helpers';
 
 describe('DynamoDbSessionStore defaults', () => {
   const { stack, store, binding, template } = boundStore((s) => new DynamoDbSessionStore(s, 'Store'));
@@ -150,6 +151,42 @@ describe('DynamoDbSessionStore validation', () => {
       /^overflowExpiration needs overflowBucket: true/,
       /^expiration must be a whole number of days/,
     ]);
+  });
+
+  test('replicas in an environment-agnostic stack: our error names the construct path and the prop and says to set the stack region, beside the other problems', () => {
+    const stack = agnosticStack();
+    const err = expectProblems(
+      () =>
+        new DynamoDbSessionStore(stack, 'Store', {
+          replicaRegions: ['us-east-1'],
+          tableProps: { replicas: [{ region: 'eu-central-1' }] },
+          overflowExpiration: Duration.days(3),
+        }),
+      [
+        /^replicaRegions needs a stack in a known region, but stack Test is environment-agnostic: set its env region \(new Stack\(app, 'Test', \{ env: \{ region: /,
+        /^tableProps.replicas needs a stack in a known region/,
+        /^overflowExpiration needs overflowBucket: true/,
+      ],
+    );
+    expect(err.message).toMatch(/^Invalid props for Test\/Store:/);
+    expect(err.message).not.toMatch(/region agnostic/); // not CDK's own internal message
+  });
+
+  test("through the DynamoDbSessions topology (the reference stacks are environment-agnostic) the error names the store's path", () => {
+    const stack = agnosticStack();
+    expect(() => new DynamoDbSessions(stack, 'Sessions', { storeProps: { replicaRegions: ['us-east-1'] } })).toThrow(
+      /Invalid props for Test\/Sessions\/Store:\n {2}- replicaRegions needs a stack in a known region.*set its env region/,
+    );
+  });
+
+  test("a replica in the stack's own region is refused with the prop named", () => {
+    expectProblems(() => new DynamoDbSessionStore(newStack(), 'Store', { replicaRegions: [ENV.region] }), [
+      /^replicaRegions must not include the stack's own region eu-west-1/,
+    ]);
+  });
+
+  test('in a stack with a region, replicas elsewhere pass', () => {
+    expect(() => new DynamoDbSessionStore(newStack(), 'Store', { replicaRegions: ['us-east-1'] })).not.toThrow();
   });
 
   test('overflow bucket props that would weaken it are rejected', () => {

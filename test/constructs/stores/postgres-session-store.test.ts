@@ -145,6 +145,23 @@ describe('PostgresSessionStore (defaults)', () => {
     for (const p of ingress) expect(p.CidrIp).toBeUndefined();
   });
 
+  test('Aurora exports its PostgreSQL log to CloudWatch Logs, into a log group made first with a one-month retention (no log-retention function)', () => {
+    const cluster = template.findResources('AWS::RDS::DBCluster')[clusterId];
+    expect(cluster.Properties.EnableCloudwatchLogsExports).toEqual(['postgresql']);
+    const identifier: string = cluster.Properties.DBClusterIdentifier;
+    expect(identifier).toMatch(/^[a-z][a-z0-9-]{0,62}$/);
+    expect(identifier).not.toMatch(/--|-$/);
+    const logId = stack.getLogicalId(store.postgresLogGroup.node.defaultChild as any);
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: `/aws/rds/cluster/${identifier}/postgresql`, RetentionInDays: 30 });
+    expect(cluster.DependsOn).toEqual(expect.arrayContaining([logId]));
+    template.resourceCountIs('Custom::LogRetention', 0);
+  });
+
+  test('the RDS Proxy may reach Secrets Manager: HTTPS egress through the NAT route, and nothing else but the cluster', () => {
+    const sg = template.findResources('AWS::EC2::SecurityGroup')[stack.getLogicalId(store.proxySecurityGroup.node.defaultChild as any)];
+    expect(sg.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 })]);
+  });
+
   test("IAM: the consumer may read the one secret and nothing else; no policy anywhere has a '*' resource", () => {
     const consumerPolicy = Object.entries(template.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('AppRole'))![1];
     expect(consumerPolicy.Properties.PolicyDocument.Statement).toEqual([
@@ -159,6 +176,52 @@ describe('PostgresSessionStore (defaults)', () => {
 
   test('bind throws a clear error for a consumer without connections', () => {
     expect(() => store.bind(newConsumer(stack, 'Outside'))).toThrow(/bind\(\) needs a consumer with connections/);
+  });
+});
+
+describe('PostgresSessionStore and a Secrets Manager interface endpoint', () => {
+  const stack = newStack();
+  const vpc = newVpc(stack);
+  const store = new PostgresSessionStore(stack, 'Store', { vpc });
+  const endpoint = new ec2.InterfaceVpcEndpoint(stack, 'SecretsManagerEndpoint', {
+    vpc,
+    service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+    privateDnsEnabled: true,
+    open: false,
+  });
+  store.allowSecretsManagerEndpoint(endpoint);
+  const template = Template.fromStack(stack);
+  const endpointSg = stack.resolve(endpoint.connections.securityGroups[0].securityGroupId);
+
+  test('allowSecretsManagerEndpoint admits the proxy, the schema and the rotation function on 443, security group to security group', () => {
+    const into = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'))
+      .map((r) => r.Properties)
+      .filter((p) => JSON.stringify(p.GroupId) === JSON.stringify(endpointSg));
+    expect(into.every((p) => p.FromPort === 443 && p.ToPort === 443 && p.CidrIp === undefined)).toBe(true);
+    expect(into.map((p) => p.SourceSecurityGroupId['Fn::GetAtt'][0]).sort()).toEqual([
+      expect.stringMatching(/^StoreProxySecurityGroup/),
+      expect.stringMatching(/^StoreRotationSecurityGroup/),
+      expect.stringMatching(/^StoreSchemaSecurityGroup/),
+    ]);
+    // The proxy's group allows no outbound by default, so the matching egress rule is there too.
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      GroupId: stack.resolve(store.proxySecurityGroup.securityGroupId),
+      DestinationSecurityGroupId: endpointSg,
+      FromPort: 443,
+    });
+  });
+
+  test('the schema custom resource waits for the endpoint', () => {
+    const [schema] = Object.values(template.findResources('Custom::SessionSchema'));
+    expect(schema.DependsOn).toEqual(expect.arrayContaining([stack.getLogicalId(endpoint.node.defaultChild as any)]));
+  });
+
+  test('in isolated subnets (no NAT) the proxy gets no internet egress: only the endpoint leads to Secrets Manager', () => {
+    const s = newStack();
+    const v = newVpc(s);
+    const isolated = new PostgresSessionStore(s, 'Store', { vpc: v, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } });
+    const sg = Template.fromStack(s).findResources('AWS::EC2::SecurityGroup')[s.getLogicalId(isolated.proxySecurityGroup.node.defaultChild as any)];
+    expect(JSON.stringify(sg.Properties.SecurityGroupEgress ?? [])).not.toContain('0.0.0.0/0');
   });
 });
 

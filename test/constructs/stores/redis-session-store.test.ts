@@ -1,9 +1,10 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { parseSessionEnv } from '../../../lambda/session/env';
 import { RedisSessionStore, ReplicationGroup } from '../../../lib/stores';
-import { actionsOf, boundVpcStore, expectProblems, newConsumer, newStack, newVpc, policyStatements } from '../helpers';
+import { actionsOf, boundVpcStore, expectElastiCacheSafeGenerator, expectProblems, newConsumer, newStack, newVpc, policyStatements } from '../helpers';
 
 describe('RedisSessionStore (replication group)', () => {
   const { stack, store, consumer, binding, template } = boundVpcStore((s, vpc) => new RedisSessionStore(s, 'Store', { vpc }));
@@ -122,6 +123,11 @@ describe('RedisSessionStore serverless', () => {
         Passwords: [{ 'Fn::Join': ['', ['{{resolve:secretsmanager:', stack.resolve(store.authSecret.secretArn), ':SecretString:::}}']] }],
       },
     });
+  });
+
+  test('the RBAC password generator cannot produce a character ElastiCache refuses (same set and bounds as an AUTH token)', () => {
+    const secretId = stack.getLogicalId(store.authSecret.node.defaultChild as secretsmanager.CfnSecret);
+    expectElastiCacheSafeGenerator(template.toJSON().Resources[secretId].Properties.GenerateSecretString);
   });
 
   test('bind returns the serverless endpoint as rediss:// with cluster true, opens its port, and grants only the password secret', () => {

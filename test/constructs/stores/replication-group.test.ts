@@ -4,7 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ReplicationGroup } from '../../../lib/stores';
-import { expectProblems, newConsumer, newStack, newVpc, policyStatements } from '../helpers';
+import { expectElastiCacheSafeGenerator, expectProblems, newConsumer, newStack, newVpc, policyStatements } from '../helpers';
 
 function setup() {
   const stack = newStack();
@@ -41,13 +41,21 @@ describe('ReplicationGroup defaults', () => {
     template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
       AuthToken: { 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secretId }, ':SecretString:::}}']] },
     });
-    template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      GenerateSecretString: {
-        PasswordLength: 64,
-        IncludeSpace: false,
-        ExcludeCharacters: Match.stringLikeRegexp('^(?=.*@)(?=.*/)(?=.*")'),
-      },
-    });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ PasswordLength: 64 }) });
+  });
+
+  test('the AUTH token generator cannot produce a character ElastiCache refuses: printable ASCII minus ExcludeCharacters is within letters, digits and ! & # $ ^ < > -, length 16-128', () => {
+    const secretId = stack.getLogicalId(group.authSecret!.node.defaultChild as secretsmanager.CfnSecret);
+    expectElastiCacheSafeGenerator(template.toJSON().Resources[secretId].Properties.GenerateSecretString);
+  });
+
+  test('so does a 128-character token (authTokenLength at its maximum)', () => {
+    const s = setup();
+    const g = new ReplicationGroup(s.stack, 'Long', { vpc: s.vpc, authTokenLength: 128 });
+    const id = s.stack.getLogicalId(g.authSecret!.node.defaultChild as secretsmanager.CfnSecret);
+    const gen = Template.fromStack(s.stack).toJSON().Resources[id].Properties.GenerateSecretString;
+    expect(gen.PasswordLength).toBe(128);
+    expectElastiCacheSafeGenerator(gen);
   });
 
   test('nodes sit in the private subnets and the security group has no ingress and no open egress', () => {

@@ -39,8 +39,8 @@ describe('RdsSessions', () => {
     for (const p of ingress) expect(p.CidrIp).toBeUndefined();
   });
 
-  test('the Secrets Manager endpoint admits the instances, the schema and rotation functions; the schema waits for it', () => {
-    expectSourcesFrom(secretsEndpointSources(template), ['InstanceSecurityGroup', 'ApiSecurityGroup', 'SchemaSecurityGroup', 'RotationSecurityGroup']);
+  test('the Secrets Manager endpoint admits the instances, the RDS Proxy, the schema and rotation functions; the schema waits for it', () => {
+    expectSourcesFrom(secretsEndpointSources(template), ['InstanceSecurityGroup', 'ApiSecurityGroup', 'ProxySecurityGroup', 'SchemaSecurityGroup', 'RotationSecurityGroup']);
     const [schema] = Object.values(template.findResources('Custom::SessionSchema'));
     expect(schema.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/SecretsManagerEndpoint/)]));
   });

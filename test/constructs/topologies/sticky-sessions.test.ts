@@ -44,6 +44,19 @@ describe('StickySessions', () => {
     expect(a['stickiness.app_cookie.duration_seconds']).toBe('3600');
   });
 
+  test('the in-memory store bounds reach the instances through the seam; unset, the runtime defaults apply', () => {
+    expect(sticky.fleet.environment.SESSION_MEMORY_MAX_SESSIONS).toBeUndefined();
+    const s = topologyStack();
+    const bounded = new StickySessions(s, 'Sessions', { memoryMaxSessions: 20_000, memoryMaxBytes: 32 * 1024 * 1024, environment: { SESSION_MAX_BYTES: '16384' } });
+    expect(bounded.fleet.environment).toMatchObject({ SESSION_MEMORY_MAX_SESSIONS: '20000', SESSION_MEMORY_MAX_BYTES: '33554432', SESSION_MAX_BYTES: '16384' });
+  });
+
+  test('bad memory bounds are rejected together, naming the construct path and the props', () => {
+    expect(() => new StickySessions(topologyStack(), 'Sessions', { memoryMaxSessions: 0, memoryMaxBytes: 1000 })).toThrow(
+      /Invalid props for Test\/Sessions:\n {2}- memoryMaxSessions must be a whole number from 1 to 100000000, got 0\n {2}- memoryMaxBytes must be a whole number from 1048576 to \d+, got 1000/,
+    );
+  });
+
   test('rejects bad props all at once', () => {
     expectAllReported(
       () =>
