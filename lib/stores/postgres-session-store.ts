@@ -413,14 +413,13 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
       Port: Token.asString(this.cluster.clusterEndpoint.port),
       Database: databaseName,
       Table: tableName,
-      // Bumped whenever the runtime's ensureSchema changes, so an update deploy re-runs it
-      // (2: the write_token column that compare-and-set checks).
-      SchemaVersion: '2',
     };
     this.schema = new CustomResource(this, 'Schema', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::SessionSchema',
-      properties: schemaProperties,
+      // SchemaVersion is bumped whenever the runtime's ensureSchema changes, so an update deploy
+      // re-runs it (2: the write_token column that compare-and-set checks).
+      properties: { ...schemaProperties, SchemaVersion: '2' },
     });
     // PostgreSQL has no TTL: the same function deletes expired sessions on a schedule.
     this.sweepRule = new events.Rule(this, 'SweepSchedule', {
