@@ -6,7 +6,7 @@
  *
  * | route | JWT mode |
  * | --- | --- |
- * | POST /login | issues a token for the user (cart and prefs of a valid current token carried over) |
+ * | POST /login | checks the credential (SESSION_AUTH), issues a token for the user it proves (cart and prefs of a valid current token carried over) |
  * | GET /session | verifies (signature, iss, aud, exp, nbf, denylist per SESSION_REVOCATION_CHECK) |
  * | POST /cart/items, PUT /prefs | re-issue with the change |
  * | POST /logout | revokes the token's jti (denylist, until its exp); 204, cookie cleared |
@@ -14,6 +14,7 @@
  * | GET /.well-known/jwks.json | current + previous public keys, cacheable for 5 minutes |
  * | GET /healthz | 200 when the denylist answers (or there is none), 503 when not |
  */
+import type { Authenticator } from '../session/auth/types';
 import { BadRequestError } from '../session/errors';
 import type { JwtSession, JwtSessionService } from '../session/jwt/service';
 import { createSessionApp, json, noContent, type App, type AppCommonOptions } from './http';
@@ -24,10 +25,12 @@ export const JWKS_MAX_AGE_SECONDS = 300;
 
 export interface JwtAppOptions extends AppCommonOptions {
   readonly sessions: JwtSessionService;
+  /** Checks POST /login's credential (SESSION_AUTH: Cognito, or `open` for local runs). */
+  readonly authenticator: Authenticator;
 }
 
 export function createJwtApp(opts: JwtAppOptions): App {
-  const { sessions, servedBy } = opts;
+  const { sessions, servedBy, authenticator } = opts;
   const backend = {
     load: (cookies: string | readonly string[] | undefined) => sessions.load(cookies),
     refOf: (s: JwtSession) => s.claims.jti,
@@ -41,7 +44,9 @@ export function createJwtApp(opts: JwtAppOptions): App {
   return createSessionApp(opts, backend, ({ current, require, jsonBody }) => ({
     '/login': {
       async POST(ctx) {
-        const { user } = validateLogin(jsonBody(ctx));
+        // The token's sub is the user the authenticator proved, so "log out everywhere" (which revokes
+        // the sub of the caller's own verified token) can only ever reach the caller's own tokens.
+        const { user } = await authenticator.authenticate(validateLogin(jsonBody(ctx)));
         const old = await current(ctx);
         // The cart and prefs of the current token come along (a guest cart survives logging in).
         const data = old === undefined ? {} : dataOf(old);
