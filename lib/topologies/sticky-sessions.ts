@@ -1,11 +1,12 @@
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { InstanceFleet, InstanceFleetProps, StickinessOptions } from '../compute/instance-fleet';
-import { sharedRuntime, topologyCookieSecret } from './common';
+import { sharedRuntime, topologyCookieSecret, topologyLoginPool } from './common';
 
 /** Props of {@link StickySessions}. */
 export interface StickySessionsProps extends Omit<InstanceFleetProps, 'store' | 'stickiness'> {
@@ -31,15 +32,21 @@ export class StickySessions extends Construct {
   public readonly targetGroup: elbv2.ApplicationTargetGroup;
   public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   public readonly cookieSecret: secretsmanager.ISecret;
+  /** The Cognito user pool whose users log in. */
+  public readonly userPool: cognito.IUserPool;
+  /** The app client the instances log users in through. */
+  public readonly userPoolClient: cognito.IUserPoolClient;
   /** `http(s)://` URL of the load balancer. */
   public readonly url: string;
 
   constructor(scope: Construct, id: string, props: StickySessionsProps = {}) {
     super(scope, id);
     this.cookieSecret = topologyCookieSecret(this, props);
+    const login = topologyLoginPool(this, 'StickySessions', props);
+    ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = login);
     this.fleet = new InstanceFleet(this, 'Fleet', {
       ...props,
-      ...sharedRuntime(props, this.cookieSecret),
+      ...sharedRuntime(props, this.cookieSecret, login),
       stickiness: props.stickiness ?? { type: 'lb_cookie', duration: Duration.days(1) },
     });
     this.vpc = this.fleet.vpc;
