@@ -216,12 +216,20 @@ describe('JWT mode (SESSION_STORE=jwt, denylist on dynalite), SESSION_AUTH=cogni
     const bob = client();
     expect((await alice.post('/login', { user: 'alice', password: ALICE_PASSWORD })).status).toBe(200);
     expect((await bob.post('/login', { user: 'bob', password: BOB_PASSWORD })).status).toBe(200);
-    // Naming another user anywhere in the request changes nothing: the sub comes from the caller's verified token.
     expect((await alice.post('/logout/everywhere', {})).status).toBe(204);
-    expect((await client().get('/session', { cookie: `sid=${bob.jar.get('sid')}` })).status).toBe(200);
+    expect((await client().get('/session', { cookie: `sid=${alice.jar.get('sid')}` })).status).toBe(401);
     expect((await bob.get('/session')).json.user).toBe('bob');
-    // Without a valid token of one's own there is nothing to revoke.
-    expect((await client().post('/logout/everywhere', {})).status).toBe(401);
+  });
+
+  test("the reported attack fails: naming bob without his password gets no token, so bob's tokens cannot be revoked", async () => {
+    const bob = client();
+    expect((await bob.post('/login', { user: 'bob', password: BOB_PASSWORD })).status).toBe(200);
+    const mallory = client();
+    expect((await mallory.post('/login', { user: 'bob' })).status).toBe(400);
+    expect((await mallory.post('/login', { user: 'bob', password: 'Guessed-Wrong-1' })).status).toBe(401);
+    expect(mallory.jar.size).toBe(0);
+    expect((await mallory.post('/logout/everywhere', {})).status).toBe(401);
+    expect((await bob.get('/session')).status).toBe(200);
   });
 });
 
