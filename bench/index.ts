@@ -7,11 +7,12 @@ import { main as bundles } from './bundles';
 import { main as http } from './http';
 import { main as jwt } from './jwt';
 import { main as memory } from './memory';
+import { main as login } from './login';
 import { main as redis } from './redis-commands';
 import { main as stores } from './stores';
 import { main as synth } from './synth';
 
-const SUITES: Record<string, () => Promise<unknown> | unknown> = { redis, stores, bundles, synth, jwt, http, memory };
+const SUITES: Record<string, () => Promise<unknown> | unknown> = { redis, stores, bundles, synth, jwt, http, memory, login };
 
 async function run(): Promise<void> {
   const wanted = process.argv.slice(2);

@@ -1,6 +1,7 @@
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { App, CfnOutput, IPolicyValidationContextBeta1, PolicyValidationPluginReportBeta1, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DynamoDbSessions, InstanceFleet, JwtSessions, MemcachedSessions, RdsSessions, RedisSessions, S3Sessions, StickySessions } from '../lib';
 import { acknowledgeGuard } from '../lib/core/guard';
@@ -28,32 +29,39 @@ export function addReferenceStacks(app: App, props: StackProps = {}): ReferenceS
 
   const sticky = new Stack(app, 'CdkSessions-Sticky', { ...props, description: 'cdk-sessions: sticky sessions on an ALB, in-memory store' });
   const s = new StickySessions(sticky, 'Sessions', { certificate: certificate(sticky) });
+  loginOutputs(sticky, s);
   new CfnOutput(sticky, 'Url', { value: s.url });
 
   const redis = new Stack(app, 'CdkSessions-Redis', { ...props, description: 'cdk-sessions: Redis/Valkey store shared by an ALB fleet and a Lambda API' });
   const r = new RedisSessions(redis, 'Sessions', { fleet: { certificate: certificate(redis) } });
+  loginOutputs(redis, r);
   new CfnOutput(redis, 'FleetUrl', { value: r.fleet.url });
   new CfnOutput(redis, 'ApiUrl', { value: r.api.url });
 
   const dynamodb = new Stack(app, 'CdkSessions-DynamoDb', { ...props, description: 'cdk-sessions: DynamoDB store behind a Lambda API' });
   const d = new DynamoDbSessions(dynamodb, 'Sessions');
+  loginOutputs(dynamodb, d);
   new CfnOutput(dynamodb, 'ApiUrl', { value: d.api.url });
 
   const s3 = new Stack(app, 'CdkSessions-S3', { ...props, description: 'cdk-sessions: S3 store behind a Lambda API' });
   const b = new S3Sessions(s3, 'Sessions');
+  loginOutputs(s3, b);
   new CfnOutput(s3, 'ApiUrl', { value: b.api.url });
 
   const jwt = new Stack(app, 'CdkSessions-Jwt', { ...props, description: 'cdk-sessions: stateless JWT sessions signed by KMS, DynamoDB revocation list' });
   const j = new JwtSessions(jwt, 'Sessions');
+  loginOutputs(jwt, j);
   new CfnOutput(jwt, 'ApiUrl', { value: j.api.url });
 
   const memcached = new Stack(app, 'CdkSessions-Memcached', { ...props, description: 'cdk-sessions: ElastiCache for Memcached store shared by an ALB fleet and a Lambda API' });
   const m = new MemcachedSessions(memcached, 'Sessions', { fleet: { certificate: certificate(memcached) } });
+  loginOutputs(memcached, m);
   new CfnOutput(memcached, 'FleetUrl', { value: m.fleet.url });
   new CfnOutput(memcached, 'ApiUrl', { value: m.api.url });
 
   const rds = new Stack(app, 'CdkSessions-Rds', { ...props, description: 'cdk-sessions: Aurora PostgreSQL Serverless v2 store behind an RDS Proxy, shared by an ALB fleet and a Lambda API' });
   const p = new RdsSessions(rds, 'Sessions', { fleet: { certificate: certificate(rds) } });
+  loginOutputs(rds, p);
   new CfnOutput(rds, 'FleetUrl', { value: p.fleet.url });
   new CfnOutput(rds, 'ApiUrl', { value: p.api.url });
 
@@ -72,6 +80,12 @@ function acknowledgePlainHttp(fleet: InstanceFleet): void {
     'Reference stack synthesized without -c certificateArn=...: it serves plain HTTP for review and tests, and the ' +
       'InstanceFleet.plainHttp warning says so. With a certificate this listener redirects to the HTTPS one.',
   );
+}
+
+/** The ids an administrator needs to create the first user (`aws cognito-idp admin-create-user`) and to log in. */
+function loginOutputs(stack: Stack, sessions: { readonly userPool: cognito.IUserPool; readonly userPoolClient: cognito.IUserPoolClient }): void {
+  new CfnOutput(stack, 'UserPoolId', { value: sessions.userPool.userPoolId, description: 'Cognito user pool whose users log in' });
+  new CfnOutput(stack, 'ClientId', { value: sessions.userPoolClient.userPoolClientId, description: 'App client the session runtime logs users in through' });
 }
 
 /** cdk-nag's AWS Solutions pack as a policy-validation plugin: synth fails on any unacknowledged finding. */

@@ -191,6 +191,7 @@ async function startJwt(check: 'always' | 'never'): Promise<StoreHandle> {
   const { LocalKeySigner } = require('../lambda/session/jwt/keys') as typeof import('../lambda/session/jwt/keys');
   const key = await LocalKeySigner.generate();
   const common = {
+    SESSION_AUTH: 'open',
     SESSION_STORE: 'jwt',
     SESSION_COOKIE_SECURE: 'false',
     SESSION_STORE_TIMEOUT_MS: '1000',

@@ -3,6 +3,7 @@
  * behind Lambda. Routes and error semantics are those of design.md; every error becomes
  * `{"error":{"code","message"}}` with the status `httpStatusOf` gives it.
  */
+import type { Authenticator } from '../session/auth/types';
 import { BadRequestError } from '../session/errors';
 import type { Session, SessionManager, SessionUpdate } from '../session/manager';
 import { NoSessionError } from './errors';
@@ -15,10 +16,12 @@ export type { App } from './http';
 
 export interface AppOptions extends AppCommonOptions {
   readonly manager: SessionManager;
+  /** Checks POST /login's credential (SESSION_AUTH: Cognito, or `open` for local runs). */
+  readonly authenticator: Authenticator;
 }
 
 export function createApp(opts: AppOptions): App {
-  const { manager, servedBy } = opts;
+  const { manager, servedBy, authenticator } = opts;
   const backend = {
     load: (cookies: string | readonly string[] | undefined) => manager.load(cookies),
     refOf: (s: Session) => s.id,
@@ -44,7 +47,8 @@ export function createApp(opts: AppOptions): App {
   return createSessionApp(opts, backend, ({ current, require, jsonBody }) => ({
     '/login': {
       async POST(ctx) {
-        const { user } = validateLogin(jsonBody(ctx));
+        // The credential first: a refused login reads and writes nothing in the store.
+        const { user } = await authenticator.authenticate(validateLogin(jsonBody(ctx)));
         const old = await current(ctx);
         // Another user's data stays behind; the old session is deleted whoever held it.
         const fresh = await manager.regenerate(old, (d) => dataAtLogin(d, user));

@@ -1,7 +1,9 @@
 /**
  * The reference app built from the environment, for both computes: a session store and its
- * SessionManager, or (SESSION_STORE=jwt) the stateless token service — same routes either way.
+ * SessionManager, or (SESSION_STORE=jwt) the stateless token service — same routes either way —
+ * and the authenticator SESSION_AUTH names.
  */
+import { createAuthenticator } from '../session/auth/from-env';
 import type { SessionEnv } from '../session/env';
 import { createSessionRuntime, type RuntimeLogger } from '../session/from-env';
 import { createApp, type App } from './app';
@@ -22,15 +24,21 @@ export interface AppFromEnvOptions {
 
 export async function createAppFromEnv(env: SessionEnv, opts: AppFromEnvOptions): Promise<RuntimeApp> {
   const { logger } = opts;
+  const authenticator = createAuthenticator(env.auth, { logger });
   // Loaded on demand, and dropped from bundles made for another store (see SESSION_BUNDLE_STORE in from-env).
   if (env.store === 'jwt' && (process.env.SESSION_BUNDLE_STORE ?? 'jwt') === 'jwt') {
     const { createJwtRuntime } = require('../session/jwt/from-env') as typeof import('../session/jwt/from-env');
     const { createJwtApp } = require('./jwt-app') as typeof import('./jwt-app');
     const rt = await createJwtRuntime(env);
     const servedBy = opts.servedBy ?? rt.servedBy;
-    return { app: createJwtApp({ sessions: rt.sessions, servedBy, logger }), servedBy, close: () => rt.close() };
+    return { app: createJwtApp({ sessions: rt.sessions, servedBy, logger, authenticator }), servedBy, close: () => closeBoth(rt, authenticator) };
   }
   const rt = await createSessionRuntime(env, { logger });
   const servedBy = opts.servedBy ?? rt.servedBy;
-  return { app: createApp({ manager: rt.manager, servedBy, logger }), servedBy, close: () => rt.close() };
+  return { app: createApp({ manager: rt.manager, servedBy, logger, authenticator }), servedBy, close: () => closeBoth(rt, authenticator) };
+}
+
+async function closeBoth(rt: { close(): Promise<void> }, authenticator: { close(): void }): Promise<void> {
+  authenticator.close();
+  await rt.close();
 }

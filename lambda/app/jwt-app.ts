@@ -7,7 +7,7 @@
  *
  * | route | JWT mode |
  * | --- | --- |
- * | POST /login | starts a new session for the user; cart and prefs come along only from a valid token of the same user; the request's previous session, whoever's, is revoked |
+ * | POST /login | checks the credential (SESSION_AUTH) and starts a new session for the user it proves; cart and prefs come along only from a valid token of the same user; the request's previous session, whoever's, is revoked |
  * | GET /session | verifies (typ, alg, signature, iss, aud, exp, nbf, absolute timeout, denylist per SESSION_REVOCATION_CHECK) |
  * | POST /cart/items, PUT /prefs | re-issue with the change; 401 once the session is past its absolute timeout |
  * | POST /logout | revokes the session id: the login token and every renewal are refused; 204, cookie cleared |
@@ -16,6 +16,7 @@
  * | GET /healthz | liveness of the process: 200 whatever the denylist does |
  * | GET /readyz | 200 when the denylist answers (or there is none), 503 when not |
  */
+import type { Authenticator } from '../session/auth/types';
 import { BadRequestError } from '../session/errors';
 import type { JwtSession, JwtSessionService, SessionData } from '../session/jwt/service';
 import { TokenRejectedError } from '../session/jwt/token';
@@ -28,10 +29,12 @@ export const JWKS_MAX_AGE_SECONDS = 300;
 
 export interface JwtAppOptions extends AppCommonOptions {
   readonly sessions: JwtSessionService;
+  /** Checks POST /login's credential (SESSION_AUTH: Cognito, or `open` for local runs). */
+  readonly authenticator: Authenticator;
 }
 
 export function createJwtApp(opts: JwtAppOptions): App {
-  const { sessions, servedBy } = opts;
+  const { sessions, servedBy, authenticator } = opts;
   const backend = {
     load: (cookies: string | readonly string[] | undefined) => sessions.load(cookies),
     refOf: (s: JwtSession) => s.claims.sid,
@@ -54,7 +57,9 @@ export function createJwtApp(opts: JwtAppOptions): App {
   return createSessionApp(opts, backend, ({ current, require, jsonBody }) => ({
     '/login': {
       async POST(ctx) {
-        const { user } = validateLogin(jsonBody(ctx));
+        // The token's sub is the user the authenticator proved, so "log out everywhere" (which revokes
+        // the sub of the caller's own verified token) can only ever reach the caller's own tokens.
+        const { user } = await authenticator.authenticate(validateLogin(jsonBody(ctx)));
         const old = await current(ctx);
         // Data comes along only from the same user's valid token: bob logging in where alice's token is gets nothing of hers.
         const data = old !== undefined && old.claims.sub === user ? dataOf(old) : {};

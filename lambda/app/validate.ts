@@ -8,6 +8,9 @@ import { BadRequestError } from '../session/errors';
 export const LIMITS = {
   userMin: 1,
   userMax: 128,
+  /** Cognito's own bounds on a password. */
+  passwordMin: 1,
+  passwordMax: 256,
   skuPattern: /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/,
   qtyMin: 1,
   qtyMax: 999,
@@ -43,9 +46,13 @@ function onlyKeys(obj: Record<string, unknown>, allowed: readonly string[]): voi
   }
 }
 
-/** `{"user": "..."}`: 1-128 characters, no control characters. */
-export function validateLogin(obj: Record<string, unknown>): { user: string } {
-  onlyKeys(obj, ['user']);
+/**
+ * `{"user": "...", "password": "..."}`: user 1-128 characters, no control characters; password
+ * 1-256 characters, optional here (the authenticator decides whether it needs one). A message
+ * never repeats the password.
+ */
+export function validateLogin(obj: Record<string, unknown>): { user: string; password?: string } {
+  onlyKeys(obj, ['user', 'password']);
   const user = obj.user;
   if (typeof user !== 'string') throw new BadRequestError('"user" must be a string');
   const chars = [...user].length;
@@ -53,7 +60,14 @@ export function validateLogin(obj: Record<string, unknown>): { user: string } {
     throw new BadRequestError(`"user" must be ${LIMITS.userMin}-${LIMITS.userMax} characters`);
   }
   if (/[\u0000-\u001f\u007f]/.test(user) || user.trim() === '') throw new BadRequestError('"user" must not be blank or contain control characters');
-  return { user };
+  const password = obj.password;
+  if (password === undefined) return { user };
+  if (typeof password !== 'string') throw new BadRequestError('"password" must be a string');
+  const pchars = [...password].length;
+  if (pchars < LIMITS.passwordMin || pchars > LIMITS.passwordMax) {
+    throw new BadRequestError(`"password" must be ${LIMITS.passwordMin}-${LIMITS.passwordMax} characters`);
+  }
+  return { user, password };
 }
 
 /** `{"sku": "...", "qty": n}`: sku matches the pattern, qty an integer 1-999. */

@@ -80,12 +80,29 @@ export const SessionEnvVars = {
   REVOCATION_TABLE: 'SESSION_REVOCATION_TABLE',
   /** JWT: `always` (consult the denylist on every request) or `never`. */
   REVOCATION_CHECK: 'SESSION_REVOCATION_CHECK',
+  /** Who may log in: one of {@link AUTH_KINDS}. Required when NODE_ENV=production. */
+  AUTH: 'SESSION_AUTH',
+  /** Cognito user pool id (`<region>_<id>`) whose users log in (SESSION_AUTH=cognito). */
+  COGNITO_USER_POOL_ID: 'SESSION_COGNITO_USER_POOL_ID',
+  /** Cognito app client id: USER_PASSWORD_AUTH enabled, no client secret (SESSION_AUTH=cognito). */
+  COGNITO_CLIENT_ID: 'SESSION_COGNITO_CLIENT_ID',
+  /** Bound on one call to the authenticator (Cognito InitiateAuth), milliseconds; past it the login gets a 503. */
+  AUTH_TIMEOUT_MS: 'SESSION_AUTH_TIMEOUT_MS',
+  /** `production` in deployed environments: refuses SESSION_AUTH=open, and a missing SESSION_AUTH. */
+  NODE_ENV: 'NODE_ENV',
 } as const;
 
 export type SessionEnvVar = (typeof SessionEnvVars)[keyof typeof SessionEnvVars];
 
 export const STORE_KINDS = ['memory', 'redis', 'dynamodb', 's3', 'memcached', 'postgres', 'jwt'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
+
+/**
+ * `cognito`: a user name and password checked by Cognito InitiateAuth (USER_PASSWORD_AUTH).
+ * `open`: any user name, no password: the local lab and benchmarks only, refused when NODE_ENV=production.
+ */
+export const AUTH_KINDS = ['cognito', 'open'] as const;
+export type AuthKind = (typeof AUTH_KINDS)[number];
 
 export const DEFAULTS = {
   port: 8080,
@@ -97,6 +114,7 @@ export const DEFAULTS = {
   bucketPrefix: 'sessions/',
   jwtTtlSeconds: 15 * 60,
   cookieSecretReloadSeconds: 5 * 60,
+  authTimeoutMs: 3000,
 } as const;
 
 export interface CookieSettings {
@@ -160,6 +178,23 @@ export interface JwtSettings {
   readonly revocationCheck: 'always' | 'never';
 }
 
+export interface CognitoSettings {
+  readonly userPoolId: string;
+  readonly clientId: string;
+  /** The pool's region: the part of the pool id before `_`. */
+  readonly region: string;
+}
+
+export interface AuthSettings {
+  readonly kind: AuthKind;
+  /** True when SESSION_AUTH was not set and `open` was taken because NODE_ENV is not production (the runtime logs a warning). */
+  readonly defaulted: boolean;
+  /** Bound on one authenticator call, ms. */
+  readonly timeoutMs: number;
+  /** Present when kind is `cognito`. */
+  readonly cognito?: CognitoSettings;
+}
+
 /** The parsed, validated environment. Only the settings of the chosen store are present. */
 export interface SessionEnv {
   readonly store: StoreKind;
@@ -173,6 +208,8 @@ export interface SessionEnv {
   readonly writtenCacheChars?: number;
   readonly servedBy?: string;
   readonly memory?: MemorySettings;
+  /** Who may log in (SESSION_AUTH and the authenticator's settings). */
+  readonly auth: AuthSettings;
   readonly redis?: RedisSettings;
   readonly dynamodb?: DynamoDbSettings;
   readonly s3?: S3Settings;
@@ -262,6 +299,8 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
   const cookie: CookieSettings = { secrets, secretArn, secretFile, reloadSeconds, secure: bool(V.COOKIE_SECURE, true), name: cookieName };
 
   let memory: MemorySettings | undefined;
+  const auth = parseAuth(get, int, problems);
+
   let redis: RedisSettings | undefined;
   let dynamodb: DynamoDbSettings | undefined;
   let s3: S3Settings | undefined;
@@ -342,6 +381,7 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
     writtenCacheChars,
     servedBy: get(V.SERVED_BY),
     memory,
+    auth,
     redis,
     dynamodb,
     s3,
@@ -349,4 +389,42 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
     postgres,
     jwt,
   };
+}
+
+/**
+ * SESSION_AUTH and the authenticator's settings. NODE_ENV=production refuses `open` and a missing
+ * SESSION_AUTH (a deployed app must never let anyone in under any name by accident); elsewhere a
+ * missing SESSION_AUTH means `open`, flagged `defaulted` so the runtime warns.
+ */
+function parseAuth(
+  get: (name: string) => string | undefined,
+  int: (name: string, fallback: number, min: number, max: number) => number,
+  problems: string[],
+): AuthSettings {
+  const V = SessionEnvVars;
+  const production = get(V.NODE_ENV) === 'production';
+  const raw = get(V.AUTH);
+  const timeoutMs = int(V.AUTH_TIMEOUT_MS, DEFAULTS.authTimeoutMs, 1, 60_000);
+  if (raw === undefined) {
+    if (production) problems.push(`${V.AUTH} is required when ${V.NODE_ENV}=production: set it to cognito (open lets anyone in under any name)`);
+    return { kind: 'open', defaulted: true, timeoutMs };
+  }
+  if (!(AUTH_KINDS as readonly string[]).includes(raw)) {
+    problems.push(`${V.AUTH} must be one of ${AUTH_KINDS.join(', ')}, got "${raw}"`);
+    return { kind: 'open', defaulted: false, timeoutMs };
+  }
+  const kind = raw as AuthKind;
+  if (kind === 'open') {
+    if (production) problems.push(`${V.AUTH}=open (any user name, no password) is refused when ${V.NODE_ENV}=production: use cognito`);
+    return { kind, defaulted: false, timeoutMs };
+  }
+  const why = `when ${V.AUTH}=cognito`;
+  const userPoolId = get(V.COGNITO_USER_POOL_ID);
+  const clientId = get(V.COGNITO_CLIENT_ID);
+  if (userPoolId === undefined) problems.push(`${V.COGNITO_USER_POOL_ID} is required ${why}`);
+  else if (!/^[\w-]+_[0-9a-zA-Z]+$/.test(userPoolId)) problems.push(`${V.COGNITO_USER_POOL_ID} must look like <region>_<id>, got "${userPoolId}"`);
+  if (clientId === undefined) problems.push(`${V.COGNITO_CLIENT_ID} is required ${why}`);
+  else if (!/^[\w+]{1,128}$/.test(clientId)) problems.push(`${V.COGNITO_CLIENT_ID} must be 1-128 letters, digits, "_" or "+", got "${clientId}"`);
+  const pool = userPoolId ?? '';
+  return { kind, defaulted: false, timeoutMs, cognito: { userPoolId: pool, clientId: clientId ?? '', region: pool.slice(0, pool.indexOf('_')) } };
 }

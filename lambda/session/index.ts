@@ -39,3 +39,6 @@ export type { InstanceServer, InstanceServerOptions } from '../instance/server';
 export * from './jwt';
 export { createJwtApp, JWKS_MAX_AGE_SECONDS } from '../app/jwt-app';
 export type { JwtAppOptions } from '../app/jwt-app';
+
+// Login: who may log in (SESSION_AUTH), Cognito InitiateAuth or open (local runs only).
+export * from './auth';

@@ -1,7 +1,9 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULTS, SessionEnvVars } from '../../lambda/session/env';
+import { LoginPool, loginEnvironment, validateLoginOptions } from './login';
 
 /** Session timing and cookie settings shared by every compute construct. */
 export interface SessionRuntimeOptions {
@@ -28,9 +30,21 @@ export interface SessionRuntimeOptions {
    */
   readonly cookieSecret?: secretsmanager.ISecret;
   /**
+   * The Cognito user pool whose users log in (`POST /login` checks the password with InitiateAuth).
+   * @default - a new pool: no self sign-up (administrators create users), case-insensitive user
+   * names, passwords of at least 12 characters with upper and lower case, digits and symbols
+   */
+  readonly userPool?: cognito.IUserPool;
+  /**
+   * The app client of `userPool` the runtime logs users in through. It must allow the
+   * USER_PASSWORD_AUTH flow and have no client secret.
+   * @default - a new client of the pool: USER_PASSWORD_AUTH only, no secret, no OAuth, user existence errors prevented
+   */
+  readonly userPoolClient?: cognito.IUserPoolClient;
+  /**
    * Extra environment variables for the runtime, e.g. `SESSION_STORE_TIMEOUT_MS` or
-   * `SESSION_MAX_BYTES`. The store's variables and the cookie/timeout settings above win over
-   * an entry of the same name.
+   * `SESSION_MAX_BYTES`. The store's variables and the cookie/timeout/login settings above win
+   * over an entry of the same name.
    * @default - none
    */
   readonly environment?: Record<string, string>;
@@ -40,7 +54,7 @@ const COOKIE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Collects the problems of {@link SessionRuntimeOptions}; returns messages, never throws. */
 export function validateRuntimeOptions(o: SessionRuntimeOptions): string[] {
-  const problems: string[] = [];
+  const problems: string[] = validateLoginOptions(o);
   if (o.cookieName !== undefined) {
     if (!COOKIE_NAME.test(o.cookieName)) problems.push(`cookieName must be 1-64 letters, digits, "_" or "-", got "${o.cookieName}"`);
     if (/^awsalb/i.test(o.cookieName)) problems.push(`cookieName must not start with AWSALB (reserved by the load balancer), got "${o.cookieName}"`);
@@ -69,10 +83,11 @@ function seconds(d: Duration | undefined): number | undefined {
   return d.isUnresolved() ? undefined : d.toSeconds();
 }
 
-/** The runtime's environment apart from the store's: cookie, timeouts, extras. */
-export function runtimeEnvironment(o: SessionRuntimeOptions, secret: secretsmanager.ISecret, secure: boolean): Record<string, string> {
+/** The runtime's environment apart from the store's: cookie, timeouts, login (SESSION_AUTH=cognito, NODE_ENV=production). */
+export function runtimeEnvironment(o: SessionRuntimeOptions, secret: secretsmanager.ISecret, secure: boolean, login: LoginPool): Record<string, string> {
   const V = SessionEnvVars;
   const env: Record<string, string> = {
+    ...loginEnvironment(login),
     [V.COOKIE_SECRET_ARN]: secret.secretArn,
     [V.COOKIE_SECURE]: secure ? 'true' : 'false',
     [V.COOKIE_NAME]: o.cookieName ?? DEFAULTS.cookieName,

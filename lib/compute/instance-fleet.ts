@@ -1,6 +1,7 @@
 import { Annotations, Aws, CfnCondition, CfnResource, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -20,6 +21,7 @@ import {
   validateRuntimeOptions,
   wireCookieName,
 } from './common';
+import { resolveLoginPool } from './login';
 import { bundleInstanceServer, INSTANCE_SERVER_FILE } from './runtime-assets';
 import { resolveVpc, validateVpcChoice } from './vpc';
 
@@ -150,6 +152,10 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
   public readonly securityGroup: ec2.SecurityGroup;
   public readonly accessLogsBucket: s3.IBucket;
   public readonly cookieSecret: secretsmanager.ISecret;
+  /** The Cognito user pool whose users log in. */
+  public readonly userPool: cognito.IUserPool;
+  /** The app client the instances call InitiateAuth through (no IAM grant needed: it is an unauthenticated API). */
+  public readonly userPoolClient: cognito.IUserPoolClient;
   /** The bundled instance server. */
   public readonly serverAsset: s3assets.Asset;
   /** The environment written to the instances' EnvironmentFile (tokens resolve at deploy time). */
@@ -170,6 +176,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
     const port = props.port ?? DEFAULTS.port;
     this.vpc = resolveVpc(this, 'Vpc', props);
     this.cookieSecret = props.cookieSecret ?? createCookieSecret(this, 'CookieSecret');
+    ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = resolveLoginPool(this, props));
     this.stickinessCookieName = stickinessCookieName;
 
     // ---- load balancer ------------------------------------------------------------------
@@ -328,7 +335,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
     this.environment = {
       ...(props.environment ?? {}),
       ...storeEnv,
-      ...runtimeEnvironment(props, this.cookieSecret, secure),
+      ...runtimeEnvironment(props, this.cookieSecret, secure, this),
       [SessionEnvVars.PORT]: String(port),
       AWS_REGION: Stack.of(this).region,
       NODE_ENV: 'production',

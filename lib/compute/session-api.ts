@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,6 +13,7 @@ import { acknowledgeGuard, acknowledgeLogGroupDefaults } from '../core/guard';
 import { ISessionStore } from '../core/session-store';
 import { createCookieSecret, runtimeEnvironment, SessionRuntimeOptions, throwIfProblems, validateRuntimeOptions } from './common';
 import { addVpcAccess, createFunctionRole, FUNCTION_RUNTIME, runtimeFunctionProps } from './functions';
+import { resolveLoginPool } from './login';
 import { runtimeEntry } from './runtime-assets';
 
 /** Props of {@link SessionApi}. */
@@ -80,6 +82,10 @@ export class SessionApi extends Construct implements ec2.IConnectable {
   public readonly stage: apigwv2.HttpStage;
   public readonly accessLogGroup: logs.LogGroup;
   public readonly cookieSecret: secretsmanager.ISecret;
+  /** The Cognito user pool whose users log in. */
+  public readonly userPool: cognito.IUserPool;
+  /** The app client the function calls InitiateAuth through (no IAM grant needed: it is an unauthenticated API). */
+  public readonly userPoolClient: cognito.IUserPoolClient;
   /** The store's VPC, when the function runs in one. */
   public readonly vpc?: ec2.IVpc;
   /** The function's security group, when it runs in a VPC. */
@@ -97,6 +103,7 @@ export class SessionApi extends Construct implements ec2.IConnectable {
     throwIfProblems('SessionApi', validateApiProps(props));
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     this.cookieSecret = props.cookieSecret ?? createCookieSecret(this, 'CookieSecret');
+    ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = resolveLoginPool(this, props));
     this.vpc = props.store.vpc;
 
     this.logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention, removalPolicy: RemovalPolicy.DESTROY });
@@ -153,7 +160,7 @@ export class SessionApi extends Construct implements ec2.IConnectable {
     this.environment = {
       ...(props.environment ?? {}),
       ...storeEnv,
-      ...runtimeEnvironment(props, this.cookieSecret, true),
+      ...runtimeEnvironment(props, this.cookieSecret, true, this),
     };
     for (const [k, v] of Object.entries(this.environment)) this.function.addEnvironment(k, v);
 
@@ -181,8 +188,10 @@ export class SessionApi extends Construct implements ec2.IConnectable {
       Validations.of(defaultRoute).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason:
-          'The public web app authenticates users itself: POST /login starts a session, every other route checks the ' +
-          'signed session cookie (or JWT) and answers 401 without one. An API Gateway authorizer would sit in front of login.',
+          'The web app authenticates users itself: POST /login checks the password against the Cognito user pool ' +
+          '(InitiateAuth) before it starts a session, and every other route checks the signed session cookie (or JWT) ' +
+          'and answers 401 without one. An API Gateway authorizer cannot guard the login itself, and the session ' +
+          'cookie is not a token an authorizer could check.',
       });
       acknowledgeGuard(
         defaultRoute,

@@ -1,10 +1,12 @@
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { createCookieSecret, SessionRuntimeOptions, throwIfProblems } from '../compute/common';
 import { InstanceFleet, InstanceFleetProps } from '../compute/instance-fleet';
+import { LoginPool, resolveLoginPool, validateLoginOptions } from '../compute/login';
 import { SessionApi, SessionApiProps } from '../compute/session-api';
 import { resolveVpc, validateVpcChoice, VpcChoice } from '../compute/vpc';
 import { ISessionStore } from '../core/session-store';
@@ -52,15 +54,26 @@ export interface IamStoreTopologyProps extends TopologyRuntimeProps, VpcChoice {
   readonly fleet?: FleetOptions;
 }
 
-/** The runtime options for a compute construct, with the topology's one cookie secret. */
-export function sharedRuntime(props: SessionRuntimeOptions, cookieSecret: secretsmanager.ISecret): SessionRuntimeOptions {
+/** The runtime options for a compute construct, with the topology's one cookie secret and one login pool. */
+export function sharedRuntime(props: SessionRuntimeOptions, cookieSecret: secretsmanager.ISecret, login: LoginPool): SessionRuntimeOptions {
   return {
     cookieName: props.cookieName,
     idleTimeout: props.idleTimeout,
     absoluteTimeout: props.absoluteTimeout,
     environment: props.environment,
     cookieSecret,
+    userPool: login.userPool,
+    userPoolClient: login.userPoolClient,
   };
+}
+
+/**
+ * The topology's login pool, shared by its fleet and its API (one user, one password, either
+ * way in): the given pool and client, or new ones. Throws when the props are contradictory.
+ */
+export function topologyLoginPool(scope: Construct, name: string, props: SessionRuntimeOptions): LoginPool {
+  throwIfProblems(name, validateLoginOptions(props));
+  return resolveLoginPool(scope, props);
 }
 
 /** The topology's cookie secret: the given one or a new generated one. */
@@ -96,6 +109,10 @@ export abstract class VpcStoreTopology<S extends ISessionStore> extends Construc
   public readonly targetGroup: elbv2.ApplicationTargetGroup;
   public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   public readonly cookieSecret: secretsmanager.ISecret;
+  /** The Cognito user pool whose users log in, on the fleet and the API alike. */
+  public readonly userPool: cognito.IUserPool;
+  /** The app client the runtime logs users in through. */
+  public readonly userPoolClient: cognito.IUserPoolClient;
 
   /**
    * @param name the topology, as a props error names it
@@ -109,10 +126,12 @@ export abstract class VpcStoreTopology<S extends ISessionStore> extends Construc
     createStore: (scope: Construct, id: string, vpc: ec2.IVpc) => S,
   ) {
     super(scope, id);
-    throwIfProblems(name, validateVpcChoice(props));
+    throwIfProblems(name, [...validateVpcChoice(props), ...validateLoginOptions(props)]);
     this.vpc = resolveVpc(this, 'Vpc', props);
     this.cookieSecret = topologyCookieSecret(this, props);
-    const runtime = sharedRuntime(props, this.cookieSecret);
+    const login = topologyLoginPool(this, name, props);
+    ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = login);
+    const runtime = sharedRuntime(props, this.cookieSecret, login);
     this.store = createStore(this, 'Store', this.vpc);
     this.fleet = new InstanceFleet(this, 'Fleet', { ...props.fleet, ...runtime, existingVpc: this.vpc, store: this.store });
     this.api = new SessionApi(this, 'Api', { ...props.api, ...runtime, store: this.store });
@@ -136,6 +155,10 @@ export abstract class IamStoreTopology<S extends ISessionStore> extends Construc
   public readonly api: SessionApi;
   public readonly fleet?: InstanceFleet;
   public readonly cookieSecret: secretsmanager.ISecret;
+  /** The Cognito user pool whose users log in, on the API and the fleet alike. */
+  public readonly userPool: cognito.IUserPool;
+  /** The app client the runtime logs users in through. */
+  public readonly userPoolClient: cognito.IUserPoolClient;
 
   /**
    * @param name the topology, as a props error names it
@@ -143,11 +166,13 @@ export abstract class IamStoreTopology<S extends ISessionStore> extends Construc
    */
   protected constructor(scope: Construct, id: string, name: string, props: IamStoreTopologyProps, createStore: (scope: Construct, id: string) => S) {
     super(scope, id);
-    const problems = validateVpcChoice(props);
+    const problems = [...validateVpcChoice(props), ...validateLoginOptions(props)];
     if (!props.fleet && (props.existingVpc || props.vpcProps)) problems.push('existingVpc / vpcProps apply to the fleet only: give `fleet` too');
     throwIfProblems(name, problems);
     this.cookieSecret = topologyCookieSecret(this, props);
-    const runtime = sharedRuntime(props, this.cookieSecret);
+    const login = topologyLoginPool(this, name, props);
+    ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = login);
+    const runtime = sharedRuntime(props, this.cookieSecret, login);
     this.store = createStore(this, 'Store');
     this.api = new SessionApi(this, 'Api', { ...props.api, ...runtime, store: this.store });
     if (props.fleet) {

@@ -1,10 +1,11 @@
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { SessionApi } from '../compute/session-api';
 import { JwtSessionKeys, JwtSessionKeysProps } from '../stores/jwt-session-keys';
-import { ApiOptions, sharedRuntime, topologyCookieSecret, TopologyRuntimeProps } from './common';
+import { ApiOptions, sharedRuntime, topologyCookieSecret, topologyLoginPool, TopologyRuntimeProps } from './common';
 
 /** Props of {@link JwtSessions}. */
 export interface JwtSessionsProps extends TopologyRuntimeProps {
@@ -31,14 +32,20 @@ export class JwtSessions extends Construct {
   public readonly revocationTable: dynamodb.ITableV2;
   public readonly api: SessionApi;
   public readonly cookieSecret: secretsmanager.ISecret;
+  /** The Cognito user pool whose users log in: a token is signed only for a user it authenticated. */
+  public readonly userPool: cognito.IUserPool;
+  /** The app client the API logs users in through. */
+  public readonly userPoolClient: cognito.IUserPoolClient;
 
   constructor(scope: Construct, id: string, props: JwtSessionsProps = {}) {
     super(scope, id);
     this.cookieSecret = topologyCookieSecret(this, props);
+    const login = topologyLoginPool(this, 'JwtSessions', props);
+    ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = login);
     this.keys = new JwtSessionKeys(this, 'Keys', props.keys);
     this.signingKey = this.keys.key;
     this.revocationTable = this.keys.revocationTable;
     // bind() = bindIssuer(): kms:Sign + verify on the key, GetItem/PutItem on the revocation table.
-    this.api = new SessionApi(this, 'Api', { ...props.api, ...sharedRuntime(props, this.cookieSecret), store: this.keys });
+    this.api = new SessionApi(this, 'Api', { ...props.api, ...sharedRuntime(props, this.cookieSecret, login), store: this.keys });
   }
 }

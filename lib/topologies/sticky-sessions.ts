@@ -1,4 +1,5 @@
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -7,7 +8,7 @@ import { Construct } from 'constructs';
 import { InstanceFleet, InstanceFleetProps, StickinessOptions } from '../compute/instance-fleet';
 import { SessionEnvVars } from '../../lambda/session/env';
 import { checkInt, validateProps } from '../core/validate';
-import { sharedRuntime, topologyCookieSecret } from './common';
+import { sharedRuntime, topologyCookieSecret, topologyLoginPool } from './common';
 
 /** Props of {@link StickySessions}. */
 export interface StickySessionsProps extends Omit<InstanceFleetProps, 'store' | 'stickiness'> {
@@ -45,6 +46,10 @@ export class StickySessions extends Construct {
   public readonly targetGroup: elbv2.ApplicationTargetGroup;
   public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   public readonly cookieSecret: secretsmanager.ISecret;
+  /** The Cognito user pool whose users log in. */
+  public readonly userPool: cognito.IUserPool;
+  /** The app client the instances log users in through. */
+  public readonly userPoolClient: cognito.IUserPoolClient;
   /** `http(s)://` URL of the load balancer. */
   public readonly url: string;
 
@@ -55,8 +60,10 @@ export class StickySessions extends Construct {
     checkInt(problems, 'memoryMaxBytes', props.memoryMaxBytes, 1024 * 1024, 64 * 1024 * 1024 * 1024);
     validateProps(this, problems);
     this.cookieSecret = topologyCookieSecret(this, props);
+    const login = topologyLoginPool(this, 'StickySessions', props);
+    ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = login);
     const { memoryMaxSessions, memoryMaxBytes, ...fleetProps } = props;
-    const runtime = sharedRuntime(props, this.cookieSecret);
+    const runtime = sharedRuntime(props, this.cookieSecret, login);
     const memoryEnv: Record<string, string> = {};
     if (memoryMaxSessions !== undefined) memoryEnv[SessionEnvVars.MEMORY_MAX_SESSIONS] = String(memoryMaxSessions);
     if (memoryMaxBytes !== undefined) memoryEnv[SessionEnvVars.MEMORY_MAX_BYTES] = String(memoryMaxBytes);

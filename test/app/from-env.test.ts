@@ -15,6 +15,7 @@ import { TEST_SECRET } from '../support/app-backends';
 import { Client, httpApiSend } from '../support/app-client';
 import { RedisServer } from '../support/redis-server';
 import { startSecretsStandIn, type SecretsStandIn } from '../support/app-secrets';
+import { OpenAuthenticator } from '../../lambda/session/auth/open';
 
 const ROOT = resolve(__dirname, '../..');
 const quiet = { warn: () => undefined };
@@ -84,7 +85,7 @@ test('SESSION_REDIS_AUTH_SECRET_ARN: the AUTH token comes from Secrets Manager; 
     });
     const rt = await createSessionRuntime(env, { secretsManager: sm.client(), logger: quiet });
     runtimes.push(rt);
-    const c = new Client(httpApiSend(createApp({ manager: rt.manager, servedBy: 'rot' })));
+    const c = new Client(httpApiSend(createApp({ manager: rt.manager, authenticator: new OpenAuthenticator(), servedBy: 'rot' })));
     expect((await c.post('/login', { user: 'rotating' })).status).toBe(200);
     expect(sm.calls.get(REDIS_ARN)).toBe(1);
 

@@ -13,6 +13,7 @@ import { createSessionRuntime, type SessionRuntime } from '../../lambda/session/
 import { createInstanceServer, type InstanceServer } from '../../lambda/instance/server';
 import { startBackend, type Backend } from '../support/app-backends';
 import { albSend, Client, httpApiSend, httpSend } from '../support/app-client';
+import { OpenAuthenticator } from '../../lambda/session/auth/open';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0xc0ffee);
 const RAW_REQUESTS = 2500;
@@ -228,7 +229,7 @@ let victim: Client;
 beforeAll(async () => {
   backend = await startBackend('redis');
   runtime = await createSessionRuntime(parseSessionEnv(backend.env), { logger: { warn: () => undefined } });
-  app = createApp({ manager: runtime.manager, servedBy: 'fuzz' });
+  app = createApp({ manager: runtime.manager, authenticator: new OpenAuthenticator(), servedBy: 'fuzz' });
   instance = createInstanceServer({ app });
   port = await instance.listen(0, '127.0.0.1');
   victim = new Client(httpSend(port));

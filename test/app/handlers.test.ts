@@ -14,6 +14,7 @@ import { SessionManager } from '../../lambda/session/manager';
 import { MemoryStore } from '../../lambda/session/stores/memory';
 import type { SessionStore } from '../../lambda/session/types';
 import { TEST_SECRET } from '../support/app-backends';
+import { OpenAuthenticator } from '../../lambda/session/auth/open';
 
 const v2 = (method: string, rawPath: string, extra: Partial<APIGatewayProxyEventV2> = {}, stage = '$default'): APIGatewayProxyEventV2 => ({
   version: '2.0',
@@ -50,6 +51,7 @@ const alb = (method: string, path: string, extra: Partial<ALBEvent> = {}): ALBEv
 describe('exported handlers (environment: SESSION_STORE=memory, secure cookies by default)', () => {
   beforeAll(() => {
     process.env.SESSION_STORE = 'memory';
+    process.env.SESSION_AUTH = 'open';
     process.env.SESSION_COOKIE_SECRET = TEST_SECRET;
     process.env.SESSION_SERVED_BY = 'fn-test';
     handlerLogger.setLogLevel('SILENT');
@@ -89,7 +91,7 @@ describe('exported handlers (environment: SESSION_STORE=memory, secure cookies b
 
 describe('adapters', () => {
   const manager = new SessionManager({ store: new MemoryStore(), secrets: [TEST_SECRET], secure: false });
-  const app = createApp({ manager, servedBy: 'adapters' });
+  const app = createApp({ manager, authenticator: new OpenAuthenticator(), servedBy: 'adapters' });
   const httpApi = createHttpApiHandler(async () => app);
   const albH = createAlbHandler(async () => app);
 
@@ -155,7 +157,7 @@ describe('unexpected errors', () => {
       error: (message, attrs) => lines.push({ level: 'error', message, attrs }),
     };
     const manager = new SessionManager({ store, secrets: [TEST_SECRET], secure: false });
-    const app: App = createApp({ manager, servedBy: 'x', logger });
+    const app: App = createApp({ manager, authenticator: new OpenAuthenticator(), servedBy: 'x', logger });
     const session = await manager.create({ user: 'u' });
     const cookie = manager.setCookie(session).split(';')[0];
     const r = await app({ method: 'GET', path: '/session', headers: { cookie }, body: undefined, requestId: 'req-500' });
@@ -173,7 +175,7 @@ describe('unexpected errors', () => {
 describe('conflicts', () => {
   test('with one compare-and-set attempt, concurrent cart adds give 200 or 409 conflict; every 200 line is stored and no 409 line is', async () => {
     const manager = new SessionManager({ store: new MemoryStore(), secrets: [TEST_SECRET], secure: false, maxAttempts: 1 });
-    const app = createApp({ manager, servedBy: 'c' });
+    const app = createApp({ manager, authenticator: new OpenAuthenticator(), servedBy: 'c' });
     const s = await manager.create({ user: 'u' });
     const cookie = manager.setCookie(s).split(';')[0];
     const post = (sku: string) =>

@@ -16,6 +16,7 @@ import { Client, httpApiSend, httpSend } from '../support/app-client';
 import { removeInstanceBundle, startInstance } from '../support/app-instance';
 import type { Dynalite } from '../support/dynalite';
 import { REVOCATION_TABLE, startDenylistDynalite } from '../support/jwt-denylist';
+import { OpenAuthenticator } from '../../lambda/session/auth/open';
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0, 0);
 
@@ -45,6 +46,7 @@ describe('reference app, SESSION_STORE=jwt, via the HTTP API adapter', () => {
     oldKey = await LocalKeySigner.generate();
     key = await LocalKeySigner.generate();
     env = {
+      SESSION_AUTH: 'open',
       SESSION_STORE: 'jwt',
       SESSION_COOKIE_SECURE: 'false',
       SESSION_JWT_PRIVATE_KEY: key.privatePem(),
@@ -61,7 +63,7 @@ describe('reference app, SESSION_STORE=jwt, via the HTTP API adapter', () => {
     Object.assign(process.env, env); // the SDK's endpoint and credential chains read process.env
     runtime = await createJwtRuntime(parseSessionEnv(env), { now: () => now });
     const logger = { info: () => undefined, warn: () => undefined, error: (m: string, a: Record<string, unknown>) => console.error(m, a) };
-    app = createJwtApp({ sessions: runtime.sessions, servedBy: 'test-jwt', logger });
+    app = createJwtApp({ sessions: runtime.sessions, authenticator: new OpenAuthenticator(), servedBy: 'test-jwt', logger });
   });
   afterAll(async () => {
     await runtime?.close();
@@ -233,7 +235,7 @@ describe('reference app, SESSION_STORE=jwt, via the HTTP API adapter', () => {
 
   test('secure cookies use the __Host- prefix with Secure', async () => {
     const secure = new JwtSessionService({ signer: key, issuer: 'i', audience: 'a', secure: true, now: () => now });
-    const r = await new Client(httpApiSend(createJwtApp({ sessions: secure, servedBy: 's' }))).post('/login', { user: 'kim' });
+    const r = await new Client(httpApiSend(createJwtApp({ sessions: secure, authenticator: new OpenAuthenticator(), servedBy: 's' }))).post('/login', { user: 'kim' });
     expect(r.setCookies[0]).toMatch(/^__Host-sid=[\w.-]+; Path=\/; HttpOnly; SameSite=Lax; Secure; Max-Age=900$/);
   });
 

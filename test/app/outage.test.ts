@@ -12,6 +12,7 @@ import { baseEnv, LOCAL_AWS_ENV, waitForActiveTable } from '../support/app-backe
 import { Client, httpApiSend } from '../support/app-client';
 import { startDynalite, type Dynalite } from '../support/dynalite';
 import { RedisServer } from '../support/redis-server';
+import { OpenAuthenticator } from '../../lambda/session/auth/open';
 
 const quiet = { warn: () => undefined };
 const BOUND_MS = 10_000; // a bound, not a benchmark: the request must come back, with the store's timeout set to 500 ms
@@ -45,7 +46,7 @@ describe('dynamodb (dynalite) stopped', () => {
   });
 
   test('writes, reads and /readyz answer 503 store_unavailable within a bound, /healthz (liveness) stays 200; after restart the failed write is absent', async () => {
-    const c = new Client(httpApiSend(createApp({ manager: rt.manager, servedBy: 'o' })));
+    const c = new Client(httpApiSend(createApp({ manager: rt.manager, authenticator: new OpenAuthenticator(), servedBy: 'o' })));
     await c.post('/login', { user: 'dy' });
     await c.post('/cart/items', { sku: 'kept', qty: 1 });
     await dyn.stop();
@@ -79,7 +80,7 @@ describe('redis-server hung (SIGSTOP)', () => {
   });
 
   test('writes, reads and /readyz answer 503 within a bound while Redis hangs, /healthz (liveness) stays 200; after SIGCONT the session is served again', async () => {
-    const c = new Client(httpApiSend(createApp({ manager: rt.manager, servedBy: 'o' })));
+    const c = new Client(httpApiSend(createApp({ manager: rt.manager, authenticator: new OpenAuthenticator(), servedBy: 'o' })));
     await c.post('/login', { user: 'hung' });
     await c.post('/cart/items', { sku: 'kept', qty: 1 });
     await redis.pause();

@@ -11,6 +11,7 @@ import { createSessionRuntime, type SessionRuntime } from '../../lambda/session/
 import { createInstanceServer, type InstanceServer } from '../../lambda/instance/server';
 import { BACKENDS, startBackend, type Backend, type BackendKind } from '../support/app-backends';
 import { albSend, Client, httpApiSend, httpSend, type Send, type TransportKind } from '../support/app-client';
+import { OpenAuthenticator } from '../../lambda/session/auth/open';
 
 const TRANSPORTS: readonly TransportKind[] = ['http-api', 'alb', 'http'];
 const quiet = { warn: () => undefined };
@@ -28,7 +29,7 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
     runtime = await createSessionRuntime(parseSessionEnv(backend.env), { logger: quiet });
     // Unexpected errors (500s) are printed so a failure shows its cause.
     const logger = { info: () => undefined, warn: () => undefined, error: (m: string, a: Record<string, unknown>) => console.error(m, a) };
-    app = createApp({ manager: runtime.manager, servedBy: `test-${kind}`, logger });
+    app = createApp({ manager: runtime.manager, authenticator: new OpenAuthenticator(), servedBy: `test-${kind}`, logger });
     instance = createInstanceServer({ app });
     port = await instance.listen(0, '127.0.0.1');
   });

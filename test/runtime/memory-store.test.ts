@@ -1,3 +1,4 @@
+import { OpenAuthenticator } from '../../lambda/session/auth/open';
 import { createApp } from '../../lambda/app/app';
 import { parseSessionEnv } from '../../lambda/session/env';
 import { createSessionRuntime } from '../../lambda/session/from-env';
@@ -110,7 +111,7 @@ describe('memory store bounds (LRU by count and bytes)', () => {
     const rt = await createSessionRuntime(env, { logger: { warn: () => undefined } });
     try {
       expect((rt.store as MemoryStore).maxSessions).toBe(2);
-      const app = createApp({ manager: rt.manager, servedBy: 'lru' });
+      const app = createApp({ manager: rt.manager, authenticator: new OpenAuthenticator(), servedBy: 'lru' });
       const [first, second, third] = [new Client(httpApiSend(app)), new Client(httpApiSend(app)), new Client(httpApiSend(app))];
       expect((await first.post('/login', { user: 'first' })).status).toBe(200);
       expect((await second.post('/login', { user: 'second' })).status).toBe(200);

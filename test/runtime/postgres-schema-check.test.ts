@@ -6,6 +6,7 @@
  * runtime's role needs no CREATE privilege. Against the machine's PostgreSQL, each test in a
  * throwaway database of its own.
  */
+import { OpenAuthenticator } from '../../lambda/session/auth/open';
 import { Client } from 'pg';
 import { createApp } from '../../lambda/app/app';
 import { parseSessionEnv } from '../../lambda/session/env';
@@ -72,7 +73,7 @@ test('after the explicit schema step the runtime starts and serves sessions', as
   const db = await database('withschema');
   await createSessionSchema(db.url);
   const rt = await start(db.url);
-  const c = new AppClient(httpApiSend(createApp({ manager: rt.manager, servedBy: 'pg' })));
+  const c = new AppClient(httpApiSend(createApp({ manager: rt.manager, authenticator: new OpenAuthenticator(), servedBy: 'pg' })));
   expect((await c.post('/login', { user: 'ada' })).status).toBe(200);
   expect((await c.get('/session')).json).toMatchObject({ user: 'ada' });
 });
@@ -90,7 +91,7 @@ test('a database that cannot be reached at start does not stop the start: a warn
   const rt = await createSessionRuntime(env, { logger: { warn: (m: string) => warnings.push(m) } });
   runtimes.push(rt);
   expect(warnings).toEqual([expect.stringMatching(/could not check the session table at start, the database is unavailable/)]);
-  const c = new AppClient(httpApiSend(createApp({ manager: rt.manager, servedBy: 'pg' })));
+  const c = new AppClient(httpApiSend(createApp({ manager: rt.manager, authenticator: new OpenAuthenticator(), servedBy: 'pg' })));
   expect((await c.post('/login', { user: 'ada' })).status).toBe(503);
 });
 
@@ -135,7 +136,7 @@ describe('a runtime role without CREATE', () => {
       await c0.end();
     }
     const rt = await start(roleUrl());
-    const c = new AppClient(httpApiSend(createApp({ manager: rt.manager, servedBy: 'pg' })));
+    const c = new AppClient(httpApiSend(createApp({ manager: rt.manager, authenticator: new OpenAuthenticator(), servedBy: 'pg' })));
     expect((await c.post('/login', { user: 'grace' })).status).toBe(200);
     expect((await c.post('/cart/items', { sku: 'a', qty: 1 })).status).toBe(200);
     expect((await c.get('/session')).json).toMatchObject({ user: 'grace', cart: [{ sku: 'a', qty: 1 }] });

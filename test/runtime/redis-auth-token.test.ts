@@ -6,6 +6,7 @@
  * (SESSION_REDIS_AUTH_SECRET_ARN, as deployed). A hand-written URL with a bare `#` fails with a
  * message that says what to do and does not print the token.
  */
+import { OpenAuthenticator } from '../../lambda/session/auth/open';
 import { createApp } from '../../lambda/app/app';
 import { parseSessionEnv } from '../../lambda/session/env';
 import { createSessionRuntime, type SessionRuntime } from '../../lambda/session/from-env';
@@ -41,7 +42,7 @@ async function loginAndRead(vars: Record<string, string>): Promise<void> {
   const env = parseSessionEnv({ SESSION_STORE: 'redis', SESSION_COOKIE_SECRET: TEST_SECRET, SESSION_COOKIE_SECURE: 'false', SESSION_STORE_TIMEOUT_MS: '2000', ...vars });
   const rt = await createSessionRuntime(env, { secretsManager: sm.client(), logger: quiet });
   runtimes.push(rt);
-  const c = new Client(httpApiSend(createApp({ manager: rt.manager, servedBy: 'token' })));
+  const c = new Client(httpApiSend(createApp({ manager: rt.manager, authenticator: new OpenAuthenticator(), servedBy: 'token' })));
   expect((await c.post('/login', { user: 'tok' })).status).toBe(200);
   expect((await c.get('/session')).json).toMatchObject({ user: 'tok' });
 }

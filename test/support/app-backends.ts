@@ -28,9 +28,13 @@ export const LOCAL_AWS_ENV = {
   AWS_REGION: 'us-east-1',
 } as const;
 
-/** Common settings: plain-HTTP cookies (tests speak HTTP), a short store bound so outages show fast. */
+/**
+ * Common settings: plain-HTTP cookies (tests speak HTTP), a short store bound so outages show fast,
+ * and SESSION_AUTH=open (any user name logs in) said explicitly; the login tests use cognito.
+ */
 export function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
+    SESSION_AUTH: 'open',
     SESSION_COOKIE_SECRET: TEST_SECRET,
     SESSION_COOKIE_SECURE: 'false',
     SESSION_STORE_TIMEOUT_MS: '1000',

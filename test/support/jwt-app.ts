@@ -5,6 +5,7 @@
  * use the real clock and the same dynalite denylist; and {@link forgeToken} signs arbitrary
  * headers and claims with the app's own key, so each attack differs from a genuine token by one defect.
  */
+import { OpenAuthenticator } from '../../lambda/session/auth/open';
 import { createJwtApp } from '../../lambda/app/jwt-app';
 import { parseSessionEnv } from '../../lambda/session/env';
 import { createJwtRuntime } from '../../lambda/session/jwt/from-env';
@@ -57,7 +58,7 @@ export async function serveJwtApp(transport: JwtTransport, env: Record<string, s
     return { transport, client: () => new Client(httpSend(inst.port)), close: () => inst.dispose() };
   }
   const runtime = await createJwtRuntime(parseSessionEnv(env));
-  const send: Send = httpApiSend(createJwtApp({ sessions: runtime.sessions, servedBy: 'lambda-jwt' }));
+  const send: Send = httpApiSend(createJwtApp({ sessions: runtime.sessions, authenticator: new OpenAuthenticator(), servedBy: 'lambda-jwt' }));
   return { transport, client: () => new Client(send), close: () => runtime.close() };
 }
 

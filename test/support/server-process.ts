@@ -23,6 +23,8 @@ export abstract class ServerProcess {
     /** The port it listens on, kept across restarts. */
     readonly port: number,
     private readonly args: readonly string[],
+    /** Working directory and environment of the process. @default - this process's */
+    private readonly spawnOptions: { readonly cwd?: string; readonly env?: NodeJS.ProcessEnv } = {},
   ) {}
 
   /** True while the process runs. */
@@ -33,7 +35,7 @@ export abstract class ServerProcess {
   /** (Re)start the process on the same port and wait until it accepts connections. */
   async restart(): Promise<void> {
     if (this.proc) throw new Error(`${this.command} on ${this.port} is already running`);
-    const proc = spawn(this.command, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(this.command, this.args, { ...this.spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     live.add(proc);
     const keep = (b: Buffer) => {
