@@ -261,6 +261,7 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    acknowledgeLogGroupDefaults(this.postgresLogGroup, props.logRetention ?? logs.RetentionDays.ONE_MONTH, "Aurora's PostgreSQL log (prop logRetention)");
     this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
       clusterIdentifier,
       cloudwatchLogsExports: ['postgresql'],
