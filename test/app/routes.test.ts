@@ -1,6 +1,6 @@
 /**
  * The reference app's routes and every error class, on every real store (memory, redis-server,
- * dynalite, s3rver) through every transport it is deployed with (API Gateway HTTP API v2
+ * dynalite, s3rver, memcached, PostgreSQL) through every transport it is deployed with (API Gateway HTTP API v2
  * adapter, ALB adapter, node:http instance server over real HTTP). The store and manager are
  * built from SESSION_* variables by lambda/session/from-env.ts, as in production.
  */
@@ -169,6 +169,39 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
         expect({ method, path, body, status: r.status, code: r.json?.error?.code }).toEqual({ method, path, body, status: 400, code: 'bad_request' });
       }
       expect((await c.get('/session')).json).toMatchObject({ user: 'frank', cart: [{ sku: 'base', qty: 1 }], prefs: {} });
+    });
+
+    test('U+0000 or a lone surrogate in any string field (user, sku, pref key or value) is a 400 bad_request; the stored session is unchanged', async () => {
+      const c = await loggedIn('nul');
+      await c.put('/prefs', { theme: 'dark' });
+      const id = runtime.manager.idFromCookies(c.cookieHeader)!;
+      const stored = async () => {
+        const s = await runtime.store.load(id, { now: Date.now(), idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 });
+        return { version: s?.version, data: s?.data };
+      };
+      const before = await stored();
+      // Raw JSON text: the escapes are what a client sends, and JSON.parse turns them into the bad code units.
+      const bad: Array<[string, string, string]> = [
+        ['PUT', '/prefs', '{"theme":"a\\u0000b"}'],
+        ['PUT', '/prefs', '{"theme":"\\ud800"}'],
+        ['PUT', '/prefs', '{"theme":"x\\udc00"}'],
+        ['PUT', '/prefs', '{"theme":"\\ude80\\ud83d"}'],
+        ['PUT', '/prefs', '{"the\\u0000me":"x"}'],
+        ['PUT', '/prefs', '{"\\ud800":"x"}'],
+        ['POST', '/login', '{"user":"a\\u0000b"}'],
+        ['POST', '/login', '{"user":"\\udfff"}'],
+        ['POST', '/cart/items', '{"sku":"a\\u0000","qty":1}'],
+        ['POST', '/cart/items', '{"sku":"\\ud800","qty":1}'],
+      ];
+      for (const [method, path, body] of bad) {
+        const r = await c.req({ method, path, body, headers: { 'content-type': 'application/json' } });
+        expect({ method, path, body, status: r.status, code: r.json?.error?.code }).toEqual({ method, path, body, status: 400, code: 'bad_request' });
+      }
+      expect(await stored()).toEqual(before);
+      // A surrogate pair is a character like any other: stored and read back on every store.
+      const pair = await c.req({ method: 'PUT', path: '/prefs', body: '{"theme":"\\ud83d\\ude80"}', headers: { 'content-type': 'application/json' } });
+      expect(pair.status).toBe(200);
+      expect((await c.get('/session')).json).toMatchObject({ user: 'nul', prefs: { theme: '🚀' } });
     });
 
     test('prefs may hold at most 32 keys in all: the 33rd across requests is a 400 and the 32 stay', async () => {
