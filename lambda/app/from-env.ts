@@ -28,9 +28,9 @@ export async function createAppFromEnv(env: SessionEnv, opts: AppFromEnvOptions)
     const { createJwtApp } = require('./jwt-app') as typeof import('./jwt-app');
     const rt = await createJwtRuntime(env);
     const servedBy = opts.servedBy ?? rt.servedBy;
-    return { app: createJwtApp({ sessions: rt.sessions, servedBy, logger }), servedBy, close: () => rt.close() };
+    return { app: createJwtApp({ sessions: rt.sessions, servedBy, logger, allowedOrigins: env.allowedOrigins }), servedBy, close: () => rt.close() };
   }
   const rt = await createSessionRuntime(env, { logger });
   const servedBy = opts.servedBy ?? rt.servedBy;
-  return { app: createApp({ manager: rt.manager, servedBy, logger }), servedBy, close: () => rt.close() };
+  return { app: createApp({ manager: rt.manager, servedBy, logger, allowedOrigins: env.allowedOrigins }), servedBy, close: () => rt.close() };
 }

@@ -52,6 +52,8 @@ export const SessionEnvVars = {
   MAX_SESSION_BYTES: 'SESSION_MAX_BYTES',
   /** Name reported as `servedBy` (instance id or function name). */
   SERVED_BY: 'SESSION_SERVED_BY',
+  /** Comma-separated origins (`https://host[:port]`) besides the app's own that may send state-changing requests. */
+  ALLOWED_ORIGINS: 'SESSION_ALLOWED_ORIGINS',
   /** Budget of the sessions a manager remembers having written (one-round-trip modify on Redis); 0 turns it off. */
   WRITTEN_CACHE_CHARS: 'SESSION_WRITTEN_CACHE_CHARS',
   /** JWT: KMS key id/ARN/alias that signs (issuer only). */
@@ -151,6 +153,8 @@ export interface SessionEnv {
   /** SessionManager `writtenCacheChars`; undefined: 8 Mi on an instance, 1 Mi in Lambda (createSessionRuntime). */
   readonly writtenCacheChars?: number;
   readonly servedBy?: string;
+  /** SESSION_ALLOWED_ORIGINS, each as `scheme://host[:port]` (lower case, no default port). */
+  readonly allowedOrigins: readonly string[];
   readonly redis?: RedisSettings;
   readonly dynamodb?: DynamoDbSettings;
   readonly s3?: S3Settings;
@@ -235,6 +239,13 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(cookieName)) problems.push(`${V.COOKIE_NAME} must be 1-64 letters, digits, "_" or "-", got "${cookieName}"`);
   if (/^awsalb/i.test(cookieName)) problems.push(`${V.COOKIE_NAME} must not start with AWSALB (reserved by the load balancer)`);
   const cookie: CookieSettings = { secrets, secretArn, secure: bool(V.COOKIE_SECURE, true), name: cookieName };
+  const allowedOrigins: string[] = [];
+  for (const o of list(V.ALLOWED_ORIGINS)) {
+    // The form browsers send in Origin: scheme and host, no path; compared after the same normalization.
+    const m = /^(https?):\/\/([a-z0-9.-]+|\[[0-9a-f:.]+\])(?::(\d{1,5}))?\/?$/i.exec(o);
+    if (m === null) problems.push(`${V.ALLOWED_ORIGINS} entry "${o}" must be an origin such as https://www.example.com (scheme, host, optional port; no path)`);
+    else allowedOrigins.push(new URL(o).origin);
+  }
 
   let redis: RedisSettings | undefined;
   let dynamodb: DynamoDbSettings | undefined;
@@ -306,6 +317,7 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
     maxSessionBytes,
     writtenCacheChars,
     servedBy: get(V.SERVED_BY),
+    allowedOrigins,
     redis,
     dynamodb,
     s3,

@@ -107,7 +107,7 @@ function badCookie(r: Rng, valid: string): string {
 }
 
 function generate(r: Rng, validCookie: string): FuzzRequest {
-  const category = r.pick(['unknown-path', 'wrong-method', 'content-type', 'bad-body', 'too-large', 'bad-cookie', 'big-header', 'raw']);
+  const category = r.pick(['unknown-path', 'wrong-method', 'content-type', 'bad-body', 'too-large', 'bad-cookie', 'big-header', 'cross-site', 'raw']);
   const headers: Record<string, string> = {};
   const maybeCookie = () => {
     if (r.next() < 0.6) headers.cookie = badCookie(r, validCookie);
@@ -154,6 +154,19 @@ function generate(r: Rng, validCookie: string): FuzzRequest {
       if (path === '/session') return { category, method: 'GET', path, headers };
       headers['content-type'] = 'application/json';
       const body = path === '/cart/items' ? '{"sku":"evil","qty":1}' : '{"theme":"evil"}';
+      return { category, method: ROUTES[path], path, headers, body: Buffer.from(body) };
+    }
+    case 'cross-site': {
+      // A write from another site, often with the victim's valid cookie and a valid body: a 403 whatever the rest says.
+      const path = r.pick([...WRITES, '/logout']);
+      headers.origin = r.pick(['https://evil.example', 'null', 'http://127.0.0.1.evil.example', 'http://127.0.0.1:1', 'https://127.0.0.1', `https://${pct(randomString(r, 12))}.example`, 'file://', 'https://evil.example/path']);
+      const site = r.pick(['cross-site', 'same-site', 'same-origin', 'none', undefined]);
+      if (site !== undefined) headers['sec-fetch-site'] = site;
+      const ct = r.pick(['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', undefined]);
+      if (ct !== undefined) headers['content-type'] = ct;
+      headers.cookie = r.next() < 0.7 ? validCookie : badCookie(r, validCookie);
+      const valid: Record<string, string> = { '/login': '{"user":"mallory"}', '/cart/items': '{"sku":"evil","qty":1}', '/prefs': '{"theme":"evil"}', '/logout': '{}' };
+      const body = r.next() < 0.7 ? valid[path] : r.next() < 0.5 ? 'user=mallory&sku=evil&qty=1' : invalidBody(r, path === '/logout' ? '/login' : path);
       return { category, method: ROUTES[path], path, headers, body: Buffer.from(body) };
     }
     case 'big-header': {
@@ -276,7 +289,7 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
     await Promise.all(Array.from({ length: 8 }, worker));
     expect(failures.slice(0, 10)).toEqual([]);
     // Every category was exercised and answered.
-    expect([...outcomes.keys()].sort()).toEqual(['bad-body', 'bad-cookie', 'big-header', 'content-type', 'raw', 'too-large', 'unknown-path', 'wrong-method']);
+    expect([...outcomes.keys()].sort()).toEqual(['bad-body', 'bad-cookie', 'big-header', 'content-type', 'cross-site', 'raw', 'too-large', 'unknown-path', 'wrong-method']);
     // …each with the status its defect calls for.
     const statuses = (c: string) => [...outcomes.get(c)!.keys()].sort();
     expect(statuses('unknown-path')).toEqual([404]);
@@ -285,6 +298,7 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
     expect(statuses('bad-body')).toEqual([400]);
     expect(statuses('too-large')).toEqual([413]);
     expect(statuses('bad-cookie')).toEqual([401]);
+    expect(statuses('cross-site')).toEqual([403]);
     expect(statuses('big-header')).toEqual([431]);
     expect(statuses('raw')).toEqual([400]);
     expect((await new Client(httpSend(port)).get('/healthz')).status).toBe(200);

@@ -204,6 +204,70 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
       expect((await c.get('/session')).json).toMatchObject({ user: 'nul', prefs: { theme: '🚀' } });
     });
 
+    test('cross-site writes (forms, text/plain fetches, foreign or null Origin, Sec-Fetch-Site cross-site or same-site) are refused on every state-changing route; the session survives', async () => {
+      const c = await loggedIn('csrf');
+      await c.post('/cart/items', { sku: 'mine', qty: 1 });
+      await c.put('/prefs', { theme: 'dark' });
+      const id = runtime.manager.idFromCookies(c.cookieHeader)!;
+      const stored = async () => {
+        const s = await runtime.store.load(id, { now: Date.now(), idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 });
+        return { version: s?.version, data: s?.data };
+      };
+      const before = await stored();
+      const own = c.send.origin!;
+      const otherScheme = own.startsWith('https:') ? own.replace('https:', 'http:') : own.replace('http:', 'https:');
+      const routes: Array<[string, string, unknown]> = [
+        ['POST', '/login', { user: 'mallory' }],
+        ['POST', '/logout', {}],
+        ['POST', '/cart/items', { sku: 'evil', qty: 9 }],
+        ['PUT', '/prefs', { theme: 'pwned' }],
+      ];
+      // [what a browser sends, expected status]: 403 for an origin check, 415 when only the JSON requirement stops it.
+      const attacks: Array<[string, Record<string, string>, 'form' | 'text' | 'json', number]> = [
+        ['form post from another site', { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }, 'form', 403],
+        ['text/plain no-cors fetch from another site', { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }, 'text', 403],
+        ['form post, browser without Sec-Fetch-*', { origin: 'https://evil.example' }, 'form', 403],
+        ['JSON with Origin stripped, Sec-Fetch-Site cross-site', { 'sec-fetch-site': 'cross-site' }, 'json', 403],
+        ['JSON from a sibling subdomain not listed', { origin: 'https://shop.example', 'sec-fetch-site': 'same-site' }, 'json', 403],
+        ['sandboxed frame (Origin null)', { origin: 'null', 'sec-fetch-site': 'cross-site' }, 'form', 403],
+        ['JSON from the same host over the other scheme', { origin: otherScheme, 'sec-fetch-site': 'same-site' }, 'json', 403],
+        ['JSON, Origin of another site, Sec-Fetch-Site forged same-origin', { origin: 'https://evil.example', 'sec-fetch-site': 'same-origin' }, 'json', 403],
+        ['form post from a browser that sends neither header', {}, 'form', 415],
+      ];
+      const bodies = { form: 'user=mallory&sku=evil&qty=9&theme=pwned', text: '', json: '' };
+      const types = { form: 'application/x-www-form-urlencoded', text: 'text/plain', json: 'application/json' };
+      const outcomes: unknown[] = [];
+      const expected: unknown[] = [];
+      for (const [name, headers, kind, status] of attacks) {
+        for (const [method, path, json] of routes) {
+          const body = kind === 'form' ? bodies.form : JSON.stringify(json);
+          const r = await c.req({ method, path, body, headers: { ...headers, 'content-type': types[kind] } });
+          outcomes.push({ name, method, path, status: r.status, code: r.json?.error?.code, cookies: r.setCookies });
+          expected.push({ name, method, path, status, code: status === 403 ? 'cross_site_request' : 'unsupported_media_type', cookies: [] });
+        }
+      }
+      expect(outcomes).toEqual(expected);
+      expect(await stored()).toEqual(before);
+      expect((await c.get('/session')).json).toMatchObject({ user: 'csrf', cart: [{ sku: 'mine', qty: 1 }], prefs: { theme: 'dark' } });
+      // The same requests as a same-origin page's fetch sends them are accepted, logout last.
+      expect((await c.post('/cart/items', { sku: 'more', qty: 1 })).status).toBe(200);
+      expect((await c.req({ method: 'POST', path: '/logout', headers: { origin: own, 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' } })).status).toBe(204);
+      expect(await runtime.manager.loadById(id)).toBeUndefined();
+    });
+
+    test('writes without Origin and Sec-Fetch-Site (curl, server-side callers) still need JSON; logout takes {} or an empty body, nothing else', async () => {
+      const c = new Client(sendFor(transport), { browser: false });
+      expect((await c.post('/login', { user: 'cli' })).status).toBe(200);
+      expect((await c.post('/cart/items', { sku: 'cli', qty: 1 })).status).toBe(200);
+      const noType = await c.req({ method: 'POST', path: '/logout' });
+      expect([noType.status, noType.json?.error?.code]).toEqual([415, 'unsupported_media_type']);
+      const fields = await c.post('/logout', { everything: true });
+      expect([fields.status, fields.json?.error?.code]).toEqual([400, 'bad_request']);
+      expect((await c.get('/session')).json).toMatchObject({ user: 'cli', cart: [{ sku: 'cli', qty: 1 }] });
+      expect((await c.req({ method: 'POST', path: '/logout', headers: { 'content-type': 'application/json' } })).status).toBe(204);
+      expect((await c.get('/session')).status).toBe(401);
+    });
+
     test('prefs may hold at most 32 keys in all: the 33rd across requests is a 400 and the 32 stay', async () => {
       const c = await loggedIn('gina');
       const first = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`k${i}`, 'v']));
