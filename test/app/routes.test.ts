@@ -114,6 +114,18 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
       expect((await c.get('/session', { cookie })).status).toBe(401);
     });
 
+    test('a session id in the URL is no session: the app reads only the cookie (401 with the id in the query string or path)', async () => {
+      const c = await loggedIn('url');
+      const pair = c.cookieHeader; // sid=<id>.<signature>
+      const value = pair.slice(pair.indexOf('=') + 1);
+      const bare = client();
+      for (const path of [`/session?sid=${value}`, `/session?${pair}`, `/session;sid=${value}`]) {
+        const r = await bare.get(path);
+        expect({ path, status: r.status }).toEqual({ path, status: path.includes(';') ? 404 : 401 });
+      }
+      expect((await c.get('/session')).status).toBe(200);
+    });
+
     test('no, garbage or tampered cookies give 401 no_session; a bad cookie of ours is cleared', async () => {
       const c = await loggedIn('erin');
       const good = c.cookieHeader;

@@ -61,11 +61,12 @@ export function httpApiSend(app: App): Send {
     const b64 = r.body !== undefined && r.body.length % 2 === 1; // alternate encodings to cover both paths
     const headers: Record<string, string> = { host: HTTP_API_HOST, 'x-forwarded-proto': 'https' };
     for (const [k, v] of Object.entries(r.headers)) headers[k.toLowerCase()] = v;
+    const [path, query = ''] = r.path.split(/\?(.*)/s); // API Gateway hands the query string over apart
     const event: APIGatewayProxyEventV2 = {
       version: '2.0',
       routeKey: '$default',
-      rawPath: r.path,
-      rawQueryString: '',
+      rawPath: path,
+      rawQueryString: query,
       cookies: r.cookies.length > 0 ? r.cookies.flatMap((c) => c.split(/;\s*/)) : undefined,
       headers,
       requestContext: {
@@ -73,7 +74,7 @@ export function httpApiSend(app: App): Send {
         apiId: 'api',
         domainName: HTTP_API_HOST,
         domainPrefix: 'api',
-        http: { method: r.method, path: r.path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.1', userAgent: 'test' },
+        http: { method: r.method, path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.1', userAgent: 'test' },
         requestId: `req-${++seq}`,
         routeKey: '$default',
         stage: '$default',
@@ -102,8 +103,8 @@ export function albSend(app: App): Send {
     const event: ALBEvent = {
       requestContext: { elb: { targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/app/0123456789abcdef' } },
       httpMethod: r.method,
-      path: r.path,
-      multiValueQueryStringParameters: {},
+      path: r.path.split('?')[0], // the ALB hands the query string over apart
+      multiValueQueryStringParameters: Object.fromEntries([...new URLSearchParams(r.path.split(/\?(.*)/s)[1] ?? '')].map(([k, v]) => [k, [v]])),
       multiValueHeaders,
       body: r.body === undefined ? '' : b64 ? r.body.toString('base64') : r.body.toString('utf8'),
       isBase64Encoded: b64,
