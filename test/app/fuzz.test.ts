@@ -8,11 +8,10 @@
  * A failure prints the seed and the request, so it replays.
  */
 import { connect } from 'node:net';
-import { createApp, type App } from '../../lambda/app/app';
-import { parseSessionEnv } from '../../lambda/session/env';
-import { createSessionRuntime, type SessionRuntime } from '../../lambda/session/from-env';
-import { createInstanceServer, type InstanceServer } from '../../lambda/instance/server';
-import { BACKENDS, startBackend, type Backend, type BackendKind } from '../support/app-backends';
+import type { App } from '../../lambda/app/app';
+import type { SessionRuntime } from '../../lambda/session/from-env';
+import { BACKENDS, type BackendKind } from '../support/app-backends';
+import { startAppOnStore, type AppOnStore } from '../support/app-on-store';
 import { albSend, Client, httpApiSend, httpSend } from '../support/app-client';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0xc0ffee);
@@ -233,29 +232,22 @@ function sendRaw(port: number, fr: FuzzRequest): Promise<number> {
 }
 
 describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
-  let backend: Backend;
+  let started: AppOnStore | undefined;
   let runtime: SessionRuntime;
   let app: App;
-  let instance: InstanceServer;
   let port: number;
   let victim: Client;
 
   beforeAll(async () => {
-    backend = await startBackend(kind);
-    Object.assign(process.env, backend.env); // the AWS SDK clients read their endpoint and keys from here
-    runtime = await createSessionRuntime(parseSessionEnv(backend.env), { logger: { warn: () => undefined } });
-    app = createApp({ manager: runtime.manager, servedBy: 'fuzz' });
-    instance = createInstanceServer({ app });
-    port = await instance.listen(0, '127.0.0.1');
+    started = await startAppOnStore(kind, { servedBy: 'fuzz' });
+    ({ runtime, app, port } = started);
     victim = new Client(httpSend(port));
     await victim.post('/login', { user: 'victim' });
     await victim.post('/cart/items', { sku: 'keep-me', qty: 3 });
     await victim.put('/prefs', { theme: 'dark' });
   });
   afterAll(async () => {
-    await instance?.shutdown(1000);
-    await runtime?.close();
-    await backend?.stop();
+    await started?.stop();
   });
 
   async function victimState() {

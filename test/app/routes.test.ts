@@ -4,40 +4,35 @@
  * adapter, ALB adapter, node:http instance server over real HTTP). The store and manager are
  * built from SESSION_* variables by lambda/session/from-env.ts, as in production.
  */
-import { createApp } from '../../lambda/app/app';
 import type { App } from '../../lambda/app/app';
-import { parseSessionEnv } from '../../lambda/session/env';
-import { createSessionRuntime, type SessionRuntime } from '../../lambda/session/from-env';
-import { createInstanceServer, type InstanceServer } from '../../lambda/instance/server';
-import { BACKENDS, startBackend, type Backend, type BackendKind } from '../support/app-backends';
+import type { SessionRuntime } from '../../lambda/session/from-env';
+import { BACKENDS, type BackendKind } from '../support/app-backends';
+import { startAppOnStore, type AppOnStore } from '../support/app-on-store';
 import { albSend, Client, httpApiSend, httpSend, type Send, type TransportKind } from '../support/app-client';
 
 const TRANSPORTS: readonly TransportKind[] = ['http-api', 'alb', 'http'];
-const quiet = { warn: () => undefined };
 
 describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
-  let backend: Backend;
+  let started: AppOnStore | undefined;
   let runtime: SessionRuntime;
   let app: App;
-  let instance: InstanceServer;
   let port: number;
 
   beforeAll(async () => {
-    backend = await startBackend(kind);
-    Object.assign(process.env, backend.env); // the AWS SDK clients read their endpoint and keys from here
-    runtime = await createSessionRuntime(parseSessionEnv(backend.env), { logger: quiet });
     // Unexpected errors (500s) are printed so a failure shows its cause.
     const logger = { info: () => undefined, warn: () => undefined, error: (m: string, a: Record<string, unknown>) => console.error(m, a) };
-    app = createApp({ manager: runtime.manager, servedBy: `test-${kind}`, logger });
-    instance = createInstanceServer({ app });
-    port = await instance.listen(0, '127.0.0.1');
+    started = await startAppOnStore(kind, { servedBy: `test-${kind}`, logger });
+    ({ runtime, app, port } = started);
   });
   afterAll(async () => {
-    await instance?.shutdown(1000);
-    await runtime?.close();
-    await backend?.stop();
+    await started?.stop();
   });
 
+  /** What the store holds for a session id (version and data), read past the app. */
+  const stored = async (id: string) => {
+    const s = await runtime.store.load(id, { now: Date.now(), idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 });
+    return { version: s?.version, data: s?.data };
+  };
   const sendFor = (t: TransportKind): Send => (t === 'http-api' ? httpApiSend(app) : t === 'alb' ? albSend(app) : httpSend(port));
 
   describe.each(TRANSPORTS.map((t) => [t] as [TransportKind]))('via %s', (transport) => {
@@ -187,11 +182,7 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
       const c = await loggedIn('nul');
       await c.put('/prefs', { theme: 'dark' });
       const id = runtime.manager.idFromCookies(c.cookieHeader)!;
-      const stored = async () => {
-        const s = await runtime.store.load(id, { now: Date.now(), idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 });
-        return { version: s?.version, data: s?.data };
-      };
-      const before = await stored();
+      const before = await stored(id);
       // Raw JSON text: the escapes are what a client sends, and JSON.parse turns them into the bad code units.
       const bad: Array<[string, string, string]> = [
         ['PUT', '/prefs', '{"theme":"a\\u0000b"}'],
@@ -209,7 +200,7 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
         const r = await c.req({ method, path, body, headers: { 'content-type': 'application/json' } });
         expect({ method, path, body, status: r.status, code: r.json?.error?.code }).toEqual({ method, path, body, status: 400, code: 'bad_request' });
       }
-      expect(await stored()).toEqual(before);
+      expect(await stored(id)).toEqual(before);
       // A surrogate pair is a character like any other: stored and read back on every store.
       const pair = await c.req({ method: 'PUT', path: '/prefs', body: '{"theme":"\\ud83d\\ude80"}', headers: { 'content-type': 'application/json' } });
       expect(pair.status).toBe(200);
@@ -221,11 +212,7 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
       await c.post('/cart/items', { sku: 'mine', qty: 1 });
       await c.put('/prefs', { theme: 'dark' });
       const id = runtime.manager.idFromCookies(c.cookieHeader)!;
-      const stored = async () => {
-        const s = await runtime.store.load(id, { now: Date.now(), idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 });
-        return { version: s?.version, data: s?.data };
-      };
-      const before = await stored();
+      const before = await stored(id);
       const own = c.send.origin!;
       const otherScheme = own.startsWith('https:') ? own.replace('https:', 'http:') : own.replace('http:', 'https:');
       const routes: Array<[string, string, unknown]> = [
@@ -259,7 +246,7 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
         }
       }
       expect(outcomes).toEqual(expected);
-      expect(await stored()).toEqual(before);
+      expect(await stored(id)).toEqual(before);
       expect((await c.get('/session')).json).toMatchObject({ user: 'csrf', cart: [{ sku: 'mine', qty: 1 }], prefs: { theme: 'dark' } });
       // The same requests as a same-origin page's fetch sends them are accepted, logout last.
       expect((await c.post('/cart/items', { sku: 'more', qty: 1 })).status).toBe(200);

@@ -6,6 +6,7 @@
  * its schema applied explicitly, as the deploy-time schema function does).
  */
 import { Pool } from 'pg';
+import { DEFAULTS } from '../../lambda/session/env';
 import { ensureSchema } from '../../lambda/session/stores/postgres';
 import { startDynalite, waitForTableActive, type Dynalite } from './dynalite';
 import { MemcachedServer } from './memcached-server';
@@ -44,6 +45,15 @@ export function baseEnv(extra: Record<string, string> = {}): Record<string, stri
     SESSION_MAX_BYTES: '8192',
     ...extra,
   };
+}
+
+/**
+ * `backend.env` with the runtime's default store timeout instead of baseEnv's short one: for
+ * suites that prove behaviour, not outages, where a store call cut short on a busy machine
+ * (20 concurrent conflicting writes to dynalite, say) would be a false failure.
+ */
+export function routeEnv(backend: Backend): Record<string, string> {
+  return { ...backend.env, SESSION_STORE_TIMEOUT_MS: String(DEFAULTS.storeTimeoutMs) };
 }
 
 export async function startBackend(kind: BackendKind, redisArgs: readonly string[] = []): Promise<Backend> {
