@@ -77,9 +77,14 @@ class DrillUser {
     const t0 = performance.now();
     const headers: Record<string, string> = {};
     if (this.jar.size > 0) headers.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    // What a page's same-origin fetch sends (the app refuses writes without them from a browser).
+    headers['sec-fetch-site'] = 'same-origin';
+    if (method !== 'GET') {
+      headers.origin = new URL(this.base).origin;
+      headers['content-type'] = 'application/json';
+    }
     try {
-      const res = await fetch(this.base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(this.base + path, { method, headers, body: method === 'GET' ? undefined : JSON.stringify(body ?? {}), signal: AbortSignal.timeout(10_000) });
       for (const sc of res.headers.getSetCookie()) {
         const [pair, ...attrs] = sc.split(/;\s*/);
         const eq = pair.indexOf('=');

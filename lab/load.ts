@@ -65,7 +65,7 @@ export class Recorder {
  * timeout becomes status 0 (the user sees a failed request, the run goes on).
  */
 export function measuredSend(port: number, rec: Recorder, agent: Agent, timeoutMs = 15_000): Send {
-  return (r) =>
+  const send = (r: Parameters<Send>[0]) =>
     new Promise<Reply>((resolve) => {
       const t0 = performance.now();
       const headers: Record<string, string> = { ...r.headers };
@@ -109,6 +109,8 @@ export function measuredSend(port: number, rec: Recorder, agent: Agent, timeoutM
       req.on('error', (e) => finish(0, failed(e.message)));
       req.end(r.body);
     });
+  // The balancer passes Host through: a page it served has this origin (the Client sends it on writes).
+  return Object.assign(send, { origin: `http://127.0.0.1:${port}` });
 }
 
 /** What one user saw go wrong, by the system's promises. */

@@ -44,6 +44,16 @@ export class UnsupportedMediaTypeError extends SessionError {
   }
 }
 
+/** A state-changing request from another site (Origin / Sec-Fetch-Site), refused before it changes anything. → 403 */
+export class CrossSiteRequestError extends SessionError {
+  readonly status = 403;
+  readonly code = 'cross_site_request';
+  constructor(reason: string) {
+    super(`cross-site request refused: ${reason}`);
+    this.name = 'CrossSiteRequestError';
+  }
+}
+
 /** The request body is over the app's limit; nothing was read past it. → 413 */
 export class BodyTooLargeError extends SessionError {
   readonly status = 413;

@@ -31,11 +31,11 @@ export async function createAppFromEnv(env: SessionEnv, opts: AppFromEnvOptions)
     const { createJwtApp } = require('./jwt-app') as typeof import('./jwt-app');
     const rt = await createJwtRuntime(env);
     const servedBy = opts.servedBy ?? rt.servedBy;
-    return { app: createJwtApp({ sessions: rt.sessions, servedBy, logger, authenticator }), servedBy, close: () => closeBoth(rt, authenticator) };
+    return { app: createJwtApp({ sessions: rt.sessions, servedBy, logger, authenticator, allowedOrigins: env.allowedOrigins }), servedBy, close: () => closeBoth(rt, authenticator) };
   }
   const rt = await createSessionRuntime(env, { logger });
   const servedBy = opts.servedBy ?? rt.servedBy;
-  return { app: createApp({ manager: rt.manager, servedBy, logger, authenticator }), servedBy, close: () => closeBoth(rt, authenticator) };
+  return { app: createApp({ manager: rt.manager, servedBy, logger, authenticator, allowedOrigins: env.allowedOrigins }), servedBy, close: () => closeBoth(rt, authenticator) };
 }
 
 async function closeBoth(rt: { close(): Promise<void> }, authenticator: { close(): void }): Promise<void> {

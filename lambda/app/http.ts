@@ -9,6 +9,7 @@ import * as crypto from 'node:crypto';
 import { TextDecoder } from 'node:util';
 import { setBounded } from '../session/bounded';
 import { BadRequestError, httpStatusOf, SessionError, StoreUnavailableError } from '../session/errors';
+import { normalizeOrigin, refuseCrossSite, SAFE_METHODS } from './csrf';
 import { BodyTooLargeError, MethodNotAllowedError, NoSessionError, NotFoundError, truncate, UnsupportedMediaTypeError } from './errors';
 import type { AppLogger, AppRequest, AppResponse } from './types';
 import { parseJsonObject } from './validate';
@@ -101,6 +102,12 @@ export interface AppCommonOptions {
   readonly maxBodyBytes?: number;
   /** Where request and error lines go. @default - nothing is logged */
   readonly logger?: AppLogger;
+  /**
+   * Origins (`https://host[:port]`) besides the app's own that may send state-changing requests,
+   * e.g. a front end on a sibling host (SESSION_ALLOWED_ORIGINS). See ./csrf.ts.
+   * @default - none: same-origin requests only
+   */
+  readonly allowedOrigins?: readonly string[];
 }
 
 /** Where an app's sessions live: a store behind a SessionManager, or signed tokens. */
@@ -130,6 +137,8 @@ export interface SessionRouteKit<S> {
   require(ctx: RouteContext): Promise<S>;
   /** The request's JSON object body: 415, 413 and 400 checks. */
   jsonBody(ctx: RouteContext): Record<string, unknown>;
+  /** For routes that take no fields (logout): an empty body or `{}`, else 400. */
+  noFields(ctx: RouteContext): void;
 }
 
 /**
@@ -142,9 +151,17 @@ export interface SessionRouteKit<S> {
  *   the fleet); its requests get 503s instead.
  * - /readyz is the deep check for operators: 200 when the backend answers, 503 when it does not
  *   (within the store's timeout).
+ * Every state-changing route refuses cross-site requests before its handler runs (./csrf.ts:
+ * 403, or 415 without JSON).
  */
 export function createSessionApp<S>(opts: AppCommonOptions, backend: SessionBackend<S>, routes: (kit: SessionRouteKit<S>) => RouteTable): App {
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const allowedOrigins = new Set<string>();
+  for (const o of opts.allowedOrigins ?? []) {
+    const n = normalizeOrigin(o);
+    if (n === undefined) throw new TypeError(`allowedOrigins: "${o}" is not an http(s) origin (scheme://host[:port])`);
+    allowedOrigins.add(n);
+  }
   const current = async (ctx: RouteContext): Promise<S | undefined> => {
     const s = await backend.load(cookiesOf(ctx.req));
     if (s !== undefined) ctx.sessionRef = backend.refOf(s);
@@ -159,12 +176,18 @@ export function createSessionApp<S>(opts: AppCommonOptions, backend: SessionBack
       return s;
     },
     jsonBody: (ctx) => readJsonBody(ctx.req, maxBodyBytes),
+    noFields(ctx) {
+      const raw = ctx.req.body;
+      if (raw === undefined || raw.length === 0) return;
+      if (Object.keys(readJsonBody(ctx.req, maxBodyBytes)).length > 0) throw new BadRequestError('this route takes no fields: send {} or an empty body');
+    },
   };
   return createRouter({
-    routes: {
+    routes: refusingCrossSite(allowedOrigins, {
       ...routes(kit),
       '/logout': {
         async POST(ctx) {
+          kit.noFields(ctx);
           const s = await current(ctx);
           if (s !== undefined) await backend.end(s);
           return noContent([backend.clearCookie()]);
@@ -185,11 +208,30 @@ export function createSessionApp<S>(opts: AppCommonOptions, backend: SessionBack
           return json(200, { status: 'ready', store: backend.kind, servedBy: opts.servedBy });
         },
       },
-    },
+    }),
     logger: opts.logger ?? silentLogger,
     cookieName: backend.cookieName,
     clearCookie: () => backend.clearCookie(),
   });
+}
+
+/** `routes` with every state-changing handler behind {@link refuseCrossSite}. */
+function refusingCrossSite(allowedOrigins: ReadonlySet<string>, routes: RouteTable): RouteTable {
+  const out: Record<string, Partial<Record<string, RouteHandler>>> = {};
+  for (const [path, methods] of Object.entries(routes)) {
+    const guarded: Partial<Record<string, RouteHandler>> = {};
+    for (const [method, handler] of Object.entries(methods)) {
+      if (handler === undefined) continue;
+      guarded[method] = SAFE_METHODS.has(method)
+        ? handler
+        : (ctx) => {
+            refuseCrossSite(ctx.req, allowedOrigins);
+            return handler(ctx);
+          };
+    }
+    out[path] = guarded;
+  }
+  return out;
 }
 
 export function json(status: number, body: unknown, cookies: string[] = []): AppResponse {

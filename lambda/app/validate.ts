@@ -26,7 +26,11 @@ export interface CartLine {
   readonly qty: number;
 }
 
-/** The body parsed as a JSON object (not an array, not a primitive). */
+/**
+ * The body parsed as a JSON object (not an array, not a primitive), every string in it (keys
+ * and values, at any depth) checked by {@link assertCleanString}: a field added later gets the
+ * check without asking for it.
+ */
 export function parseJsonObject(text: string): Record<string, unknown> {
   let value: unknown;
   try {
@@ -37,7 +41,36 @@ export function parseJsonObject(text: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new BadRequestError('the body must be a JSON object');
   }
+  assertCleanStrings(value, 'body');
   return value as Record<string, unknown>;
+}
+
+/** U+0000, or a UTF-16 surrogate without its partner (JSON can spell both: `\u0000`, `\ud800`). */
+const NUL_OR_LONE_SURROGATE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Throws BadRequestError (400) when `s` holds U+0000 or a lone surrogate. Neither is text: no
+ * UTF-8 encoding exists for a lone surrogate, and PostgreSQL's jsonb (like many stores and
+ * logs) refuses both, so the same body must fail the same way on every store.
+ */
+export function assertCleanString(s: string, field: string): void {
+  if (NUL_OR_LONE_SURROGATE.test(s)) throw new BadRequestError(`"${field.slice(0, 64)}" must not contain U+0000 or a lone UTF-16 surrogate`);
+}
+
+/** {@link assertCleanString} on every key and string value of a parsed JSON value (iterative: depth is the client's choice). */
+function assertCleanStrings(root: unknown, rootField: string): void {
+  const pending: Array<[unknown, string]> = [[root, rootField]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, field] = next;
+    if (typeof value === 'string') assertCleanString(value, field);
+    else if (Array.isArray(value)) for (const v of value) pending.push([v, field]);
+    else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        assertCleanString(k, 'field name');
+        pending.push([v, k.replace(/[^\x20-\x7e]/g, '?')]);
+      }
+    }
+  }
 }
 
 function onlyKeys(obj: Record<string, unknown>, allowed: readonly string[]): void {

@@ -1,6 +1,7 @@
 /**
  * The instance server: node:http + the reference app. What an ASG instance behind an ALB needs:
- * - a body cap enforced while reading (413 as soon as the limit is passed, nothing buffered past it),
+ * - a body cap enforced while reading (413 as soon as the limit is passed, nothing buffered past
+ *   it; the rest is read and dropped up to a bound, so the client gets the 413 and not a reset),
  * - keep-alive longer than the ALB's idle timeout (so the ALB, not the instance, closes idle
  *   connections and never sends on a socket the instance just closed), bounded header size/time,
  * - graceful shutdown for the deregistration delay: stop accepting, let in-flight requests
@@ -26,6 +27,11 @@ export interface InstanceServerOptions {
   readonly keepAliveTimeoutMs?: number;
   /** Whole request (head and body) must arrive within this, ms. @default 30000 */
   readonly requestTimeoutMs?: number;
+  /**
+   * After a 413, read and drop at most this much more of the body, so the client can finish
+   * sending and read the answer, before the connection is cut. @default - 4 MiB, or 8 × maxBodyBytes if more
+   */
+  readonly maxDiscardBytes?: number;
   /** @default - nothing is logged */
   readonly logger?: AppLogger;
 }
@@ -43,14 +49,18 @@ export interface InstanceServer {
   readonly closing: boolean;
 }
 
-/** How much of an over-limit body is read and thrown away (so the 413 reaches the client) before the socket is cut. */
-const DISCARD_BYTES = 1024 * 1024;
-const DISCARD_MS = 2000;
+/**
+ * How much of an over-limit body is read and dropped after the 413, bytes and ms, before the
+ * connection is cut (see {@link rejectTooLarge}). Bytes: 4 MiB, or 8 bodies at the limit if more.
+ */
+const DISCARD_MIN_BYTES = 4 * 1024 * 1024;
+const DISCARD_MS = 5000;
 
 const silent: AppLogger = { info() {}, warn() {}, error() {} };
 
 export function createInstanceServer(opts: InstanceServerOptions): InstanceServer {
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxDiscardBytes = opts.maxDiscardBytes ?? Math.max(DISCARD_MIN_BYTES, 8 * maxBodyBytes);
   const log = opts.logger ?? silent;
   const appReady = Promise.resolve(opts.app);
   // Once the app is there, requests call it without waiting on the promise.
@@ -75,8 +85,7 @@ export function createInstanceServer(opts: InstanceServerOptions): InstanceServe
       // need to wait for its end; node drains the (empty) stream when the response finishes.
       const body = hasBody(req) ? await readBody(req, maxBodyBytes) : NO_BODY;
       if (body === TOO_LARGE) {
-        send(res, errorResponse(new BodyTooLargeError(maxBodyBytes), requestId, log), true);
-        discardRest(req);
+        rejectTooLarge(req, res, errorResponse(new BodyTooLargeError(maxBodyBytes), requestId, log), maxDiscardBytes);
         return;
       }
       // Node joins repeated request headers itself, all but Set-Cookie (an array): only that needs a copy.
@@ -176,17 +185,38 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | typeof TO
   });
 }
 
-/** After an early 413: read and drop a bounded amount so the client sees the answer, then cut the socket. */
-function discardRest(req: IncomingMessage): void {
+/**
+ * A 413 the client gets, instead of a connection reset. The answer is written at once (a client
+ * that reads while it sends can stop), but the response is ended only after the rest of the body
+ * has been read and dropped: a socket closed with unread bytes makes the kernel send RST, and a
+ * client that had not read the 413 by then loses it. Past `maxDiscardBytes` (announced in
+ * Content-Length, or read) or DISCARD_MS, the connection is cut: the 413 has been sent, and a
+ * client that reads only after sending everything may see a reset instead.
+ */
+function rejectTooLarge(req: IncomingMessage, res: ServerResponse, r: AppResponse, maxDiscardBytes: number): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(r.status, [...headList(r, true), 'content-length', String(Buffer.byteLength(r.body))]);
+  const declared = Number(req.headers['content-length']);
+  if (req.complete || declared > maxDiscardBytes) {
+    res.end(r.body); // nothing left to read, or too much to wait for: node closes after writing
+    return;
+  }
+  res.write(r.body);
   let dropped = 0;
-  const cut = () => req.socket.destroy();
-  const timer = setTimeout(cut, DISCARD_MS);
+  const finish = (cut: boolean) => {
+    clearTimeout(timer);
+    req.off('data', onData);
+    res.end();
+    if (cut) req.socket.destroy();
+  };
+  const timer = setTimeout(() => finish(true), DISCARD_MS);
   timer.unref();
-  req.on('data', (chunk: Buffer) => {
+  const onData = (chunk: Buffer) => {
     dropped += chunk.length;
-    if (dropped > DISCARD_BYTES) cut();
-  });
-  req.once('end', () => clearTimeout(timer));
+    if (dropped > maxDiscardBytes) finish(true);
+  };
+  req.on('data', onData);
+  req.once('end', () => finish(false));
   req.once('close', () => clearTimeout(timer));
   req.resume();
 }
@@ -194,10 +224,7 @@ function discardRest(req: IncomingMessage): void {
 /** Status line and headers in one writeHead (a flat list: repeated set-cookie entries stay separate), then the body. */
 function send(res: ServerResponse, r: AppResponse, close: boolean): void {
   if (res.headersSent || res.destroyed) return;
-  const head: string[] = [];
-  for (const k in r.headers) head.push(k, r.headers[k]);
-  for (const c of r.cookies) head.push('set-cookie', c);
-  if (close) head.push('connection', 'close');
+  const head = headList(r, close);
   if (r.status === 204) {
     res.writeHead(204, head);
     res.end();
@@ -206,6 +233,15 @@ function send(res: ServerResponse, r: AppResponse, close: boolean): void {
   head.push('content-length', String(Buffer.byteLength(r.body)));
   res.writeHead(r.status, head);
   res.end(r.body);
+}
+
+/** The response's headers and cookies as writeHead's flat list (repeated set-cookie entries stay separate). */
+function headList(r: AppResponse, close: boolean): string[] {
+  const head: string[] = [];
+  for (const k in r.headers) head.push(k, r.headers[k]);
+  for (const c of r.cookies) head.push('set-cookie', c);
+  if (close) head.push('connection', 'close');
+  return head;
 }
 
 function joined(raw: IncomingMessage['headers']): Record<string, string> {

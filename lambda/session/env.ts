@@ -60,6 +60,8 @@ export const SessionEnvVars = {
   MAX_SESSION_BYTES: 'SESSION_MAX_BYTES',
   /** Name reported as `servedBy` (instance id or function name). */
   SERVED_BY: 'SESSION_SERVED_BY',
+  /** Comma-separated origins (`https://host[:port]`) besides the app's own that may send state-changing requests. */
+  ALLOWED_ORIGINS: 'SESSION_ALLOWED_ORIGINS',
   /** Budget of the sessions a manager remembers having written (one-round-trip modify on Redis); 0 turns it off. */
   WRITTEN_CACHE_CHARS: 'SESSION_WRITTEN_CACHE_CHARS',
   /** JWT: KMS key id/ARN/alias that signs (issuer only). */
@@ -210,6 +212,8 @@ export interface SessionEnv {
   readonly memory?: MemorySettings;
   /** Who may log in (SESSION_AUTH and the authenticator's settings). */
   readonly auth: AuthSettings;
+  /** SESSION_ALLOWED_ORIGINS, each as `scheme://host[:port]` (lower case, no default port). */
+  readonly allowedOrigins: readonly string[];
   readonly redis?: RedisSettings;
   readonly dynamodb?: DynamoDbSettings;
   readonly s3?: S3Settings;
@@ -300,6 +304,13 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
 
   let memory: MemorySettings | undefined;
   const auth = parseAuth(get, int, problems);
+  const allowedOrigins: string[] = [];
+  for (const o of list(V.ALLOWED_ORIGINS)) {
+    // The form browsers send in Origin: scheme and host, no path; compared after the same normalization.
+    const m = /^(https?):\/\/([a-z0-9.-]+|\[[0-9a-f:.]+\])(?::(\d{1,5}))?\/?$/i.exec(o);
+    if (m === null) problems.push(`${V.ALLOWED_ORIGINS} entry "${o}" must be an origin such as https://www.example.com (scheme, host, optional port; no path)`);
+    else allowedOrigins.push(new URL(o).origin);
+  }
 
   let redis: RedisSettings | undefined;
   let dynamodb: DynamoDbSettings | undefined;
@@ -382,6 +393,7 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
     servedBy: get(V.SERVED_BY),
     memory,
     auth,
+    allowedOrigins,
     redis,
     dynamodb,
     s3,

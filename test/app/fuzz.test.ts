@@ -2,18 +2,17 @@
  * Seeded fuzzing of the reference app: thousands of malformed requests — broken JSON, wrong
  * types, bodies over the cap, oversized headers, garbage and tampered cookies, odd methods,
  * paths and raw request lines, unicode — over real TCP to the instance server and through both
- * Lambda adapters, against a real redis-server. Every answer must be a 4xx, the server must
- * stay up, and a session that exists throughout must be byte-for-byte unchanged (same version).
+ * Lambda adapters, against every real store (memory, redis-server, dynalite, s3rver, memcached,
+ * PostgreSQL). Every answer must be a 4xx, the server must stay up, and a session that exists
+ * throughout must be byte-for-byte unchanged (same version).
  * A failure prints the seed and the request, so it replays.
  */
 import { connect } from 'node:net';
-import { createApp, type App } from '../../lambda/app/app';
-import { parseSessionEnv } from '../../lambda/session/env';
-import { createSessionRuntime, type SessionRuntime } from '../../lambda/session/from-env';
-import { createInstanceServer, type InstanceServer } from '../../lambda/instance/server';
-import { startBackend, type Backend } from '../support/app-backends';
+import type { App } from '../../lambda/app/app';
+import type { SessionRuntime } from '../../lambda/session/from-env';
+import { BACKENDS, type BackendKind } from '../support/app-backends';
+import { startAppOnStore, type AppOnStore } from '../support/app-on-store';
 import { albSend, Client, httpApiSend, httpSend } from '../support/app-client';
-import { OpenAuthenticator } from '../../lambda/session/auth/open';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0xc0ffee);
 const RAW_REQUESTS = 2500;
@@ -68,9 +67,9 @@ function invalidBody(r: Rng, path: string): string {
   const nonObjects = ['[]', '[{"user":"a"}]', '"string"', '42', 'true', 'null', '[1,2,3]'];
   const deep = '['.repeat(5000) + ']'.repeat(5000);
   const wrong: Record<string, string[]> = {
-    '/login': ['{}', '{"user":""}', '{"user":null}', '{"user":1}', '{"user":["a"]}', '{"user":{"a":1}}', JSON.stringify({ user: 'u'.repeat(129 + r.int(500)) }), '{"user":"a","x":1}', '{"__proto__":{"user":"a"}}', '{"user":"\\u0007"}', '{"User":"a"}'],
-    '/cart/items': ['{}', '{"sku":"a"}', '{"qty":1}', '{"sku":"a","qty":0}', '{"sku":"a","qty":-1}', '{"sku":"a","qty":1000}', '{"sku":"a","qty":1.5}', '{"sku":"a","qty":"1"}', '{"sku":"a","qty":1e3}', '{"sku":"","qty":1}', '{"sku":"a b","qty":1}', '{"sku":"ü","qty":1}', '{"sku":1,"qty":1}', '{"sku":"a","qty":1,"extra":2}', '{"sku":"a","qty":null}', '{"sku":"a","qty":true}'],
-    '/prefs': ['{}', '{"__proto__":"x"}', '{"constructor":"x"}', '{"prototype":"x"}', '{"a":1}', '{"a":null}', '{"a":["x"]}', '{"a":{"b":"c"}}', '{"":"x"}', '{"a b":"x"}', JSON.stringify({ a: 'v'.repeat(257 + r.int(100)) }), JSON.stringify(Object.fromEntries(Array.from({ length: 33 + r.int(20) }, (_, i) => [`k${i}`, 'v'])))],
+    '/login': ['{}', '{"user":""}', '{"user":null}', '{"user":1}', '{"user":["a"]}', '{"user":{"a":1}}', JSON.stringify({ user: 'u'.repeat(129 + r.int(500)) }), '{"user":"a","x":1}', '{"__proto__":{"user":"a"}}', '{"user":"\\u0007"}', '{"User":"a"}', '{"user":"a\\u0000"}', '{"user":"\\ud800"}', '{"user":"\\udc00a"}'],
+    '/cart/items': ['{}', '{"sku":"a"}', '{"qty":1}', '{"sku":"a","qty":0}', '{"sku":"a","qty":-1}', '{"sku":"a","qty":1000}', '{"sku":"a","qty":1.5}', '{"sku":"a","qty":"1"}', '{"sku":"a","qty":1e3}', '{"sku":"","qty":1}', '{"sku":"a b","qty":1}', '{"sku":"ü","qty":1}', '{"sku":1,"qty":1}', '{"sku":"a","qty":1,"extra":2}', '{"sku":"a","qty":null}', '{"sku":"a","qty":true}', '{"sku":"a\\u0000","qty":1}', '{"sku":"\\ud83d","qty":1}'],
+    '/prefs': ['{}', '{"__proto__":"x"}', '{"constructor":"x"}', '{"prototype":"x"}', '{"a":1}', '{"a":null}', '{"a":["x"]}', '{"a":{"b":"c"}}', '{"":"x"}', '{"a b":"x"}', '{"theme":"a\\u0000b"}', '{"theme":"\\ud800"}', '{"theme":"x\\udfff"}', '{"\\u0000":"x"}', '{"a":"ok","b":"\\ude00\\ud83d"}', JSON.stringify({ a: 'v'.repeat(257 + r.int(100)) }), JSON.stringify(Object.fromEntries(Array.from({ length: 33 + r.int(20) }, (_, i) => [`k${i}`, 'v'])))],
   };
   const k = r.int(10);
   if (k < 3) return r.pick(broken) + (r.next() < 0.3 ? randomString(r, 20) : '');
@@ -107,7 +106,7 @@ function badCookie(r: Rng, valid: string): string {
 }
 
 function generate(r: Rng, validCookie: string): FuzzRequest {
-  const category = r.pick(['unknown-path', 'wrong-method', 'content-type', 'bad-body', 'too-large', 'bad-cookie', 'big-header', 'raw']);
+  const category = r.pick(['unknown-path', 'wrong-method', 'content-type', 'bad-body', 'too-large', 'bad-cookie', 'big-header', 'cross-site', 'raw']);
   const headers: Record<string, string> = {};
   const maybeCookie = () => {
     if (r.next() < 0.6) headers.cookie = badCookie(r, validCookie);
@@ -154,6 +153,19 @@ function generate(r: Rng, validCookie: string): FuzzRequest {
       if (path === '/session') return { category, method: 'GET', path, headers };
       headers['content-type'] = 'application/json';
       const body = path === '/cart/items' ? '{"sku":"evil","qty":1}' : '{"theme":"evil"}';
+      return { category, method: ROUTES[path], path, headers, body: Buffer.from(body) };
+    }
+    case 'cross-site': {
+      // A write from another site, often with the victim's valid cookie and a valid body: a 403 whatever the rest says.
+      const path = r.pick([...WRITES, '/logout']);
+      headers.origin = r.pick(['https://evil.example', 'null', 'http://127.0.0.1.evil.example', 'http://127.0.0.1:1', 'https://127.0.0.1', `https://${pct(randomString(r, 12))}.example`, 'file://', 'https://evil.example/path']);
+      const site = r.pick(['cross-site', 'same-site', 'same-origin', 'none', undefined]);
+      if (site !== undefined) headers['sec-fetch-site'] = site;
+      const ct = r.pick(['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', undefined]);
+      if (ct !== undefined) headers['content-type'] = ct;
+      headers.cookie = r.next() < 0.7 ? validCookie : badCookie(r, validCookie);
+      const valid: Record<string, string> = { '/login': '{"user":"mallory"}', '/cart/items': '{"sku":"evil","qty":1}', '/prefs': '{"theme":"evil"}', '/logout': '{}' };
+      const body = r.next() < 0.7 ? valid[path] : r.next() < 0.5 ? 'user=mallory&sku=evil&qty=1' : invalidBody(r, path === '/logout' ? '/login' : path);
       return { category, method: ROUTES[path], path, headers, body: Buffer.from(body) };
     }
     case 'big-header': {
@@ -219,92 +231,89 @@ function sendRaw(port: number, fr: FuzzRequest): Promise<number> {
   });
 }
 
-let backend: Backend;
-let runtime: SessionRuntime;
-let app: App;
-let instance: InstanceServer;
-let port: number;
-let victim: Client;
+describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
+  let started: AppOnStore | undefined;
+  let runtime: SessionRuntime;
+  let app: App;
+  let port: number;
+  let victim: Client;
 
-beforeAll(async () => {
-  backend = await startBackend('redis');
-  runtime = await createSessionRuntime(parseSessionEnv(backend.env), { logger: { warn: () => undefined } });
-  app = createApp({ manager: runtime.manager, authenticator: new OpenAuthenticator(), servedBy: 'fuzz' });
-  instance = createInstanceServer({ app });
-  port = await instance.listen(0, '127.0.0.1');
-  victim = new Client(httpSend(port));
-  await victim.post('/login', { user: 'victim' });
-  await victim.post('/cart/items', { sku: 'keep-me', qty: 3 });
-  await victim.put('/prefs', { theme: 'dark' });
-});
-afterAll(async () => {
-  await instance?.shutdown(1000);
-  await runtime?.close();
-  await backend?.stop();
-});
+  beforeAll(async () => {
+    started = await startAppOnStore(kind, { servedBy: 'fuzz' });
+    ({ runtime, app, port } = started);
+    victim = new Client(httpSend(port));
+    await victim.post('/login', { user: 'victim' });
+    await victim.post('/cart/items', { sku: 'keep-me', qty: 3 });
+    await victim.put('/prefs', { theme: 'dark' });
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
 
-async function victimState() {
-  const r = await victim.get('/session');
-  const id = runtime.manager.idFromCookies(victim.cookieHeader)!;
-  const stored = await runtime.store.load(id, { now: Date.now(), idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 });
-  return { status: r.status, body: r.json, version: stored?.version, data: stored?.data };
-}
-
-test(`${RAW_REQUESTS} malformed requests over TCP (seed ${SEED}) get only 4xx, the server stays up, an existing session is unchanged`, async () => {
-  const before = await victimState();
-  expect(before.status).toBe(200);
-  const r = prng(SEED);
-  const cookie = victim.cookieHeader;
-  const outcomes = new Map<string, Map<number, number>>();
-  const failures: string[] = [];
-  const reqs = Array.from({ length: RAW_REQUESTS }, () => generate(r, cookie));
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < reqs.length; i = next++) {
-      const fr = reqs[i];
-      const status = await sendRaw(port, fr);
-      const byStatus = outcomes.get(fr.category) ?? new Map<number, number>();
-      byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-      outcomes.set(fr.category, byStatus);
-      if (status < 400 || status > 499) {
-        failures.push(`#${i} ${fr.category} ${fr.method} ${fr.path.slice(0, 80)} → ${status} ${JSON.stringify(fr.headers).slice(0, 200)} ${fr.body?.toString('utf8').slice(0, 120) ?? ''}${fr.raw ? JSON.stringify(fr.raw.toString()) : ''}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  expect(failures.slice(0, 10)).toEqual([]);
-  // Every category was exercised and answered.
-  expect([...outcomes.keys()].sort()).toEqual(['bad-body', 'bad-cookie', 'big-header', 'content-type', 'raw', 'too-large', 'unknown-path', 'wrong-method']);
-  // …each with the status its defect calls for.
-  const statuses = (c: string) => [...outcomes.get(c)!.keys()].sort();
-  expect(statuses('unknown-path')).toEqual([404]);
-  expect(statuses('wrong-method')).toEqual([405]);
-  expect(statuses('content-type')).toEqual([415]);
-  expect(statuses('bad-body')).toEqual([400]);
-  expect(statuses('too-large')).toEqual([413]);
-  expect(statuses('bad-cookie')).toEqual([401]);
-  expect(statuses('big-header')).toEqual([431]);
-  expect(statuses('raw')).toEqual([400]);
-  expect((await new Client(httpSend(port)).get('/healthz')).status).toBe(200);
-  expect(await victimState()).toEqual(before);
-});
-
-test(`${ADAPTER_REQUESTS} malformed requests through each Lambda adapter (seed ${SEED + 1}) get only 4xx and change no session`, async () => {
-  const before = await victimState();
-  const r = prng(SEED + 1);
-  const cookie = victim.cookieHeader;
-  for (const [name, send] of [['http-api', httpApiSend(app)], ['alb', albSend(app)]] as const) {
-    const failures: string[] = [];
-    for (let i = 0; i < ADAPTER_REQUESTS; i++) {
-      const fr = generate(r, cookie);
-      // Request-line garbage and oversized headers never reach a Lambda: API Gateway / ALB reject them.
-      if (fr.raw || fr.category === 'big-header') continue;
-      const { cookie: c, ...headers } = fr.headers;
-      const res = await send({ method: fr.method, path: fr.path.split('?')[0], headers, body: fr.body, cookies: c !== undefined ? [c] : [] });
-      if (res.status < 400 || res.status > 499) failures.push(`${name} #${i} ${fr.category} ${fr.method} ${fr.path.slice(0, 80)} → ${res.status} ${res.text.slice(0, 200)}`);
-      if (typeof res.json?.error?.code !== 'string') failures.push(`${name} #${i}: no JSON error body: ${res.text.slice(0, 100)}`);
-    }
-    expect(failures.slice(0, 10)).toEqual([]);
+  async function victimState() {
+    const r = await victim.get('/session');
+    const id = runtime.manager.idFromCookies(victim.cookieHeader)!;
+    const stored = await runtime.store.load(id, { now: Date.now(), idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 });
+    return { status: r.status, body: r.json, version: stored?.version, data: stored?.data };
   }
-  expect(await victimState()).toEqual(before);
+
+  test(`${RAW_REQUESTS} malformed requests over TCP (seed ${SEED}) get only 4xx, the server stays up, an existing session is unchanged`, async () => {
+    const before = await victimState();
+    expect(before.status).toBe(200);
+    const r = prng(SEED);
+    const cookie = victim.cookieHeader;
+    const outcomes = new Map<string, Map<number, number>>();
+    const failures: string[] = [];
+    const reqs = Array.from({ length: RAW_REQUESTS }, () => generate(r, cookie));
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < reqs.length; i = next++) {
+        const fr = reqs[i];
+        const status = await sendRaw(port, fr);
+        const byStatus = outcomes.get(fr.category) ?? new Map<number, number>();
+        byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+        outcomes.set(fr.category, byStatus);
+        if (status < 400 || status > 499) {
+          failures.push(`#${i} ${fr.category} ${fr.method} ${fr.path.slice(0, 80)} → ${status} ${JSON.stringify(fr.headers).slice(0, 200)} ${fr.body?.toString('utf8').slice(0, 120) ?? ''}${fr.raw ? JSON.stringify(fr.raw.toString()) : ''}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    expect(failures.slice(0, 10)).toEqual([]);
+    // Every category was exercised and answered.
+    expect([...outcomes.keys()].sort()).toEqual(['bad-body', 'bad-cookie', 'big-header', 'content-type', 'cross-site', 'raw', 'too-large', 'unknown-path', 'wrong-method']);
+    // …each with the status its defect calls for.
+    const statuses = (c: string) => [...outcomes.get(c)!.keys()].sort();
+    expect(statuses('unknown-path')).toEqual([404]);
+    expect(statuses('wrong-method')).toEqual([405]);
+    expect(statuses('content-type')).toEqual([415]);
+    expect(statuses('bad-body')).toEqual([400]);
+    expect(statuses('too-large')).toEqual([413]);
+    expect(statuses('bad-cookie')).toEqual([401]);
+    expect(statuses('cross-site')).toEqual([403]);
+    expect(statuses('big-header')).toEqual([431]);
+    expect(statuses('raw')).toEqual([400]);
+    expect((await new Client(httpSend(port)).get('/healthz')).status).toBe(200);
+    expect(await victimState()).toEqual(before);
+  });
+
+  test(`${ADAPTER_REQUESTS} malformed requests through each Lambda adapter (seed ${SEED + 1}) get only 4xx and change no session`, async () => {
+    const before = await victimState();
+    const r = prng(SEED + 1);
+    const cookie = victim.cookieHeader;
+    for (const [name, send] of [['http-api', httpApiSend(app)], ['alb', albSend(app)]] as const) {
+      const failures: string[] = [];
+      for (let i = 0; i < ADAPTER_REQUESTS; i++) {
+        const fr = generate(r, cookie);
+        // Request-line garbage and oversized headers never reach a Lambda: API Gateway / ALB reject them.
+        if (fr.raw || fr.category === 'big-header') continue;
+        const { cookie: c, ...headers } = fr.headers;
+        const res = await send({ method: fr.method, path: fr.path.split('?')[0], headers, body: fr.body, cookies: c !== undefined ? [c] : [] });
+        if (res.status < 400 || res.status > 499) failures.push(`${name} #${i} ${fr.category} ${fr.method} ${fr.path.slice(0, 80)} → ${res.status} ${res.text.slice(0, 200)}`);
+        if (typeof res.json?.error?.code !== 'string') failures.push(`${name} #${i}: no JSON error body: ${res.text.slice(0, 100)}`);
+      }
+      expect(failures.slice(0, 10)).toEqual([]);
+    }
+    expect(await victimState()).toEqual(before);
+  });
 });

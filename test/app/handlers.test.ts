@@ -190,3 +190,38 @@ describe('conflicts', () => {
     expect(stored.map((l) => l.sku).sort()).toEqual(ok.sort());
   });
 });
+
+describe('cross-site refusal behind Lambda (header names in any case, as the event carries them)', () => {
+  const manager = new SessionManager({ store: new MemoryStore(), secrets: [TEST_SECRET], secure: true });
+  const app = createApp({ manager, authenticator: new OpenAuthenticator(), servedBy: 'csrf', allowedOrigins: ['https://www.example.com'] });
+  const httpApi = createHttpApiHandler(async () => app);
+  const albFn = createAlbHandler(async () => app);
+  const page = { Host: 'api.example.com', 'X-Forwarded-Proto': 'https', 'Content-Type': 'application/json' };
+
+  test('a form post from another site is a 403 through both adapters and the session survives; same-origin and an allowed origin are served', async () => {
+    const login = await httpApi(v2('POST', '/login', { headers: { ...page, Origin: 'https://api.example.com', 'Sec-Fetch-Site': 'same-origin' }, body: '{"user":"lam"}' }));
+    expect(login.statusCode).toBe(200);
+    const cookie = login.cookies![0].split(';')[0];
+    const id = manager.idFromCookies(cookie)!;
+    const forged = { ...page, 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' };
+    const viaApi = await httpApi(v2('POST', '/logout', { headers: forged, cookies: [cookie], body: 'x=1' }));
+    expect([viaApi.statusCode, JSON.parse(viaApi.body!).error.code]).toEqual([403, 'cross_site_request']);
+    const single = await albFn(alb('POST', '/logout', { multiValueHeaders: undefined, headers: { ...forged, Cookie: cookie }, body: 'x=1' }));
+    expect([single.statusCode, JSON.parse(single.body!).error.code]).toEqual([403, 'cross_site_request']);
+    const multi = await albFn(alb('PUT', '/prefs', { multiValueHeaders: { ORIGIN: ['https://evil.example'], 'content-type': ['application/json'], Host: ['api.example.com'], Cookie: [cookie] }, body: '{"theme":"x"}' }));
+    expect([multi.statusCode, JSON.parse(multi.body!).error.code]).toEqual([403, 'cross_site_request']);
+    expect(await manager.loadById(id)).toMatchObject({ data: { user: 'lam' } });
+    // A front end on a sibling host that SESSION_ALLOWED_ORIGINS lists (Sec-Fetch-Site: same-site).
+    const sibling = await albFn(alb('POST', '/cart/items', { multiValueHeaders: { 'Content-Type': ['application/json'], Origin: ['https://www.example.com'], 'Sec-Fetch-Site': ['same-site'], Host: ['api.example.com'], Cookie: [cookie] }, body: '{"sku":"s","qty":1}' }));
+    expect(sibling.statusCode).toBe(200);
+    const out = await httpApi(v2('POST', '/logout', { headers: { ...page, Origin: 'https://api.example.com', 'Sec-Fetch-Site': 'same-origin' }, cookies: [cookie] }));
+    expect(out.statusCode).toBe(204);
+    expect(await manager.loadById(id)).toBeUndefined();
+  });
+
+  test('an allowed origin that is not a bare http(s) origin is refused when the app is built', () => {
+    for (const bad of ['www.example.com', 'https://www.example.com/app', 'ftp://x.example', 'https://u@x.example']) {
+      expect(() => createApp({ manager, authenticator: new OpenAuthenticator(), servedBy: 'x', allowedOrigins: [bad] })).toThrow(/allowedOrigins/);
+    }
+  });
+});

@@ -1,44 +1,38 @@
 /**
  * The reference app's routes and every error class, on every real store (memory, redis-server,
- * dynalite, s3rver) through every transport it is deployed with (API Gateway HTTP API v2
+ * dynalite, s3rver, memcached, PostgreSQL) through every transport it is deployed with (API Gateway HTTP API v2
  * adapter, ALB adapter, node:http instance server over real HTTP). The store and manager are
  * built from SESSION_* variables by lambda/session/from-env.ts, as in production.
  */
-import { createApp } from '../../lambda/app/app';
 import type { App } from '../../lambda/app/app';
-import { parseSessionEnv } from '../../lambda/session/env';
-import { createSessionRuntime, type SessionRuntime } from '../../lambda/session/from-env';
-import { createInstanceServer, type InstanceServer } from '../../lambda/instance/server';
-import { BACKENDS, startBackend, type Backend, type BackendKind } from '../support/app-backends';
+import type { SessionRuntime } from '../../lambda/session/from-env';
+import { BACKENDS, type BackendKind } from '../support/app-backends';
+import { startAppOnStore, type AppOnStore } from '../support/app-on-store';
 import { albSend, Client, httpApiSend, httpSend, type Send, type TransportKind } from '../support/app-client';
-import { OpenAuthenticator } from '../../lambda/session/auth/open';
 
 const TRANSPORTS: readonly TransportKind[] = ['http-api', 'alb', 'http'];
-const quiet = { warn: () => undefined };
 
 describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
-  let backend: Backend;
+  let started: AppOnStore | undefined;
   let runtime: SessionRuntime;
   let app: App;
-  let instance: InstanceServer;
   let port: number;
 
   beforeAll(async () => {
-    backend = await startBackend(kind);
-    Object.assign(process.env, backend.env); // the AWS SDK clients read their endpoint and keys from here
-    runtime = await createSessionRuntime(parseSessionEnv(backend.env), { logger: quiet });
     // Unexpected errors (500s) are printed so a failure shows its cause.
     const logger = { info: () => undefined, warn: () => undefined, error: (m: string, a: Record<string, unknown>) => console.error(m, a) };
-    app = createApp({ manager: runtime.manager, authenticator: new OpenAuthenticator(), servedBy: `test-${kind}`, logger });
-    instance = createInstanceServer({ app });
-    port = await instance.listen(0, '127.0.0.1');
+    started = await startAppOnStore(kind, { servedBy: `test-${kind}`, logger });
+    ({ runtime, app, port } = started);
   });
   afterAll(async () => {
-    await instance?.shutdown(1000);
-    await runtime?.close();
-    await backend?.stop();
+    await started?.stop();
   });
 
+  /** What the store holds for a session id (version and data), read past the app. */
+  const stored = async (id: string) => {
+    const s = await runtime.store.load(id, { now: Date.now(), idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 });
+    return { version: s?.version, data: s?.data };
+  };
   const sendFor = (t: TransportKind): Send => (t === 'http-api' ? httpApiSend(app) : t === 'alb' ? albSend(app) : httpSend(port));
 
   describe.each(TRANSPORTS.map((t) => [t] as [TransportKind]))('via %s', (transport) => {
@@ -142,6 +136,18 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
       expect((await c.get('/session', { cookie })).status).toBe(401);
     });
 
+    test('a session id in the URL is no session: the app reads only the cookie (401 with the id in the query string or path)', async () => {
+      const c = await loggedIn('url');
+      const pair = c.cookieHeader; // sid=<id>.<signature>
+      const value = pair.slice(pair.indexOf('=') + 1);
+      const bare = client();
+      for (const path of [`/session?sid=${value}`, `/session?${pair}`, `/session;sid=${value}`]) {
+        const r = await bare.get(path);
+        expect({ path, status: r.status }).toEqual({ path, status: path.includes(';') ? 404 : 401 });
+      }
+      expect((await c.get('/session')).status).toBe(200);
+    });
+
     test('no, garbage or tampered cookies give 401 no_session; a bad cookie of ours is cleared', async () => {
       const c = await loggedIn('erin');
       const good = c.cookieHeader;
@@ -197,6 +203,95 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
         expect({ method, path, body, status: r.status, code: r.json?.error?.code }).toEqual({ method, path, body, status: 400, code: 'bad_request' });
       }
       expect((await c.get('/session')).json).toMatchObject({ user: 'frank', cart: [{ sku: 'base', qty: 1 }], prefs: {} });
+    });
+
+    test('U+0000 or a lone surrogate in any string field (user, sku, pref key or value) is a 400 bad_request; the stored session is unchanged', async () => {
+      const c = await loggedIn('nul');
+      await c.put('/prefs', { theme: 'dark' });
+      const id = runtime.manager.idFromCookies(c.cookieHeader)!;
+      const before = await stored(id);
+      // Raw JSON text: the escapes are what a client sends, and JSON.parse turns them into the bad code units.
+      const bad: Array<[string, string, string]> = [
+        ['PUT', '/prefs', '{"theme":"a\\u0000b"}'],
+        ['PUT', '/prefs', '{"theme":"\\ud800"}'],
+        ['PUT', '/prefs', '{"theme":"x\\udc00"}'],
+        ['PUT', '/prefs', '{"theme":"\\ude80\\ud83d"}'],
+        ['PUT', '/prefs', '{"the\\u0000me":"x"}'],
+        ['PUT', '/prefs', '{"\\ud800":"x"}'],
+        ['POST', '/login', '{"user":"a\\u0000b"}'],
+        ['POST', '/login', '{"user":"\\udfff"}'],
+        ['POST', '/cart/items', '{"sku":"a\\u0000","qty":1}'],
+        ['POST', '/cart/items', '{"sku":"\\ud800","qty":1}'],
+      ];
+      for (const [method, path, body] of bad) {
+        const r = await c.req({ method, path, body, headers: { 'content-type': 'application/json' } });
+        expect({ method, path, body, status: r.status, code: r.json?.error?.code }).toEqual({ method, path, body, status: 400, code: 'bad_request' });
+      }
+      expect(await stored(id)).toEqual(before);
+      // A surrogate pair is a character like any other: stored and read back on every store.
+      const pair = await c.req({ method: 'PUT', path: '/prefs', body: '{"theme":"\\ud83d\\ude80"}', headers: { 'content-type': 'application/json' } });
+      expect(pair.status).toBe(200);
+      expect((await c.get('/session')).json).toMatchObject({ user: 'nul', prefs: { theme: '🚀' } });
+    });
+
+    test('cross-site writes (forms, text/plain fetches, foreign or null Origin, Sec-Fetch-Site cross-site or same-site) are refused on every state-changing route; the session survives', async () => {
+      const c = await loggedIn('csrf');
+      await c.post('/cart/items', { sku: 'mine', qty: 1 });
+      await c.put('/prefs', { theme: 'dark' });
+      const id = runtime.manager.idFromCookies(c.cookieHeader)!;
+      const before = await stored(id);
+      const own = c.send.origin!;
+      const otherScheme = own.startsWith('https:') ? own.replace('https:', 'http:') : own.replace('http:', 'https:');
+      const routes: Array<[string, string, unknown]> = [
+        ['POST', '/login', { user: 'mallory' }],
+        ['POST', '/logout', {}],
+        ['POST', '/cart/items', { sku: 'evil', qty: 9 }],
+        ['PUT', '/prefs', { theme: 'pwned' }],
+      ];
+      // [what a browser sends, expected status]: 403 for an origin check, 415 when only the JSON requirement stops it.
+      const attacks: Array<[string, Record<string, string>, 'form' | 'text' | 'json', number]> = [
+        ['form post from another site', { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }, 'form', 403],
+        ['text/plain no-cors fetch from another site', { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }, 'text', 403],
+        ['form post, browser without Sec-Fetch-*', { origin: 'https://evil.example' }, 'form', 403],
+        ['JSON with Origin stripped, Sec-Fetch-Site cross-site', { 'sec-fetch-site': 'cross-site' }, 'json', 403],
+        ['JSON from a sibling subdomain not listed', { origin: 'https://shop.example', 'sec-fetch-site': 'same-site' }, 'json', 403],
+        ['sandboxed frame (Origin null)', { origin: 'null', 'sec-fetch-site': 'cross-site' }, 'form', 403],
+        ['JSON from the same host over the other scheme', { origin: otherScheme, 'sec-fetch-site': 'same-site' }, 'json', 403],
+        ['JSON, Origin of another site, Sec-Fetch-Site forged same-origin', { origin: 'https://evil.example', 'sec-fetch-site': 'same-origin' }, 'json', 403],
+        ['form post from a browser that sends neither header', {}, 'form', 415],
+      ];
+      const bodies = { form: 'user=mallory&sku=evil&qty=9&theme=pwned', text: '', json: '' };
+      const types = { form: 'application/x-www-form-urlencoded', text: 'text/plain', json: 'application/json' };
+      const outcomes: unknown[] = [];
+      const expected: unknown[] = [];
+      for (const [name, headers, kind, status] of attacks) {
+        for (const [method, path, json] of routes) {
+          const body = kind === 'form' ? bodies.form : JSON.stringify(json);
+          const r = await c.req({ method, path, body, headers: { ...headers, 'content-type': types[kind] } });
+          outcomes.push({ name, method, path, status: r.status, code: r.json?.error?.code, cookies: r.setCookies });
+          expected.push({ name, method, path, status, code: status === 403 ? 'cross_site_request' : 'unsupported_media_type', cookies: [] });
+        }
+      }
+      expect(outcomes).toEqual(expected);
+      expect(await stored(id)).toEqual(before);
+      expect((await c.get('/session')).json).toMatchObject({ user: 'csrf', cart: [{ sku: 'mine', qty: 1 }], prefs: { theme: 'dark' } });
+      // The same requests as a same-origin page's fetch sends them are accepted, logout last.
+      expect((await c.post('/cart/items', { sku: 'more', qty: 1 })).status).toBe(200);
+      expect((await c.req({ method: 'POST', path: '/logout', headers: { origin: own, 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' } })).status).toBe(204);
+      expect(await runtime.manager.loadById(id)).toBeUndefined();
+    });
+
+    test('writes without Origin and Sec-Fetch-Site (curl, server-side callers) still need JSON; logout takes {} or an empty body, nothing else', async () => {
+      const c = new Client(sendFor(transport), { browser: false });
+      expect((await c.post('/login', { user: 'cli' })).status).toBe(200);
+      expect((await c.post('/cart/items', { sku: 'cli', qty: 1 })).status).toBe(200);
+      const noType = await c.req({ method: 'POST', path: '/logout' });
+      expect([noType.status, noType.json?.error?.code]).toEqual([415, 'unsupported_media_type']);
+      const fields = await c.post('/logout', { everything: true });
+      expect([fields.status, fields.json?.error?.code]).toEqual([400, 'bad_request']);
+      expect((await c.get('/session')).json).toMatchObject({ user: 'cli', cart: [{ sku: 'cli', qty: 1 }] });
+      expect((await c.req({ method: 'POST', path: '/logout', headers: { 'content-type': 'application/json' } })).status).toBe(204);
+      expect((await c.get('/session')).status).toBe(401);
     });
 
     test('prefs may hold at most 32 keys in all: the 33rd across requests is a 400 and the 32 stay', async () => {

@@ -87,4 +87,16 @@ describe('parseSessionEnv (the seam between constructs and runtime)', () => {
   it('requires a cookie secret unless the store is jwt', () => {
     expect(() => parseSessionEnv({})).toThrow(/SESSION_COOKIE_SECRET, SESSION_COOKIE_SECRET_ARN or SESSION_COOKIE_SECRET_FILE is required/);
   });
+
+  it('reads SESSION_ALLOWED_ORIGINS as normalized origins (none by default) and names each entry that is not a bare origin', () => {
+    expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET }).allowedOrigins).toEqual([]);
+    expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.ALLOWED_ORIGINS]: 'https://WWW.Example.com, http://localhost:3000,https://a.example:443/' }).allowedOrigins).toEqual([
+      'https://www.example.com',
+      'http://localhost:3000',
+      'https://a.example',
+    ]);
+    expect(() => parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, [V.ALLOWED_ORIGINS]: 'www.example.com,https://x.example/app,*' })).toThrow(
+      /"www\.example\.com" must be an origin[\s\S]*"https:\/\/x\.example\/app" must be an origin[\s\S]*"\*" must be an origin/,
+    );
+  });
 });

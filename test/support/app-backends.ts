@@ -1,14 +1,22 @@
 /**
  * Real store servers for the app tests, and the SESSION_* environment that points the runtime
  * (lambda/session/from-env.ts) at them: memory (nothing to start), redis (redis-server),
- * dynamodb (dynalite), s3 (s3rver — it ignores conditional writes, see test/support/s3rver.ts).
+ * dynamodb (dynalite), s3 (s3rver — it ignores conditional writes, see test/support/s3rver.ts),
+ * memcached (a memcached process), postgres (a throwaway database on the machine's PostgreSQL,
+ * its schema applied explicitly, as the deploy-time schema function does).
  */
+import { Pool } from 'pg';
+import { DEFAULTS } from '../../lambda/session/env';
+import { ensureSchema } from '../../lambda/session/stores/postgres';
 import { startDynalite, waitForTableActive, type Dynalite } from './dynalite';
+import { MemcachedServer } from './memcached-server';
+import { ThrowawayDatabase } from './postgres';
 import { RedisServer } from './redis-server';
 import { S3RVER_CREDENTIALS, startS3rver } from './s3rver';
 
-export type BackendKind = 'memory' | 'redis' | 'dynamodb' | 's3';
-export const BACKENDS: readonly BackendKind[] = ['memory', 'redis', 'dynamodb', 's3'];
+export type BackendKind = 'memory' | 'redis' | 'dynamodb' | 's3' | 'memcached' | 'postgres';
+/** Every store the runtime has (JWT mode has its own suite). */
+export const BACKENDS: readonly BackendKind[] = ['memory', 'redis', 'dynamodb', 's3', 'memcached', 'postgres'];
 
 export const TEST_SECRET = 'app-test-cookie-secret-0123456789abcdef';
 
@@ -43,6 +51,15 @@ export function baseEnv(extra: Record<string, string> = {}): Record<string, stri
   };
 }
 
+/**
+ * `backend.env` with the runtime's default store timeout instead of baseEnv's short one: for
+ * suites that prove behaviour, not outages, where a store call cut short on a busy machine
+ * (20 concurrent conflicting writes to dynalite, say) would be a false failure.
+ */
+export function routeEnv(backend: Backend): Record<string, string> {
+  return { ...backend.env, SESSION_STORE_TIMEOUT_MS: String(DEFAULTS.storeTimeoutMs) };
+}
+
 export async function startBackend(kind: BackendKind, redisArgs: readonly string[] = []): Promise<Backend> {
   switch (kind) {
     case 'memory':
@@ -61,6 +78,20 @@ export async function startBackend(kind: BackendKind, redisArgs: readonly string
       const s3 = await startS3rver(['app-sessions']);
       const env = baseEnv({ SESSION_STORE: 's3', SESSION_BUCKET: 'app-sessions', AWS_ENDPOINT_URL_S3: s3.endpoint, ...LOCAL_AWS_ENV });
       return { kind, env, stop: () => s3.close() };
+    }
+    case 'memcached': {
+      const mc = await MemcachedServer.start();
+      return { kind, env: baseEnv({ SESSION_STORE: 'memcached', SESSION_MEMCACHED_SERVERS: mc.address }), stop: () => mc.stop() };
+    }
+    case 'postgres': {
+      const db = await ThrowawayDatabase.create('app');
+      const pool = new Pool({ connectionString: db.url, max: 1 });
+      try {
+        await ensureSchema(pool);
+      } finally {
+        await pool.end();
+      }
+      return { kind, env: baseEnv({ SESSION_STORE: 'postgres', SESSION_DATABASE_URL: db.url }), stop: () => db.drop() };
     }
   }
 }
