@@ -11,7 +11,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { runtimeRoot } from './runtime-assets';
+import { NODE_TARGET, runtimeRoot } from './runtime-assets';
 
 /** The newest Node.js Lambda runtime this aws-cdk-lib knows. */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -56,7 +56,7 @@ export function runtimeFunctionProps(entry: string, options: RuntimeFunctionOpti
       minify: true,
       sourceMap: true,
       sourcesContent: false,
-      target: 'node22',
+      target: NODE_TARGET,
       format: nodejs.OutputFormat.CJS,
       // The runtime ships AWS SDK v3: leave it out of the bundle (smaller, faster cold starts).
       bundleAwsSDK: false,

@@ -21,5 +21,17 @@ export const INSTANCE_HEALTH_CHECK = {
   unhealthyThresholdCount: 3,
 } as const;
 
+/**
+ * How long a new instance may take from launch until its server answers, seconds: the Auto
+ * Scaling group waits this long for each instance's CloudFormation signal (on create and on every
+ * rolling update) and gives a new instance this long before ELB health checks count. First boot
+ * installs packages through the NAT gateway, downloads the bundle and starts the server, about a
+ * minute on a t4g.small; the bound leaves room for a slow package mirror.
+ */
+export const INSTANCE_BOOT_TIMEOUT_SECONDS = 600;
+
+/** How long first boot waits for the started server to answer the health check on loopback, seconds. */
+export const LOCAL_HEALTH_WAIT_SECONDS = 120;
+
 /** How long a dependency may be down before a health check that depended on it would fail the fleet, seconds. */
 export const UNHEALTHY_AFTER_SECONDS = INSTANCE_HEALTH_CHECK.intervalSeconds * INSTANCE_HEALTH_CHECK.unhealthyThresholdCount;

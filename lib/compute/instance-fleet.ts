@@ -1,4 +1,4 @@
-import { Annotations, Aws, CfnCondition, CfnResource, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnResource, ContextProvider, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
@@ -8,21 +8,22 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { FactName } from 'aws-cdk-lib/region-info';
+import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
 import { Construct } from 'constructs';
 import { DEFAULTS, SessionEnvVars } from '../../lambda/session/env';
 import { acknowledgeGuard } from '../core/guard';
 import { ISessionStore } from '../core/session-store';
+import { validateProps } from '../core/validate';
 import {
   createCookieSecret,
   runtimeEnvironment,
   SessionRuntimeOptions,
-  throwIfProblems,
   validateRuntimeOptions,
   wireCookieName,
 } from './common';
+import { INSTANCE_BOOT_TIMEOUT_SECONDS, INSTANCE_HEALTH_CHECK, LOCAL_HEALTH_WAIT_SECONDS } from './health-check';
 import { resolveLoginPool } from './login';
-import { bundleInstanceServer, INSTANCE_SERVER_FILE } from './runtime-assets';
+import { bundleInstanceServer, INSTANCE_SERVER_FILE, NODE_MAJOR } from './runtime-assets';
 import { resolveVpc, validateVpcChoice } from './vpc';
 
 /** Load balancer stickiness (session affinity) of the fleet's target group. */
@@ -82,6 +83,15 @@ export interface InstanceFleetProps extends SessionRuntimeOptions {
    */
   readonly instanceType?: ec2.InstanceType;
   /**
+   * The instances' image: an Amazon Linux 2023 image (user data installs `nodejs24` and
+   * `aws-cfn-bootstrap` with dnf) of the instance type's architecture.
+   * @default - the latest AL2023 image of the instance type's architecture, pinned at synth: in a
+   * stack with a concrete account and region, looked up once and cached in `cdk.context.json`
+   * (refresh on purpose with `cdk context --reset`); in an environment-agnostic stack, resolved
+   * by EC2 from the public SSM parameter at each instance launch, so deploys never change it
+   */
+  readonly machineImage?: ec2.IMachineImage;
+  /**
    * Fewest instances.
    * @default 2
    */
@@ -108,8 +118,10 @@ export interface InstanceFleetProps extends SessionRuntimeOptions {
    */
   readonly deregistrationDelay?: Duration;
   /**
-   * Path of the target group's health check (the runtime answers 200 when its store answers).
-   * @default '/healthz'
+   * Path of the target group's health check. With ELB health checks on the Auto Scaling group,
+   * an instance that fails it is replaced: point it only at a liveness route that does not
+   * depend on the session store, or a store outage replaces the whole fleet.
+   * @default '/healthz' (liveness of the instance server)
    */
   readonly healthCheckPath?: string;
   /**
@@ -123,13 +135,20 @@ export interface InstanceFleetProps extends SessionRuntimeOptions {
    */
   readonly rootVolumeSize?: number;
   /**
-   * Bucket for the load balancer's access logs (must use SSE-S3 encryption).
+   * Bucket for the load balancer's access logs, in the stack's region; must use SSE-S3 (the
+   * load balancer cannot write to an SSE-KMS bucket). Its policy gets one statement: the ELB
+   * log-delivery service may put objects under `alb/AWSLogs/<this account>/`.
    * @default - a new encrypted, TLS-only, private bucket whose logs expire after 90 days
    */
   readonly accessLogsBucket?: s3.IBucket;
 }
 
 const MAX_STICKINESS_SECONDS = 7 * 24 * 3600;
+
+/** Where AL2023's `nodejs24` package puts its namespaced executable (no `alternatives` needed). */
+const NODE_BIN = `/usr/bin/node-${NODE_MAJOR}`;
+
+const INSTANCE_BOOT_TIMEOUT = Duration.seconds(INSTANCE_BOOT_TIMEOUT_SECONDS);
 
 /**
  * An internet-facing Application Load Balancer in front of an Auto Scaling group of
@@ -171,7 +190,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
     const secure = props.certificate !== undefined;
     const stickinessCookieName =
       props.stickiness?.type === 'app_cookie' ? (props.stickiness.cookieName ?? wireCookieName(props, secure)) : undefined;
-    throwIfProblems('InstanceFleet', validateFleetProps(props, stickinessCookieName));
+    validateProps(this, validateFleetProps(props, stickinessCookieName));
 
     const port = props.port ?? DEFAULTS.port;
     this.vpc = resolveVpc(this, 'Vpc', props);
@@ -246,12 +265,10 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
     });
 
     const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.SMALL);
-    const cpuType =
-      instanceType.architecture === ec2.InstanceArchitecture.ARM_64 ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64;
     const userData = ec2.UserData.forLinux();
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       instanceType,
-      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType }),
+      machineImage: props.machineImage ?? pinnedAmazonLinux2023(this, instanceType),
       role: this.role,
       securityGroup: this.securityGroup,
       userData,
@@ -272,19 +289,35 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
     });
 
     const minCapacity = props.minCapacity ?? 2;
+    const maxCapacity = props.maxCapacity ?? 4;
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'AutoScalingGroup', {
       vpc: this.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       launchTemplate: this.launchTemplate,
       minCapacity,
-      maxCapacity: props.maxCapacity ?? 4,
+      maxCapacity,
       desiredCapacity: props.desiredCapacity,
+      // ELB checks replace an instance whose server stopped answering; they are safe because the
+      // target group asks a liveness route that never depends on the session store.
       healthChecks: autoscaling.HealthChecks.withAdditionalChecks({
         additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
-        gracePeriod: Duration.minutes(5),
+        gracePeriod: INSTANCE_BOOT_TIMEOUT,
       }),
-      updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({ minInstancesInService: Math.max(1, minCapacity - 1) }),
+      // Every new instance signals once its server answers locally (see writeUserData):
+      // CloudFormation waits for all of them on create and on each rolling-update batch, and a
+      // failure signal or a timeout fails the deploy and rolls back to the previous launch template.
+      // (A group created empty has nothing to wait for.)
+      signals: (props.desiredCapacity ?? minCapacity) > 0 ? autoscaling.Signals.waitForAll({ timeout: INSTANCE_BOOT_TIMEOUT }) : undefined,
+      updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({
+        // CloudFormation requires it below MaxSize.
+        minInstancesInService: Math.min(Math.max(1, minCapacity - 1), maxCapacity - 1),
+        waitOnResourceSignals: true,
+        pauseTime: INSTANCE_BOOT_TIMEOUT,
+      }),
     });
+    // First boot installs packages and downloads the bundle through the private subnets' NAT
+    // routes: CloudFormation must not launch instances before those routes exist.
+    this.autoScalingGroup.node.addDependency(this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).internetConnectivityEstablished);
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-AS3',
       reason:
@@ -301,12 +334,12 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
       targets: [this.autoScalingGroup],
       deregistrationDelay: props.deregistrationDelay ?? Duration.seconds(30),
       healthCheck: {
-        path: props.healthCheckPath ?? '/healthz',
+        path: props.healthCheckPath ?? INSTANCE_HEALTH_CHECK.path,
         healthyHttpCodes: '200',
-        interval: Duration.seconds(15),
-        timeout: Duration.seconds(5),
-        healthyThresholdCount: 2,
-        unhealthyThresholdCount: 3,
+        interval: Duration.seconds(INSTANCE_HEALTH_CHECK.intervalSeconds),
+        timeout: Duration.seconds(INSTANCE_HEALTH_CHECK.timeoutSeconds),
+        healthyThresholdCount: INSTANCE_HEALTH_CHECK.healthyThresholdCount,
+        unhealthyThresholdCount: INSTANCE_HEALTH_CHECK.unhealthyThresholdCount,
       },
     });
     if (props.stickiness) {
@@ -340,53 +373,29 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
       AWS_REGION: Stack.of(this).region,
       NODE_ENV: 'production',
     };
-    this.writeUserData(userData);
+    this.writeUserData(userData, port, props.healthCheckPath ?? INSTANCE_HEALTH_CHECK.path);
   }
 
   /**
-   * ALB access logs that also work in an environment-agnostic stack, where
-   * `loadBalancer.logAccessLogs()` refuses (it must know the region to pick the principal).
-   * Regions from before August 2022 deliver as a regional ELB account, newer ones as the
-   * `logdelivery.elasticloadbalancing.amazonaws.com` service principal: the policy admits both,
-   * each only to `<prefix>/AWSLogs/<this account>/`.
+   * ALB access logs with the bucket policy AWS documents for every region ("Enable access logs
+   * for your Application Load Balancer", step 2): the `logdelivery.elasticloadbalancing.amazonaws.com`
+   * service principal may put objects under `<prefix>/AWSLogs/<this account>/`, nothing else.
+   * Not `loadBalancer.logAccessLogs()`: that needs a concrete region and picks the legacy
+   * per-region ELB account where one exists, a region-keyed lookup that fails in every region its
+   * table lacks; AWS keeps the legacy account policy only for compatibility.
    */
   private enableAccessLogs(bucket: s3.IBucket, prefix: string): void {
-    const stack = Stack.of(this);
-    if (!Token.isUnresolved(stack.region)) {
-      this.loadBalancer.logAccessLogs(bucket, prefix);
-      return;
-    }
     this.loadBalancer.setAttribute('access_logs.s3.enabled', 'true');
     this.loadBalancer.setAttribute('access_logs.s3.bucket', bucket.bucketName);
     this.loadBalancer.setAttribute('access_logs.s3.prefix', prefix);
-    const logObjects = bucket.arnForObjects(`${prefix}/AWSLogs/${Aws.ACCOUNT_ID}/*`);
-    // One CfnMapping per stack (Stack.regionalFact); 'NONE' for regions without an ELB account.
-    const elbAccount = stack.regionalFact(FactName.ELBV2_ACCOUNT, 'NONE');
-    const conditionId = 'SessionsRegionHasNoElbAccount';
-    const noElbAccount =
-      (stack.node.tryFindChild(conditionId) as CfnCondition | undefined) ??
-      new CfnCondition(stack, conditionId, { expression: Fn.conditionEquals(elbAccount, 'NONE') });
-    // In a region without an ELB account the statement names this account itself, which may
-    // write its own bucket anyway: no access is added.
-    const accountPrincipal = Fn.conditionIf(
-      noElbAccount.logicalId,
-      `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:root`,
-      `arn:${Aws.PARTITION}:iam::${elbAccount}:root`,
-    ).toString();
-    bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject'],
-        principals: [new iam.ArnPrincipal(accountPrincipal)],
-        resources: [logObjects],
-      }),
-    );
     bucket.addToResourcePolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject'],
         principals: [new iam.ServicePrincipal('logdelivery.elasticloadbalancing.amazonaws.com')],
-        resources: [logObjects],
+        resources: [bucket.arnForObjects(`${prefix}/AWSLogs/${Aws.ACCOUNT_ID}/*`)],
       }),
     );
+    // The load balancer checks that it may write (a test object) when logging is turned on.
     const lb = this.loadBalancer.node.defaultChild as CfnResource;
     const policy = bucket.policy?.node.defaultChild;
     if (policy && CfnResource.isCfnResource(policy)) lb.addResourceDependency(policy);
@@ -435,7 +444,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
       id: 'AwsSolutions-S1',
       reason:
         'This bucket is itself the access-log destination of the load balancer; logging its own access would need a ' +
-        'further log bucket with the same question. Writes come only from the regional ELB log delivery principal.',
+        'further log bucket with the same question. Writes come only from the ELB log-delivery service principal.',
     });
     acknowledgeGuard(
       bucket,
@@ -458,14 +467,25 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
     return bucket;
   }
 
-  private writeUserData(userData: ec2.UserData): void {
+  /**
+   * First boot: packages, bundle, environment, systemd unit; then the server must answer its own
+   * health check on loopback. The script's exit code goes to CloudFormation (cfn-signal in an EXIT
+   * trap), so any failing step, or a server that never answers, fails the deploy.
+   */
+  private writeUserData(userData: ec2.UserData, port: number, healthPath: string): void {
     const dir = '/opt/cdk-sessions';
     const envFile = '/etc/cdk-sessions.env';
+    // Rendered before every other line: on exit, signal the script's exit code (needs no
+    // credentials; CloudFormation checks that the instance belongs to the stack).
+    userData.addSignalOnExitCommand(this.autoScalingGroup);
     userData.addCommands(
       'set -euo pipefail',
-      '# Node.js from the Amazon Linux 2023 repository (nodejs20; plain nodejs on older images)',
-      'dnf install -y -q nodejs20 unzip || dnf install -y -q nodejs unzip',
-      'NODE_BIN="$(command -v node-20 || command -v node)"',
+      // cfn-signal first, on its own: a later failure (e.g. no nodejs24 in an old image's
+      // repository) then reaches CloudFormation at once instead of after the timeout.
+      'dnf install -y -q aws-cfn-bootstrap unzip',
+      `# Node.js ${NODE_MAJOR} from the Amazon Linux 2023 repository, nothing older`,
+      `dnf install -y -q nodejs${NODE_MAJOR}`,
+      `${NODE_BIN} --version`,
       'id -u sessions >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/nologin sessions',
       `mkdir -p ${dir}/app`,
     );
@@ -494,7 +514,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
       '[Service]',
       'User=sessions',
       `EnvironmentFile=${envFile}`,
-      `ExecStart=$NODE_BIN --enable-source-maps ${dir}/app/${INSTANCE_SERVER_FILE}`,
+      `ExecStart=${NODE_BIN} --enable-source-maps ${dir}/app/${INSTANCE_SERVER_FILE}`,
       'Restart=always',
       'RestartSec=2',
       // SIGTERM first: the server drains (SHUTDOWN_GRACE_MS, 25 s) within the ALB's deregistration delay.
@@ -508,8 +528,46 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
       'UNIT',
       'systemctl daemon-reload',
       'systemctl enable --now cdk-sessions.service',
+      // The same route the target group asks, on loopback; bounded, so a broken bundle fails fast.
+      `deadline=$((SECONDS + ${LOCAL_HEALTH_WAIT_SECONDS}))`,
+      `until curl -fsS -o /dev/null --max-time ${INSTANCE_HEALTH_CHECK.timeoutSeconds} 'http://127.0.0.1:${port}${healthPath}'; do`,
+      '  if [ "$SECONDS" -ge "$deadline" ]; then',
+      `    echo 'cdk-sessions: no answer on ${healthPath} within ${LOCAL_HEALTH_WAIT_SECONDS} s' >&2`,
+      '    journalctl -u cdk-sessions.service --no-pager -n 50 >&2 || true',
+      '    exit 1',
+      '  fi',
+      '  sleep 2',
+      'done',
+      `echo 'cdk-sessions: server answers on ${healthPath}'`,
     );
   }
+}
+
+/**
+ * The latest AL2023 image for `instanceType`'s architecture, fixed until changed on purpose: a
+ * context lookup cached in `cdk.context.json` where the stack has a concrete account and region;
+ * otherwise (no lookup possible) resolved by EC2 at each launch, which keeps the launch template,
+ * and so the fleet, unchanged across deploys. Never a CloudFormation SSM parameter resolved at
+ * every deploy, which replaces the fleet whenever AWS publishes a new image.
+ */
+function pinnedAmazonLinux2023(scope: Construct, instanceType: ec2.InstanceType): ec2.IMachineImage {
+  const cpuType =
+    instanceType.architecture === ec2.InstanceArchitecture.ARM_64 ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64;
+  // AWS's default kernel for AL2023 (MachineImage.latestAmazonLinux2023() would pin CDK's pick).
+  const parameterName = ec2.AmazonLinux2023ImageSsmParameter.ssmParameterName({ cpuType, kernel: ec2.AmazonLinux2023Kernel.DEFAULT });
+  const stack = Stack.of(scope);
+  if (Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region)) {
+    return ec2.MachineImage.resolveSsmParameterAtLaunch(parameterName, { os: ec2.OperatingSystemType.LINUX });
+  }
+  // The lookup MachineImage.fromSsmParameter({ cachedInContext: true }) makes (same context key),
+  // but with a stand-in shaped like an image id: the CLI's first run, before the lookup, must pass
+  // template validation (@aws-cdk/core:validateAgainstDefaultRules) or it never gets to look up.
+  const imageId = ContextProvider.getValue(scope, {
+    provider: cxschema.ContextProvider.SSM_PARAMETER_PROVIDER,
+    props: { parameterName },
+    dummyValue: 'ami-00000000000000000',
+  }).value as string;
+  return ec2.MachineImage.genericLinux({ [stack.region]: imageId });
 }
 
 function validateFleetProps(props: InstanceFleetProps, stickinessCookieName: string | undefined): string[] {
@@ -530,14 +588,18 @@ function validateFleetProps(props: InstanceFleetProps, stickinessCookieName: str
   if (dereg && !dereg.isUnresolved() && (dereg.toSeconds() < 0 || dereg.toSeconds() > 3600)) {
     problems.push(`deregistrationDelay must be from 0 to 3600 seconds, got ${dereg.toSeconds()} s`);
   }
-  if (props.healthCheckPath !== undefined && !/^\/[\x21-\x7e]*$/.test(props.healthCheckPath)) {
-    problems.push(`healthCheckPath must start with "/" and contain no spaces, got "${props.healthCheckPath}"`);
+  // URL path characters without quotes or spaces (user data passes it to curl in single quotes); ALB allows 1024.
+  if (props.healthCheckPath !== undefined && !/^\/[A-Za-z0-9\-._~%!$&()*+,;=:@/?]{0,1023}$/.test(props.healthCheckPath)) {
+    problems.push(`healthCheckPath must start with "/", be at most 1024 characters and contain only URL path characters (no spaces or quotes), got "${props.healthCheckPath}"`);
   }
   if (props.port !== undefined && (!Number.isInteger(props.port) || props.port < 1024 || props.port > 65535)) {
     problems.push(`port must be a whole number from 1024 to 65535 (the server runs unprivileged), got ${props.port}`);
   }
   if (props.rootVolumeSize !== undefined && (!Number.isInteger(props.rootVolumeSize) || props.rootVolumeSize < 8 || props.rootVolumeSize > 16384)) {
     problems.push(`rootVolumeSize must be a whole number of GiB from 8 to 16384, got ${props.rootVolumeSize}`);
+  }
+  if (props.accessLogsBucket?.encryptionKey) {
+    problems.push('accessLogsBucket must use SSE-S3 encryption: the load balancer cannot write access logs to a bucket encrypted with a KMS key');
   }
   if (props.sslPolicy !== undefined && props.certificate === undefined) problems.push('sslPolicy needs a certificate (it applies to the HTTPS listener)');
   const st = props.stickiness;

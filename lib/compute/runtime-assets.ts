@@ -27,6 +27,15 @@ export function runtimeRoot(entry: string): string {
   return path.resolve(path.dirname(entry), '..', '..');
 }
 
+/**
+ * The Node.js major version deployed code runs on: Lambda's `nodejs24.x` and the instances'
+ * AL2023 `nodejs24` package. esbuild targets it for both bundles.
+ */
+export const NODE_MAJOR = 24;
+
+/** esbuild's target for {@link NODE_MAJOR}. */
+export const NODE_TARGET = `node${NODE_MAJOR}`;
+
 /** Options of {@link bundleInstanceServer}. */
 export interface InstanceServerBundleOptions {
   /**
@@ -35,8 +44,8 @@ export interface InstanceServerBundleOptions {
    */
   readonly entry?: string;
   /**
-   * Node version esbuild targets (AL2023 ships nodejs20 and nodejs22).
-   * @default 'node20'
+   * Node version esbuild targets; must not be newer than the Node.js the instances run.
+   * @default 'node24' (the instances run AL2023's nodejs24)
    */
   readonly target?: string;
   /**
@@ -97,7 +106,7 @@ class EsbuildLocalBundling implements ILocalBundling {
  */
 export function bundleInstanceServer(scope: Construct, id: string, options: InstanceServerBundleOptions = {}): s3assets.Asset {
   const entry = options.entry ?? runtimeEntry('instance/main');
-  const target = options.target ?? 'node20';
+  const target = options.target ?? NODE_TARGET;
   const root = runtimeRoot(entry);
   const define: Record<string, string> = options.store === undefined ? {} : { 'process.env.SESSION_BUNDLE_STORE': JSON.stringify(options.store) };
   const defineFlags = Object.entries(define).map(([k, v]) => ` '--define:${k}=${v}'`).join('');
@@ -108,7 +117,7 @@ export function bundleInstanceServer(scope: Construct, id: string, options: Inst
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
       local: new EsbuildLocalBundling(entry, target, define),
-      image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs20.x'),
+      image: DockerImage.fromRegistry(`public.ecr.aws/sam/build-nodejs${NODE_MAJOR}.x`),
       command: [
         'bash',
         '-c',
