@@ -31,6 +31,7 @@ export function createApp(opts: AppOptions): App {
     pingsWhat: 'the session store',
     cookieName: manager.cookieName,
     clearCookie: () => manager.clearCookie(),
+    keepCookie: (cookies: string | readonly string[] | undefined) => manager.mayBeSignedWithNewerSecret(cookies),
   };
   /**
    * Load + compare-and-set of the request's session (one round trip when this instance wrote it

@@ -37,6 +37,8 @@ export interface RouterOptions {
   /** The session cookie's full name, and the Set-Cookie value that clears it. */
   readonly cookieName: string;
   readonly clearCookie: () => string;
+  /** True for a cookie the app must leave in place although it named no session (see SessionBackend.keepCookie). */
+  readonly keepCookie?: (cookies: string | readonly string[] | undefined) => boolean;
 }
 
 export const silentLogger: AppLogger = { info() {}, warn() {}, error() {} };
@@ -80,7 +82,9 @@ export function createRouter(opts: RouterOptions): App {
     } catch (err) {
       res = errorResponse(err, requestId, log);
       // A cookie that names no live session (bad signature, expired, deleted) is cleared so the browser stops sending it.
-      if (err instanceof NoSessionError && hasOwnCookie(cookiesOf(req), opts.cookieName)) res.cookies.push(opts.clearCookie());
+      // Not one that may be signed with a secret this process has not loaded yet: clearing it would log its user out mid-rotation.
+      const cookies = cookiesOf(req);
+      if (err instanceof NoSessionError && hasOwnCookie(cookies, opts.cookieName) && !(opts.keepCookie?.(cookies) ?? false)) res.cookies.push(opts.clearCookie());
     }
     log.info('request', {
       requestId,
@@ -127,6 +131,11 @@ export interface SessionBackend<S> {
   /** The session cookie's full name, and the Set-Cookie value that clears it. */
   readonly cookieName: string;
   clearCookie(): string;
+  /**
+   * Optional: true for a cookie that named no session but must not be cleared, e.g. one signed
+   * with a cookie secret this process has not loaded yet. @default - every such cookie is cleared
+   */
+  keepCookie?(cookies: string | readonly string[] | undefined): boolean;
 }
 
 /** The helpers an app's own routes get from {@link createSessionApp}. */
@@ -212,6 +221,7 @@ export function createSessionApp<S>(opts: AppCommonOptions, backend: SessionBack
     logger: opts.logger ?? silentLogger,
     cookieName: backend.cookieName,
     clearCookie: () => backend.clearCookie(),
+    keepCookie: backend.keepCookie === undefined ? undefined : (cookies) => backend.keepCookie!(cookies),
   });
 }
 

@@ -150,6 +150,15 @@ export class SessionManager {
     return (await this.onUnknownSignature()) ? this.idFromCookies(cookies) : undefined;
   }
 
+  /**
+   * True for a cookie of the signed shape that verifies against no secret known here while this
+   * manager reloads its secrets (`onUnknownSignature`): it may be signed with a secret this
+   * process has not loaded yet (a rotation in progress), so the app must not clear it.
+   */
+  mayBeSignedWithNewerSecret(cookies: string | readonly string[] | undefined): boolean {
+    return this.onUnknownSignature !== undefined && isSignedShape(readCookie(cookies, this.cookieName)) && this.idFromCookies(cookies) === undefined;
+  }
+
   /** The live session named by the request's cookie; undefined for no, bad or expired cookie. */
   load(cookies: string | readonly string[] | undefined): Promise<Session | undefined> {
     const id = this.idFromCookies(cookies); // never throws

@@ -13,6 +13,8 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createApp } from '../../lambda/app/app';
+import { OpenAuthenticator } from '../../lambda/session/auth/open';
 import { signSessionId } from '../../lambda/session/cookies';
 import { parseSessionEnv } from '../../lambda/session/env';
 import { cookieSecretSource, createSessionRuntime, type SessionRuntime } from '../../lambda/session/from-env';
@@ -20,6 +22,7 @@ import { SessionManager } from '../../lambda/session/manager';
 import { CookieSecretReloader } from '../../lambda/session/secret-reload';
 import { MemoryStore } from '../../lambda/session/stores/memory';
 import { startSecretsStandIn } from '../support/app-secrets';
+import { httpApiSend } from '../support/app-client';
 import { startBlackhole } from '../support/outage';
 
 const OLD = 'old-cookie-secret-0123456789abcdef-old';
@@ -108,6 +111,33 @@ test('unknown signature: the request that carries it reloads at once and is serv
     expect(await manager.load('sid=not-a-signed-value')).toBeUndefined();
     expect(await manager.modify('sid=not-a-signed-value', (d) => ({ ...d, x: 1 }))).toBeUndefined();
     expect(reloader.reloads).toBe(2);
+  } finally {
+    reloader.stop();
+  }
+});
+
+test('through the app: a cookie signed with a secret not loaded yet gets 401 but is not cleared while reloads are rate-limited, and is served once the reload comes', async () => {
+  const file = secretFile(OLD);
+  const { manager, reloader, clock } = await fileBacked(file, { minGapMs: 10_000 });
+  try {
+    const send = httpApiSend(createApp({ manager, authenticator: new OpenAuthenticator(), servedBy: 'rotation' }));
+    const get = (cookie: string) => send({ method: 'GET', path: '/session', headers: {}, cookies: [cookie] });
+    const s = await manager.create({ user: 'ada' });
+    // A forged cookie spends the reload of this gap; then the rotation lands in the source.
+    expect((await get(cookieFor(s.id, FORGER))).status).toBe(401);
+    writeFileSync(file, `${NEW},${OLD}`);
+    const early = await get(cookieFor(s.id, NEW));
+    expect(early.status).toBe(401);
+    expect(early.setCookies).toEqual([]); // left in the browser: it may be signed with a newer secret
+    clock.now += 10_000;
+    const later = await get(cookieFor(s.id, NEW));
+    expect(later.status).toBe(200);
+    expect(later.json).toMatchObject({ user: 'ada' });
+    // A cookie whose signature verifies but names no session is still cleared.
+    await manager.destroy(s);
+    const gone = await get(cookieFor(s.id, NEW));
+    expect(gone.status).toBe(401);
+    expect(gone.setCookies.join(';')).toMatch(/sid=;/);
   } finally {
     reloader.stop();
   }
