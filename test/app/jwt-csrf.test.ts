@@ -10,10 +10,10 @@ import { createInstanceServer, type InstanceServer } from '../../lambda/instance
 import { parseSessionEnv } from '../../lambda/session/env';
 import { createJwtRuntime, type JwtRuntime } from '../../lambda/session/jwt/from-env';
 import { LocalKeySigner } from '../../lambda/session/jwt/keys';
-import { LOCAL_AWS_ENV } from '../support/app-backends';
 import { albSend, Client, httpApiSend, httpSend, type Send } from '../support/app-client';
 import type { Dynalite } from '../support/dynalite';
-import { REVOCATION_TABLE, startDenylistDynalite } from '../support/jwt-denylist';
+import { jwtEnv } from '../support/jwt-app';
+import { startDenylistDynalite } from '../support/jwt-denylist';
 
 let dyn: Dynalite;
 let runtime: JwtRuntime;
@@ -26,17 +26,7 @@ const saved = { ...process.env };
 beforeAll(async () => {
   dyn = await startDenylistDynalite();
   const key = await LocalKeySigner.generate();
-  env = {
-    SESSION_STORE: 'jwt',
-    SESSION_COOKIE_SECURE: 'false',
-    SESSION_JWT_PRIVATE_KEY: key.privatePem(),
-    SESSION_JWT_ISSUER: 'https://shop.test',
-    SESSION_JWT_AUDIENCE: 'shop',
-    SESSION_REVOCATION_TABLE: REVOCATION_TABLE,
-    SESSION_STORE_TIMEOUT_MS: '2000',
-    AWS_ENDPOINT_URL_DYNAMODB: dyn.endpoint,
-    ...LOCAL_AWS_ENV,
-  };
+  env = jwtEnv(key, dyn);
   Object.assign(process.env, env); // the SDK's endpoint and credential chains read process.env
   runtime = await createJwtRuntime(parseSessionEnv(env));
   app = createJwtApp({ sessions: runtime.sessions, authenticator: new OpenAuthenticator(), servedBy: 'jwt-csrf' });

@@ -11,11 +11,11 @@ import { parseSessionEnv } from '../../lambda/session/env';
 import { createJwtRuntime, type JwtRuntime } from '../../lambda/session/jwt/from-env';
 import { LocalKeySigner } from '../../lambda/session/jwt/keys';
 import { JwtSessionService } from '../../lambda/session/jwt/service';
-import { LOCAL_AWS_ENV } from '../support/app-backends';
 import { Client, httpApiSend, httpSend } from '../support/app-client';
 import { removeInstanceBundle, startInstance } from '../support/app-instance';
 import type { Dynalite } from '../support/dynalite';
-import { REVOCATION_TABLE, startDenylistDynalite } from '../support/jwt-denylist';
+import { jwtEnv } from '../support/jwt-app';
+import { startDenylistDynalite } from '../support/jwt-denylist';
 import { OpenAuthenticator } from '../../lambda/session/auth/open';
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0, 0);
@@ -45,21 +45,11 @@ describe('reference app, SESSION_STORE=jwt, via the HTTP API adapter', () => {
     dyn = await startDenylistDynalite();
     oldKey = await LocalKeySigner.generate();
     key = await LocalKeySigner.generate();
-    env = {
+    env = jwtEnv(key, dyn, {
       SESSION_AUTH: 'open',
-      SESSION_STORE: 'jwt',
-      SESSION_COOKIE_SECURE: 'false',
-      SESSION_JWT_PRIVATE_KEY: key.privatePem(),
       SESSION_JWT_PREVIOUS_PUBLIC_KEYS: oldKey.privatePem().replace(/\n/g, '\\n'), // one-line form, as in a .env file
-      SESSION_JWT_ISSUER: 'https://shop.test',
-      SESSION_JWT_AUDIENCE: 'shop',
-      SESSION_JWT_TTL: '900',
-      SESSION_REVOCATION_TABLE: REVOCATION_TABLE,
-      SESSION_REVOCATION_CHECK: 'always',
       SESSION_STORE_TIMEOUT_MS: '1000',
-      AWS_ENDPOINT_URL_DYNAMODB: dyn.endpoint,
-      ...LOCAL_AWS_ENV,
-    };
+    });
     Object.assign(process.env, env); // the SDK's endpoint and credential chains read process.env
     runtime = await createJwtRuntime(parseSessionEnv(env), { now: () => now });
     const logger = { info: () => undefined, warn: () => undefined, error: (m: string, a: Record<string, unknown>) => console.error(m, a) };

@@ -15,7 +15,8 @@ import { Client, httpApiSend, httpSend, type Reply } from '../support/app-client
 import { removeInstanceBundle, startInstance, type InstanceProcess } from '../support/app-instance';
 import { CognitoLocal, type CognitoPool } from '../support/cognito';
 import type { Dynalite } from '../support/dynalite';
-import { REVOCATION_TABLE, startDenylistDynalite } from '../support/jwt-denylist';
+import { jwtEnv } from '../support/jwt-app';
+import { startDenylistDynalite } from '../support/jwt-denylist';
 
 const ALICE_PASSWORD = 'Correct-Horse-Battery-1';
 const BOB_PASSWORD = 'Another-Good-Secret-2';
@@ -175,18 +176,7 @@ describe('JWT mode (SESSION_STORE=jwt, denylist on dynalite), SESSION_AUTH=cogni
   beforeAll(async () => {
     dyn = await startDenylistDynalite();
     const key = await LocalKeySigner.generate();
-    const env = {
-      ...cognito.env(pool),
-      SESSION_STORE: 'jwt',
-      SESSION_COOKIE_SECURE: 'false',
-      SESSION_JWT_PRIVATE_KEY: key.privatePem(),
-      SESSION_JWT_ISSUER: 'https://shop.test',
-      SESSION_JWT_AUDIENCE: 'shop',
-      SESSION_REVOCATION_TABLE: REVOCATION_TABLE,
-      SESSION_STORE_TIMEOUT_MS: '1000',
-      AWS_ENDPOINT_URL_DYNAMODB: dyn.endpoint,
-      NODE_ENV: 'production',
-    };
+    const env = jwtEnv(key, dyn, { ...cognito.env(pool), SESSION_STORE_TIMEOUT_MS: '1000', NODE_ENV: 'production' });
     process.env.AWS_ENDPOINT_URL_DYNAMODB = dyn.endpoint;
     runtime = await createAppFromEnv(parseSessionEnv(env), { logger: silent, servedBy: 'fn' });
     client = () => new Client(httpApiSend(runtime.app));
