@@ -2,6 +2,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
 import type { StoreKind } from '../../lambda/session/env';
+import type { SessionConnectOptions } from './connect';
+import type { ISessionConsumer } from './consumer';
 
 /**
  * What reads and writes sessions: a Lambda function or an instance fleet. It gets IAM grants
@@ -33,4 +35,10 @@ export interface ISessionStore extends IConstruct {
    * return the environment the runtime needs.
    */
   bind(consumer: ISessionStoreConsumer): SessionStoreBinding;
+  /**
+   * One call that wires a team's own code to the sessions: grants, network path and the whole
+   * runtime environment (store variables, cookie secret ARN, cookie name, timeouts), set on the
+   * consumer. Returns the environment it set.
+   */
+  connect(consumer: ISessionConsumer, options?: SessionConnectOptions): SessionStoreBinding;
 }

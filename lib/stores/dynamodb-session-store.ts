@@ -6,6 +6,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { SessionEnvVars } from '../../lambda/session/env';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
+import { connectSessionConsumer, SessionConnectOptions } from '../core/connect';
+import { ISessionConsumer } from '../core/consumer';
 import { checkSessionBucketProps, createSessionBucket, grantSessionObjects } from '../core/session-bucket';
 import { checkExclusive, validateProps } from '../core/validate';
 import { checkReplicaRegions, checkUnset } from './common';
@@ -158,6 +160,17 @@ export class DynamoDbSessionStore extends Construct implements ISessionStore {
     this.table.encryptionKey?.grant(grantee, ...TABLE_KEY_ACTIONS);
     if (this.overflowBucket) grantSessionObjects(this.overflowBucket, this.overflowPrefix, grantee);
     return grant;
+  }
+
+  /**
+   * Wires a team's own code to these sessions in one call: grants, network path, and the whole
+   * runtime environment (store variables, cookie secret ARN, cookie name, timeouts) set on the
+   * consumer. Consumers connected without `cookieSecret` share this store's cookie secret.
+   *
+   * @example store.connect(SessionConsumer.fromFunction(fn))
+   */
+  public connect(consumer: ISessionConsumer, options: SessionConnectOptions = {}): SessionStoreBinding {
+    return connectSessionConsumer(this, consumer, options);
   }
 
   /** Grants {@link grantSessionAccess} to the consumer and returns the runtime environment. */

@@ -7,3 +7,6 @@ export * from '../core/validate';
 export { SESSION_OBJECT_ACTIONS, grantSessionObjects } from '../core/session-bucket';
 export * from './memcached-session-store';
 export * from './postgres-session-store';
+export * from '../core/consumer';
+export { connectSessionConsumer, STORE_COOKIE_SECRET_ID } from '../core/connect';
+export type { SessionConnectOptions } from '../core/connect';

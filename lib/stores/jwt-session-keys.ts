@@ -6,6 +6,8 @@ import { Construct } from 'constructs';
 import { DEFAULTS, SessionEnvVars } from '../../lambda/session/env';
 import { denyNonServiceGrants } from '../core/guard';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
+import { connectSessionConsumer, SessionConnectOptions } from '../core/connect';
+import { ISessionConsumer } from '../core/consumer';
 import { checkExclusive, checkInt, validateProps } from '../core/validate';
 import { TABLE_KEY_ACTIONS } from './dynamodb-session-store';
 
@@ -216,6 +218,17 @@ export class JwtSessionKeys extends Construct implements ISessionStore {
     this.grantVerify(consumer);
     this.grantRevocationRead(consumer);
     return { environment: this.environment() };
+  }
+
+  /**
+   * Wires a team's own code to these sessions in one call: grants, network path, and the whole
+   * runtime environment (store variables, cookie secret ARN, cookie name, timeouts) set on the
+   * consumer. Consumers connected without `cookieSecret` share this store's cookie secret.
+   *
+   * @example store.connect(SessionConsumer.fromFunction(fn))
+   */
+  public connect(consumer: ISessionConsumer, options: SessionConnectOptions = {}): SessionStoreBinding {
+    return connectSessionConsumer(this, consumer, options);
   }
 
   /** Same as {@link bindIssuer}: the reference app both logs users in and serves them. */

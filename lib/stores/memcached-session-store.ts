@@ -7,6 +7,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { SessionEnvVars } from '../../lambda/session/env';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
+import { connectSessionConsumer, SessionConnectOptions } from '../core/connect';
+import { ISessionConsumer } from '../core/consumer';
 import { checkInt, validateProps } from '../core/validate';
 import { allowConsumer, createElastiCacheNetwork, createStoreSecurityGroup, defaultPrivateSubnets, elastiCacheMetric, selectPrivateSubnets } from './common';
 
@@ -277,6 +279,17 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
   public get configurationEndpoint(): string {
     if (!this.cacheCluster) throw new Error(`${this.node.path} is serverless: it has one endpoint, see servers`);
     return `${this.cacheCluster.attrConfigurationEndpointAddress}:${this.cacheCluster.attrConfigurationEndpointPort}`;
+  }
+
+  /**
+   * Wires a team's own code to these sessions in one call: grants, network path, and the whole
+   * runtime environment (store variables, cookie secret ARN, cookie name, timeouts) set on the
+   * consumer. Consumers connected without `cookieSecret` share this store's cookie secret.
+   *
+   * @example store.connect(SessionConsumer.fromFunction(fn))
+   */
+  public connect(consumer: ISessionConsumer, options: SessionConnectOptions = {}): SessionStoreBinding {
+    return connectSessionConsumer(this, consumer, options);
   }
 
   /**

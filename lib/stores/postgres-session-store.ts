@@ -16,6 +16,8 @@ import { addVpcAccess, createFunctionRole, runtimeFunctionProps } from '../compu
 import { runtimeEntry } from '../compute/runtime-assets';
 import { acknowledgeGuard, acknowledgeLogGroupDefaults } from '../core/guard';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
+import { connectSessionConsumer, SessionConnectOptions } from '../core/connect';
+import { ISessionConsumer } from '../core/consumer';
 import { checkInt, validateProps } from '../core/validate';
 import { allowConsumer, defaultPrivateSubnets, selectPrivateSubnets } from './common';
 
@@ -462,6 +464,17 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
   /** `postgres://<user>@<proxy endpoint>:5432/<db>?sslmode=require` — no password; the runtime reads it from the secret. */
   public get url(): string {
     return `postgres://${this.username}@${this.proxy.endpoint}:${RDS_PROXY_POSTGRES_PORT}/${this.databaseName}?sslmode=require`;
+  }
+
+  /**
+   * Wires a team's own code to these sessions in one call: grants, network path, and the whole
+   * runtime environment (store variables, cookie secret ARN, cookie name, timeouts) set on the
+   * consumer. Consumers connected without `cookieSecret` share this store's cookie secret.
+   *
+   * @example store.connect(SessionConsumer.fromFunction(fn))
+   */
+  public connect(consumer: ISessionConsumer, options: SessionConnectOptions = {}): SessionStoreBinding {
+    return connectSessionConsumer(this, consumer, options);
   }
 
   /**

@@ -7,6 +7,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { SessionEnvVars } from '../../lambda/session/env';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
+import { connectSessionConsumer, SessionConnectOptions } from '../core/connect';
+import { ISessionConsumer } from '../core/consumer';
 import { checkExclusive, checkInt, validateProps } from '../core/validate';
 import { allowConsumer, createStoreSecurityGroup, defaultPrivateSubnets, elastiCacheAuthTokenGenerator, grantSecretValue, selectPrivateSubnets } from './common';
 import { ReplicationGroup, ReplicationGroupProps } from './replication-group';
@@ -176,6 +178,17 @@ export class RedisSessionStore extends Construct implements ISessionStore, ec2.I
   /** `rediss://<endpoint>:<port>` (always TLS). */
   public get url(): string {
     return `rediss://${this.endpointAddress}:${this.endpointPort}`;
+  }
+
+  /**
+   * Wires a team's own code to these sessions in one call: grants, network path, and the whole
+   * runtime environment (store variables, cookie secret ARN, cookie name, timeouts) set on the
+   * consumer. Consumers connected without `cookieSecret` share this store's cookie secret.
+   *
+   * @example store.connect(SessionConsumer.fromFunction(fn))
+   */
+  public connect(consumer: ISessionConsumer, options: SessionConnectOptions = {}): SessionStoreBinding {
+    return connectSessionConsumer(this, consumer, options);
   }
 
   /**

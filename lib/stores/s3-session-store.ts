@@ -5,6 +5,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DEFAULTS, SessionEnvVars } from '../../lambda/session/env';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
+import { connectSessionConsumer, SessionConnectOptions } from '../core/connect';
+import { ISessionConsumer } from '../core/consumer';
 import { checkSessionBucketProps, createSessionBucket, grantSessionObjects } from '../core/session-bucket';
 import { checkExclusive, validateProps } from '../core/validate';
 import { checkUnset } from './common';
@@ -95,6 +97,17 @@ export class S3SessionStore extends Construct implements ISessionStore {
    */
   public grantSessionAccess(grantee: iam.IGrantable): iam.Grant {
     return grantSessionObjects(this.bucket, this.prefix, grantee);
+  }
+
+  /**
+   * Wires a team's own code to these sessions in one call: grants, network path, and the whole
+   * runtime environment (store variables, cookie secret ARN, cookie name, timeouts) set on the
+   * consumer. Consumers connected without `cookieSecret` share this store's cookie secret.
+   *
+   * @example store.connect(SessionConsumer.fromFunction(fn))
+   */
+  public connect(consumer: ISessionConsumer, options: SessionConnectOptions = {}): SessionStoreBinding {
+    return connectSessionConsumer(this, consumer, options);
   }
 
   /** Grants {@link grantSessionAccess} to the consumer and returns the runtime environment. */

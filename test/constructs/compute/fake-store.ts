@@ -2,6 +2,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { StoreKind } from '../../../lambda/session/env';
+import { connectSessionConsumer, SessionConnectOptions } from '../../../lib/core/connect';
+import { ISessionConsumer } from '../../../lib/core/consumer';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../../../lib/core/session-store';
 
 /**
@@ -33,5 +35,9 @@ export class FakeStore extends Construct implements ISessionStore {
     });
     if (this.connections && consumer.connections) this.connections.allowDefaultPortFrom(consumer.connections);
     return { environment: { SESSION_STORE: this.kind, SESSION_TABLE: 'fake' } };
+  }
+
+  public connect(consumer: ISessionConsumer, options?: SessionConnectOptions): SessionStoreBinding {
+    return connectSessionConsumer(this, consumer, options);
   }
 }
