@@ -31,39 +31,46 @@ export function addReferenceStacks(app: App, props: StackProps = {}): ReferenceS
   const s = new StickySessions(sticky, 'Sessions', { certificate: certificate(sticky) });
   loginOutputs(sticky, s);
   new CfnOutput(sticky, 'Url', { value: s.url });
+  pageOutput(sticky, `${s.url}/`);
 
   const redis = new Stack(app, 'CdkSessions-Redis', { ...props, description: 'cdk-sessions: Redis/Valkey store shared by an ALB fleet and a Lambda API' });
   const r = new RedisSessions(redis, 'Sessions', { fleet: { certificate: certificate(redis) } });
   loginOutputs(redis, r);
   new CfnOutput(redis, 'FleetUrl', { value: r.fleet.url });
   new CfnOutput(redis, 'ApiUrl', { value: r.api.url });
+  pageOutput(redis, `${r.fleet.url}/`);
 
   const dynamodb = new Stack(app, 'CdkSessions-DynamoDb', { ...props, description: 'cdk-sessions: DynamoDB store behind a Lambda API' });
   const d = new DynamoDbSessions(dynamodb, 'Sessions');
   loginOutputs(dynamodb, d);
   new CfnOutput(dynamodb, 'ApiUrl', { value: d.api.url });
+  pageOutput(dynamodb, d.api.url);
 
   const s3 = new Stack(app, 'CdkSessions-S3', { ...props, description: 'cdk-sessions: S3 store behind a Lambda API' });
   const b = new S3Sessions(s3, 'Sessions');
   loginOutputs(s3, b);
   new CfnOutput(s3, 'ApiUrl', { value: b.api.url });
+  pageOutput(s3, b.api.url);
 
   const jwt = new Stack(app, 'CdkSessions-Jwt', { ...props, description: 'cdk-sessions: stateless JWT sessions signed by KMS, DynamoDB revocation list' });
   const j = new JwtSessions(jwt, 'Sessions');
   loginOutputs(jwt, j);
   new CfnOutput(jwt, 'ApiUrl', { value: j.api.url });
+  pageOutput(jwt, j.api.url);
 
   const memcached = new Stack(app, 'CdkSessions-Memcached', { ...props, description: 'cdk-sessions: ElastiCache for Memcached store shared by an ALB fleet and a Lambda API' });
   const m = new MemcachedSessions(memcached, 'Sessions', { fleet: { certificate: certificate(memcached) } });
   loginOutputs(memcached, m);
   new CfnOutput(memcached, 'FleetUrl', { value: m.fleet.url });
   new CfnOutput(memcached, 'ApiUrl', { value: m.api.url });
+  pageOutput(memcached, `${m.fleet.url}/`);
 
   const rds = new Stack(app, 'CdkSessions-Rds', { ...props, description: 'cdk-sessions: Aurora PostgreSQL Serverless v2 store behind an RDS Proxy, shared by an ALB fleet and a Lambda API' });
   const p = new RdsSessions(rds, 'Sessions', { fleet: { certificate: certificate(rds) } });
   loginOutputs(rds, p);
   new CfnOutput(rds, 'FleetUrl', { value: p.fleet.url });
   new CfnOutput(rds, 'ApiUrl', { value: p.api.url });
+  pageOutput(rds, `${p.fleet.url}/`);
 
   if (!certificateArn) {
     for (const fleet of [s.fleet, r.fleet, m.fleet, p.fleet]) acknowledgePlainHttp(fleet);
@@ -80,6 +87,15 @@ function acknowledgePlainHttp(fleet: InstanceFleet): void {
     'Reference stack synthesized without -c certificateArn=...: it serves plain HTTP for review and tests, and the ' +
       'InstanceFleet.plainHttp warning says so. With a certificate this listener redirects to the HTTPS one.',
   );
+}
+
+/**
+ * The session page (GET /, lambda/app/page.ts): what to open in a browser after `cdk deploy`.
+ * Stacks with a fleet and an API point at the fleet, whose instances show up one by one in
+ * "served by"; the API's URL (ApiUrl) serves the same page.
+ */
+function pageOutput(stack: Stack, url: string): void {
+  new CfnOutput(stack, 'PageUrl', { value: url, description: 'The session page: log in, add to the cart, see which server answers each request' });
 }
 
 /** The ids an administrator needs to create the first user (`aws cognito-idp admin-create-user`) and to log in. */

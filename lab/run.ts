@@ -13,6 +13,10 @@
  * unless --no-bench.
  * `--only` matches topology names by substring. Topologies whose runtime code or server is
  * missing are listed as not run, with the reason.
+ *
+ * `npm run lab -- --screenshots [--only …]` runs no scenario: it opens the session page (GET /)
+ * in chromium per topology, before and after an instance kill, and writes the PNGs to
+ * lab/screenshots/ (lab/screenshots.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +34,8 @@ interface Flags {
   scenarios: ScenarioName[];
   out: string;
   bench: boolean;
+  /** Take the session page's screenshots instead of running the scenarios. */
+  screenshots: boolean;
 }
 
 export function parseFlags(argv: readonly string[]): Flags {
@@ -61,11 +67,19 @@ export function parseFlags(argv: readonly string[]): Flags {
     // Only the whole lab replaces lab/RESULTS.md.
     out: get('out') ?? (get('only') !== undefined || get('scenarios') !== undefined ? join(tmpdir(), 'cdk-sessions-lab-RESULTS.partial.md') : join(__dirname, 'RESULTS.md')),
     bench: !argv.includes('--no-bench'),
+    screenshots: argv.includes('--screenshots'),
   };
 }
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
+  if (flags.screenshots) {
+    const { takeScreenshots } = require('./screenshots') as typeof import('./screenshots');
+    const files = await takeScreenshots(flags.only);
+    removeInstanceBundle();
+    console.log(`wrote ${files.length} screenshots:\n${files.map((f) => `  ${f}`).join('\n')}`);
+    return;
+  }
   const started = Date.now();
   const topologies = TOPOLOGIES.filter((t) => !flags.only || flags.only.some((o) => t.name.includes(o)));
   const rows: ScenarioResult[] = [];

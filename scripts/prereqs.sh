@@ -4,7 +4,8 @@
 set -euo pipefail
 
 missing=()
-for pair in redis-server:redis-server redis-cli:redis-tools haproxy:haproxy memcached:memcached openssl:openssl; do
+# chromium: the browser tests (test/browser/) drive Debian's build through playwright-core; no browser is downloaded.
+for pair in redis-server:redis-server redis-cli:redis-tools haproxy:haproxy memcached:memcached openssl:openssl chromium:chromium; do
   bin=${pair%%:*} pkg=${pair##*:}
   command -v "$bin" >/dev/null 2>&1 || missing+=("$pkg")
 done
@@ -13,8 +14,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Wait for another apt run (a second helper, unattended-upgrades) instead of failing on its lock.
+  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+  $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # PostgreSQL tests use the machine's server with a throwaway database; start it if it is down.

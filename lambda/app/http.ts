@@ -2,8 +2,8 @@
  * What both reference apps (store mode and JWT mode) share: JSON responses, the one place an
  * error becomes a response, strict body reading, the router that dispatches a request to a
  * route handler, logs one line per request and clears a cookie that names no live session, and
- * {@link createSessionApp}: the routes both modes answer alike (/logout, /healthz, /readyz) and
- * the helpers their other routes use.
+ * {@link createSessionApp}: the routes both modes answer alike (/logout, /healthz, /readyz, and
+ * the session page at /) and the helpers their other routes use.
  */
 import * as crypto from 'node:crypto';
 import { TextDecoder } from 'node:util';
@@ -11,6 +11,7 @@ import { setBounded } from '../session/bounded';
 import { BadRequestError, httpStatusOf, SessionError, StoreUnavailableError } from '../session/errors';
 import { normalizeOrigin, refuseCrossSite, SAFE_METHODS } from './csrf';
 import { BodyTooLargeError, MethodNotAllowedError, NoSessionError, NotFoundError, truncate, UnsupportedMediaTypeError } from './errors';
+import { pageRoutes } from './page';
 import type { AppLogger, AppRequest, AppResponse } from './types';
 import { parseJsonObject } from './validate';
 
@@ -39,6 +40,8 @@ export interface RouterOptions {
   readonly clearCookie: () => string;
   /** True for a cookie the app must leave in place although it named no session (see SessionBackend.keepCookie). */
   readonly keepCookie?: (cookies: string | readonly string[] | undefined) => boolean;
+  /** Sent as X-Served-By on every response (errors too), so a page can show which instance answered. @default - no such header */
+  readonly servedBy?: string;
 }
 
 export const silentLogger: AppLogger = { info() {}, warn() {}, error() {} };
@@ -68,6 +71,8 @@ const own = <T extends object>(o: T, k: string): boolean => Object.prototype.has
 
 export function createRouter(opts: RouterOptions): App {
   const { routes, logger: log } = opts;
+  // A header value must be printable ASCII; servedBy comes from the environment or the host name.
+  const servedByHeader = opts.servedBy?.replace(/[^\x20-\x7e]/g, '?');
   return async function app(req: AppRequest): Promise<AppResponse> {
     const started = Date.now();
     const ctx: RouteContext = { req };
@@ -86,6 +91,7 @@ export function createRouter(opts: RouterOptions): App {
       const cookies = cookiesOf(req);
       if (err instanceof NoSessionError && hasOwnCookie(cookies, opts.cookieName) && !(opts.keepCookie?.(cookies) ?? false)) res.cookies.push(opts.clearCookie());
     }
+    if (servedByHeader !== undefined) res.headers['x-served-by'] = servedByHeader;
     log.info('request', {
       requestId,
       method: truncate(req.method, 16),
@@ -100,7 +106,7 @@ export function createRouter(opts: RouterOptions): App {
 
 /** What both apps take besides their session backend. */
 export interface AppCommonOptions {
-  /** Reported as `servedBy` by GET /session, /healthz and /readyz: the instance or function that answered. */
+  /** Reported as `servedBy` by GET /session, /healthz and /readyz, and in the X-Served-By header of every response: the instance or function that answered. */
   readonly servedBy: string;
   /** Largest request body accepted, bytes. @default 16384 */
   readonly maxBodyBytes?: number;
@@ -160,6 +166,7 @@ export interface SessionRouteKit<S> {
  *   the fleet); its requests get 503s instead.
  * - /readyz is the deep check for operators: 200 when the backend answers, 503 when it does not
  *   (within the store's timeout).
+ * - GET / and its assets: the session page (./page.ts).
  * Every state-changing route refuses cross-site requests before its handler runs (./csrf.ts:
  * 403, or 415 without JSON).
  */
@@ -193,6 +200,7 @@ export function createSessionApp<S>(opts: AppCommonOptions, backend: SessionBack
   };
   return createRouter({
     routes: refusingCrossSite(allowedOrigins, {
+      ...pageRoutes(), // GET / and its assets: the session page (./page.ts)
       ...routes(kit),
       '/logout': {
         async POST(ctx) {
@@ -222,6 +230,7 @@ export function createSessionApp<S>(opts: AppCommonOptions, backend: SessionBack
     cookieName: backend.cookieName,
     clearCookie: () => backend.clearCookie(),
     keepCookie: backend.keepCookie === undefined ? undefined : (cookies) => backend.keepCookie!(cookies),
+    servedBy: opts.servedBy,
   });
 }
 

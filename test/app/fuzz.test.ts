@@ -113,7 +113,7 @@ function generate(r: Rng, validCookie: string): FuzzRequest {
   };
   switch (category) {
     case 'unknown-path': {
-      const paths = ['/', '/nope', '/session/', '/Login', '/cart', '/cart/items/1', '/prefs/x', '/%2e%2e/session', '/login/../session', '//session', '/session%00', '/constructor', '/__proto__', '/hasOwnProperty', `/${pct(randomString(r, 40))}`, `/${'a'.repeat(2000 + r.int(4000))}`];
+      const paths = ['/index.html', '/nope', '/session/', '/Login', '/cart', '/cart/items/1', '/prefs/x', '/%2e%2e/session', '/login/../session', '//session', '/session%00', '/constructor', '/__proto__', '/hasOwnProperty', `/${pct(randomString(r, 40))}`, `/${'a'.repeat(2000 + r.int(4000))}`];
       maybeCookie();
       return { category, method: r.pick(METHODS), path: r.pick(paths) + (r.next() < 0.2 ? `?q=${pct(randomString(r, 10))}` : ''), headers };
     }

@@ -17,6 +17,7 @@ import type { Dynalite } from '../support/dynalite';
 import { jwtEnv } from '../support/jwt-app';
 import { startDenylistDynalite } from '../support/jwt-denylist';
 import { OpenAuthenticator } from '../../lambda/session/auth/open';
+import { PAGE_CSP, PAGE_PATHS } from '../../lambda/app/page';
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0, 0);
 
@@ -88,6 +89,19 @@ describe('reference app, SESSION_STORE=jwt, via the HTTP API adapter', () => {
       aud: 'shop',
     });
     expect(claims.sid).not.toBe(claims.jti);
+  });
+
+  test('GET / serves the same session page in JWT mode, with its CSP, and X-Served-By names the function on every answer', async () => {
+    const page = await client().get('/');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    for (const asset of [PAGE_PATHS.script, PAGE_PATHS.style]) {
+      expect(page.text).toContain(`"${asset.slice(1)}"`); // linked relatively, so it works under a stage path too
+      expect((await client().get(asset)).status).toBe(200);
+    }
+    expect(page.headers['content-security-policy']).toBe(PAGE_CSP);
+    expect(page.headers['x-served-by']).toBe('test-jwt');
+    expect((await client().get('/session')).headers['x-served-by']).toBe('test-jwt');
   });
 
   test('GET /session verifies the token and answers user, cart, prefs, servedBy; 401 without one', async () => {

@@ -4,7 +4,11 @@
  * adapter, ALB adapter, node:http instance server over real HTTP). The store and manager are
  * built from SESSION_* variables by lambda/session/from-env.ts, as in production.
  */
+import { createHash } from 'node:crypto';
+import { Script } from 'node:vm';
 import type { App } from '../../lambda/app/app';
+import { PAGE_CSP } from '../../lambda/app/page';
+import { PAGE_SCRIPT } from '../../lambda/app/page-script';
 import type { SessionRuntime } from '../../lambda/session/from-env';
 import { BACKENDS, type BackendKind } from '../support/app-backends';
 import { startAppOnStore, type AppOnStore } from '../support/app-on-store';
@@ -313,7 +317,7 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
       expect(none.status).toBe(415);
       const withCharset = await c.req({ method: 'PUT', path: '/prefs', body: '{"a":"b"}', headers: { 'content-type': 'Application/JSON; charset=utf-8' } });
       expect(withCharset.status).toBe(200);
-      for (const path of ['/', '/nope', '/session/', '/SESSION', '/cart', '/__proto__', '/constructor', '/login/../session']) {
+      for (const path of ['/index.html', '/assets/page.js', '/nope', '/session/', '/SESSION', '/cart', '/__proto__', '/constructor', '/login/../session']) {
         const r = await c.get(path);
         expect({ path, status: r.status, code: r.json?.error?.code }).toEqual({ path, status: 404, code: 'not_found' });
       }
@@ -330,6 +334,34 @@ describe.each(BACKENDS.map((b) => [b] as [BackendKind]))('store %s', (kind) => {
         const r = await c.req({ method, path });
         expect({ method, path, status: r.status, allow: r.headers.allow, code: r.json?.error?.code }).toEqual({ method, path, status: 405, allow, code: 'method_not_allowed' });
       }
+    });
+
+    test('GET / is the session page: static HTML whose only script and stylesheet are hashed assets with matching integrity, all three with the strict CSP, nosniff, Referrer-Policy and no cookie; X-Served-By on every answer', async () => {
+      const c = client();
+      const page = await c.get('/');
+      expect(page.status).toBe(200);
+      expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(page.setCookies).toEqual([]);
+      expect(page.text).not.toMatch(/<script(?![^>]*\ssrc=)/); // no inline script
+      expect(page.text).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i); // no inline style, no inline handler
+      const refs = [...page.text.matchAll(/(?:src|href)="(assets\/page\.[0-9a-f]{16}\.(js|css))" integrity="(sha384-[A-Za-z0-9+/=]+)"/g)];
+      expect(refs.map((m) => m[2]).sort()).toEqual(['css', 'js']);
+      for (const res of [page, ...(await Promise.all(refs.map((m) => c.get(`/${m[1]}`))))]) {
+        expect(res.status).toBe(200);
+        expect(res.headers['content-security-policy']).toBe(PAGE_CSP);
+        expect(res.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY', 'x-served-by': `test-${kind}` });
+      }
+      for (const [, path, ext, integrity] of refs) {
+        const asset = await c.get(`/${path}`);
+        expect(asset.headers['content-type']).toBe(ext === 'js' ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8');
+        expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable'); // the name changes with the content
+        expect(`sha384-${createHash('sha384').update(asset.text).digest('base64')}`).toBe(integrity);
+      }
+      expect(page.headers['cache-control']).toBe('no-cache');
+      expect(() => new Script(PAGE_SCRIPT)).not.toThrow(); // the script at least parses
+      expect((await c.get('/session')).headers['x-served-by']).toBe(`test-${kind}`); // errors name the server too (a 401 here)
+      expect((await c.get('/nope')).headers['x-served-by']).toBe(`test-${kind}`);
+      expect((await c.post('/', {})).status).toBe(405);
     });
 
     test('a body over 16 KiB is a 413 body_too_large and the session is unchanged', async () => {
