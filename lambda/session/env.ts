@@ -10,7 +10,7 @@
 export const SessionEnvVars = {
   /** Port the instance server listens on. */
   PORT: 'PORT',
-  /** Which runtime store to use: one of {@link STORE_KINDS}. */
+  /** Which runtime store to use: one of {@link STORE_KINDS}. Unset: memory, except with NODE_ENV=production, where it is required. */
   STORE: 'SESSION_STORE',
   /** Cookie signing secret(s), comma-separated; the first signs, all verify (rotation). */
   COOKIE_SECRET: 'SESSION_COOKIE_SECRET',
@@ -90,7 +90,7 @@ export const SessionEnvVars = {
   COGNITO_CLIENT_ID: 'SESSION_COGNITO_CLIENT_ID',
   /** Bound on one call to the authenticator (Cognito InitiateAuth), milliseconds; past it the login gets a 503. */
   AUTH_TIMEOUT_MS: 'SESSION_AUTH_TIMEOUT_MS',
-  /** `production` in deployed environments: refuses SESSION_AUTH=open, and a missing SESSION_AUTH. */
+  /** `production` in deployed environments: refuses SESSION_AUTH=open, a missing SESSION_AUTH and a missing SESSION_STORE. */
   NODE_ENV: 'NODE_ENV',
 } as const;
 
@@ -233,8 +233,16 @@ export class SessionEnvError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * Reads and validates the session environment. Collects every problem and throws one
- * {@link SessionEnvError} naming them all.
+ * Reads and validates the session environment (the variables in {@link SessionEnvVars}, as the
+ * constructs' `bind()` sets them). Collects every problem and throws one {@link SessionEnvError}
+ * naming them all. SESSION_STORE defaults to `memory`, except with NODE_ENV=production, where a
+ * missing SESSION_STORE is one of the problems.
+ *
+ * @example
+ * ```ts
+ * import { parseSessionEnv } from 'cdk-sessions/runtime';
+ * const env = parseSessionEnv(process.env); // throws SessionEnvError listing every bad variable
+ * ```
  */
 export function parseSessionEnv(env: Env = process.env): SessionEnv {
   const problems: string[] = [];
@@ -271,7 +279,13 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
       .map((s) => s.trim())
       .filter((s) => s !== '');
 
-  const storeRaw = get(V.STORE) ?? 'memory';
+  // Unset means memory (one process's sessions) for local runs; a deployed app must say which
+  // store it uses, or every instance would quietly keep its own sessions.
+  const storeSet = get(V.STORE);
+  if (storeSet === undefined && get(V.NODE_ENV) === 'production') {
+    problems.push(`${V.STORE} is required when ${V.NODE_ENV}=production: set it to one of ${STORE_KINDS.join(', ')} (memory keeps sessions in this process only)`);
+  }
+  const storeRaw = storeSet ?? 'memory';
   let store: StoreKind = 'memory';
   if ((STORE_KINDS as readonly string[]).includes(storeRaw)) store = storeRaw as StoreKind;
   else problems.push(`${V.STORE} must be one of ${STORE_KINDS.join(', ')}, got "${storeRaw}"`);
