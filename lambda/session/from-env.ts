@@ -18,7 +18,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SessionEnv, StoreKind } from './env';
 import { SessionManager } from './manager';
 import { CookieSecretReloader, type CookieSecretSource } from './secret-reload';
@@ -116,7 +116,8 @@ export async function createSessionRuntime(env: SessionEnv, opts: SessionRuntime
   const logger = opts.logger ?? console;
   let sm = opts.secretsManager;
   let ownClient: SecretsManagerClient | undefined;
-  const secretsManager = () => (sm ??= ownClient = new SecretsManagerClient({ maxAttempts: 3 }));
+  // Loaded on first use: a process whose secrets are all in the environment never loads the SDK client.
+  const secretsManager = () => (sm ??= ownClient = new (secretsManagerSdk().SecretsManagerClient)({ maxAttempts: 3 }));
   const destroyOwnClient = () => ownClient?.destroy();
 
   if (env.store === 'jwt' || (env.store !== 'memory' && !(opts.stores ?? []).some((f) => f.kind === env.store))) {
@@ -238,9 +239,13 @@ export function cookieSecretSource(env: SessionEnv, secretsManager: () => Secret
   return undefined;
 }
 
+function secretsManagerSdk(): typeof import('@aws-sdk/client-secrets-manager') {
+  return require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
+}
+
 /** SecretString of a secret (binary secrets are not supported). */
 export async function getSecretString(client: SecretsManagerClient, secretId: string): Promise<string> {
-  const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+  const out = await client.send(new (secretsManagerSdk().GetSecretValueCommand)({ SecretId: secretId }));
   if (typeof out.SecretString !== 'string' || out.SecretString === '') {
     throw new Error(`secret ${secretId} has no SecretString`);
   }
