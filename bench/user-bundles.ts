@@ -8,7 +8,7 @@
  * (asserts the budget: a size is deterministic, not a timing).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildSync, type Metafile } from 'esbuild';
@@ -74,20 +74,28 @@ export async function handler(event) {
 `;
 }
 
-/** The package as npm would install it: package.json and the runtime's tsc output, in a temporary node_modules. */
+/**
+ * The package as npm would install it: package.json and the runtime's tsc output in
+ * `<dir>/node_modules/cdk-sessions`, beside links to this repository's dependencies (so a file in
+ * `<dir>` resolves `cdk-sessions/...` through `exports`, and the package its own dependencies).
+ */
 export interface BuiltPackage {
   /** The directory holding node_modules/cdk-sessions. */
   readonly dir: string;
-  /** Where bare imports resolve from: the built package first, then this repository's dependencies. */
+  /** Where bare imports resolve from (for esbuild's nodePaths): `<dir>/node_modules`. */
   readonly nodePaths: readonly string[];
   dispose(): void;
 }
 
-/** Compiles lambda/ with tsconfig.build.json's settings into `<tmp>/node_modules/cdk-sessions/dist` beside package.json (~10 s). */
+/** Compiles lambda/ with tsconfig.build.json's settings into `<tmp>/node_modules/cdk-sessions/dist` beside package.json (a few seconds). */
 export function buildPackage(): BuiltPackage {
   const dir = mkdtempSync(join(tmpdir(), 'cdk-sessions-built-'));
-  const pkg = join(dir, 'node_modules', 'cdk-sessions');
+  const modules = join(dir, 'node_modules');
+  const pkg = join(modules, 'cdk-sessions');
   mkdirSync(pkg, { recursive: true });
+  for (const name of readdirSync(join(ROOT, 'node_modules'))) {
+    if (name !== 'cdk-sessions' && !name.startsWith('.')) symlinkSync(join(ROOT, 'node_modules', name), join(modules, name));
+  }
   copyFileSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
   const tsconfig = join(dir, 'tsconfig.json');
   writeFileSync(
@@ -100,7 +108,7 @@ export function buildPackage(): BuiltPackage {
     }),
   );
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', tsconfig], { cwd: ROOT, stdio: 'pipe' });
-  return { dir, nodePaths: [join(dir, 'node_modules'), join(ROOT, 'node_modules')], dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, nodePaths: [modules], dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** One user handler bundled against the built package. */

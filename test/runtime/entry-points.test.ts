@@ -66,7 +66,7 @@ describe('the built package', () => {
         out[sub] = { file: file.slice(file.indexOf('node_modules/cdk-sessions/') + 'node_modules/cdk-sessions/'.length), exports: Object.keys(require('cdk-sessions/' + sub)) };
       }
       process.stdout.write(JSON.stringify(out));`;
-    const r = spawnSync(process.execPath, ['-e', probe], { cwd: pkg.dir, encoding: 'utf8', env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') } });
+    const r = spawnSync(process.execPath, ['-e', probe], { cwd: pkg.dir, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout) as Record<string, { file: string; exports: string[] }>;
     for (const sub of SUBPATHS) {
