@@ -16,15 +16,17 @@ function tsBlocks(markdown: string): string[] {
 }
 
 /** tsc diagnostics of `source` compiled as `<pkg.dir>/<name>.ts`, formatted; [] when it compiles. */
-function compile(pkg: BuiltPackage, name: string, source: string): string[] {
+function compile(pkg: BuiltPackage, name: string, source: string, resolution: 'node16' | 'node10' = 'node16'): string[] {
   const file = join(pkg.dir, `${name}.ts`);
   writeFileSync(file, source);
   const program = ts.createProgram([file], {
     strict: true,
     noEmit: true,
     target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.Node16,
-    moduleResolution: ts.ModuleResolutionKind.Node16,
+    // node10 (TypeScript's old `node` resolution) ignores `exports`: typesVersions must map the subpaths.
+    module: resolution === 'node16' ? ts.ModuleKind.Node16 : ts.ModuleKind.CommonJS,
+    moduleResolution: resolution === 'node16' ? ts.ModuleResolutionKind.Node16 : ts.ModuleResolutionKind.Node10,
+    ignoreDeprecations: '6.0',
     esModuleInterop: true,
     skipLibCheck: true,
     types: ['node'],
@@ -44,6 +46,17 @@ describe('README runtime-side example', () => {
     const blocks = tsBlocks(readFileSync(join(ROOT, 'test/fixtures/readme/runtime-side.md'), 'utf8'));
     expect(blocks.length).toBeGreaterThan(0);
     blocks.forEach((b, i) => expect(compile(pkg, `readme-runtime-${i}`, b)).toEqual([]));
+  }, 60_000);
+
+  it('a project on the older node10 resolution finds every runtime subpath\'s types through typesVersions', () => {
+    const source = [
+      `import { SessionManager } from 'cdk-sessions/runtime';`,
+      ...['redis', 'dynamodb', 's3', 'memcached', 'postgres'].map((s) => `import * as ${s} from 'cdk-sessions/runtime/${s}';`),
+      `import { createJwtRuntime } from 'cdk-sessions/runtime/jwt';`,
+      `import { createApp } from 'cdk-sessions/runtime/app';`,
+      `export const all: unknown[] = [SessionManager, redis.redisStoreFactory, dynamodb.dynamoDbStoreFactory, s3.s3StoreFactory, memcached.memcachedStoreFactory, postgres.postgresStoreFactory, createJwtRuntime, createApp];`,
+    ].join('\n');
+    expect(compile(pkg, 'node10', source, 'node10')).toEqual([]);
   }, 60_000);
 
   it('and the check can fail: a store class the core no longer exports is a compile error', () => {
