@@ -123,12 +123,11 @@ export async function createSessionRuntime(env: SessionEnv, opts: SessionRuntime
   if (env.store === 'jwt' || (env.store !== 'memory' && !(opts.stores ?? []).some((f) => f.kind === env.store))) {
     throw new Error(missingStoreMessage(env.store));
   }
-  let store: SessionStore;
   try {
     const source = cookieSecretSource(env, secretsManager);
     const secrets = source !== undefined ? [...(await source.read())] : [...env.cookie.secrets];
-    store = await createStore(env, { logger, readSecret: (id) => getSecretString(secretsManager(), id) }, opts.stores ?? []);
-    return start(env, store, source, secrets, logger, destroyOwnClient);
+    const store = await createStore(env, { logger, readSecret: (id) => getSecretString(secretsManager(), id) }, opts.stores ?? []);
+    return await start(env, store, source, secrets, logger, destroyOwnClient);
   } catch (err) {
     destroyOwnClient();
     throw err;
