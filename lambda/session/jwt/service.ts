@@ -43,7 +43,9 @@ export const MAX_COOKIE_BYTES = 4096;
 export interface SessionContent {
   /** The user (`sub`). */
   readonly sub: string;
+  /** The reference app's cart lines (`cart` claim); `[]` for none. */
   readonly cart: readonly unknown[];
+  /** The reference app's preferences (`prefs` claim); `{}` for none. */
   readonly prefs: Readonly<Record<string, string>>;
   /**
    * The app's own claims, JSON values under any name not in RESERVED_CLAIMS (a reserved one throws
@@ -55,7 +57,9 @@ export interface SessionContent {
 
 /** The data a renewal changes; the subject, session id and session start stay. */
 export interface SessionData {
+  /** The renewed token's cart lines. */
   readonly cart: readonly unknown[];
+  /** The renewed token's preferences. */
   readonly prefs: Readonly<Record<string, string>>;
   /** The app's own claims of the renewed token (as {@link SessionContent.custom}). @default - the session's current ones */
   readonly custom?: Readonly<Record<string, unknown>>;
