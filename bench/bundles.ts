@@ -4,12 +4,16 @@
  * two named baselines: the same entry with every store in it, and with tree-shaking off. Cold
  * init — a new Node process from spawn to its first answered event — for both bundles.
  *
+ * Then a team's own handler on `cdk-sessions/runtime` + one store entry, bundled from the built
+ * package as a user bundles it (./user-bundles), against the 250 KB budget, PASS or FAIL.
+ *
  * Run: npx ts-node --transpile-only bench/bundles.ts
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
+import { buildPackage, bundleUserHandler, USER_BUNDLE_BUDGET_BYTES } from './user-bundles';
 
 const ROOT = resolve(__dirname, '..');
 /**
@@ -85,6 +89,25 @@ export function main(): void {
     console.log(`memory-only bundle ${a.toFixed(0)} ms, every-store bundle ${b.toFixed(0)} ms, ratio ${(a / b).toFixed(2)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+  userBundles();
+}
+
+/** A user's handler per store entry, bundled from the built package (esbuild, minified, CJS, node24, AWS SDK external). */
+function userBundles(): void {
+  const pkg = buildPackage();
+  try {
+    const budget = USER_BUNDLE_BUDGET_BYTES;
+    console.log(`\n## A user's handler on cdk-sessions/runtime + one store entry (built package; esbuild minified, cjs, node24, @aws-sdk/* external)\n`);
+    console.log('| imports | size | budget | verdict |');
+    console.log('| --- | ---: | ---: | --- |');
+    for (const store of ['memory', 'redis', 'dynamodb', 's3', 'memcached', 'postgres', 'jwt']) {
+      const b = bundleUserHandler(pkg, store);
+      const imports = store === 'memory' ? 'cdk-sessions/runtime (memory store)' : `cdk-sessions/runtime + cdk-sessions/runtime/${store}`;
+      console.log(`| ${imports} | ${(b.bytes / 1024).toFixed(0)} KB | ${budget / 1024} KB | ${b.bytes <= budget ? 'PASS' : 'FAIL'} |`);
+    }
+  } finally {
+    pkg.dispose();
   }
 }
 

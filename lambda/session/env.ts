@@ -10,7 +10,7 @@
 export const SessionEnvVars = {
   /** Port the instance server listens on. */
   PORT: 'PORT',
-  /** Which runtime store to use: one of {@link STORE_KINDS}. */
+  /** Which runtime store to use: one of {@link STORE_KINDS}. Unset: memory, except with NODE_ENV=production, where it is required. */
   STORE: 'SESSION_STORE',
   /** Cookie signing secret(s), comma-separated; the first signs, all verify (rotation). */
   COOKIE_SECRET: 'SESSION_COOKIE_SECRET',
@@ -82,7 +82,7 @@ export const SessionEnvVars = {
   REVOCATION_TABLE: 'SESSION_REVOCATION_TABLE',
   /** JWT: `always` (consult the denylist on every request) or `never`. */
   REVOCATION_CHECK: 'SESSION_REVOCATION_CHECK',
-  /** Who may log in: one of {@link AUTH_KINDS}. Required when NODE_ENV=production. */
+  /** Who may log in to the reference app: one of {@link AUTH_KINDS}. The reference app requires it when NODE_ENV=production; your own app need not set it. */
   AUTH: 'SESSION_AUTH',
   /** Cognito user pool id (`<region>_<id>`) whose users log in (SESSION_AUTH=cognito). */
   COGNITO_USER_POOL_ID: 'SESSION_COGNITO_USER_POOL_ID',
@@ -90,7 +90,7 @@ export const SessionEnvVars = {
   COGNITO_CLIENT_ID: 'SESSION_COGNITO_CLIENT_ID',
   /** Bound on one call to the authenticator (Cognito InitiateAuth), milliseconds; past it the login gets a 503. */
   AUTH_TIMEOUT_MS: 'SESSION_AUTH_TIMEOUT_MS',
-  /** `production` in deployed environments: refuses SESSION_AUTH=open, and a missing SESSION_AUTH. */
+  /** `production` in deployed environments: refuses SESSION_AUTH=open and a missing SESSION_STORE; the reference app also refuses a missing SESSION_AUTH. */
   NODE_ENV: 'NODE_ENV',
 } as const;
 
@@ -189,8 +189,14 @@ export interface CognitoSettings {
 
 export interface AuthSettings {
   readonly kind: AuthKind;
-  /** True when SESSION_AUTH was not set and `open` was taken because NODE_ENV is not production (the runtime logs a warning). */
+  /** True when SESSION_AUTH was not set and `open` was taken (the reference app logs a warning, or refuses to start when `required`). */
   readonly defaulted: boolean;
+  /**
+   * True with NODE_ENV=production: the reference app's login (createAuthenticator) refuses to start
+   * without SESSION_AUTH. parseSessionEnv does not, so a team's own app that does its own login
+   * needs no SESSION_AUTH.
+   */
+  readonly required: boolean;
   /** Bound on one authenticator call, ms. */
   readonly timeoutMs: number;
   /** Present when kind is `cognito`. */
@@ -233,8 +239,16 @@ export class SessionEnvError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * Reads and validates the session environment. Collects every problem and throws one
- * {@link SessionEnvError} naming them all.
+ * Reads and validates the session environment (the variables in {@link SessionEnvVars}, as the
+ * constructs' `bind()` sets them). Collects every problem and throws one {@link SessionEnvError}
+ * naming them all. SESSION_STORE defaults to `memory`, except with NODE_ENV=production, where a
+ * missing SESSION_STORE is one of the problems.
+ *
+ * @example
+ * ```ts
+ * import { parseSessionEnv } from 'cdk-sessions/runtime';
+ * const env = parseSessionEnv(process.env); // throws SessionEnvError listing every bad variable
+ * ```
  */
 export function parseSessionEnv(env: Env = process.env): SessionEnv {
   const problems: string[] = [];
@@ -271,7 +285,13 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
       .map((s) => s.trim())
       .filter((s) => s !== '');
 
-  const storeRaw = get(V.STORE) ?? 'memory';
+  // Unset means memory (one process's sessions) for local runs; a deployed app must say which
+  // store it uses, or every instance would quietly keep its own sessions.
+  const storeSet = get(V.STORE);
+  if (storeSet === undefined && get(V.NODE_ENV) === 'production') {
+    problems.push(`${V.STORE} is required when ${V.NODE_ENV}=production: set it to one of ${STORE_KINDS.join(', ')} (memory keeps sessions in this process only)`);
+  }
+  const storeRaw = storeSet ?? 'memory';
   let store: StoreKind = 'memory';
   if ((STORE_KINDS as readonly string[]).includes(storeRaw)) store = storeRaw as StoreKind;
   else problems.push(`${V.STORE} must be one of ${STORE_KINDS.join(', ')}, got "${storeRaw}"`);
@@ -404,9 +424,11 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
 }
 
 /**
- * SESSION_AUTH and the authenticator's settings. NODE_ENV=production refuses `open` and a missing
- * SESSION_AUTH (a deployed app must never let anyone in under any name by accident); elsewhere a
- * missing SESSION_AUTH means `open`, flagged `defaulted` so the runtime warns.
+ * SESSION_AUTH and the authenticator's settings. NODE_ENV=production refuses `open`; a missing
+ * SESSION_AUTH means `open`, flagged `defaulted` so the reference app warns, or, flagged `required`
+ * in production, refuses to start (createAuthenticator): a deployed app must never let anyone in
+ * under any name by accident. It is not a problem here, because a team's own app that imports the
+ * runtime does its own login and has no SESSION_AUTH.
  */
 function parseAuth(
   get: (name: string) => string | undefined,
@@ -417,18 +439,16 @@ function parseAuth(
   const production = get(V.NODE_ENV) === 'production';
   const raw = get(V.AUTH);
   const timeoutMs = int(V.AUTH_TIMEOUT_MS, DEFAULTS.authTimeoutMs, 1, 60_000);
-  if (raw === undefined) {
-    if (production) problems.push(`${V.AUTH} is required when ${V.NODE_ENV}=production: set it to cognito (open lets anyone in under any name)`);
-    return { kind: 'open', defaulted: true, timeoutMs };
-  }
+  const required = production;
+  if (raw === undefined) return { kind: 'open', defaulted: true, required, timeoutMs };
   if (!(AUTH_KINDS as readonly string[]).includes(raw)) {
     problems.push(`${V.AUTH} must be one of ${AUTH_KINDS.join(', ')}, got "${raw}"`);
-    return { kind: 'open', defaulted: false, timeoutMs };
+    return { kind: 'open', defaulted: false, required, timeoutMs };
   }
   const kind = raw as AuthKind;
   if (kind === 'open') {
     if (production) problems.push(`${V.AUTH}=open (any user name, no password) is refused when ${V.NODE_ENV}=production: use cognito`);
-    return { kind, defaulted: false, timeoutMs };
+    return { kind, defaulted: false, required, timeoutMs };
   }
   const why = `when ${V.AUTH}=cognito`;
   const userPoolId = get(V.COGNITO_USER_POOL_ID);
@@ -438,5 +458,5 @@ function parseAuth(
   if (clientId === undefined) problems.push(`${V.COGNITO_CLIENT_ID} is required ${why}`);
   else if (!/^[\w+]{1,128}$/.test(clientId)) problems.push(`${V.COGNITO_CLIENT_ID} must be 1-128 letters, digits, "_" or "+", got "${clientId}"`);
   const pool = userPoolId ?? '';
-  return { kind, defaulted: false, timeoutMs, cognito: { userPoolId: pool, clientId: clientId ?? '', region: pool.slice(0, pool.indexOf('_')) } };
+  return { kind, defaulted: false, required, timeoutMs, cognito: { userPoolId: pool, clientId: clientId ?? '', region: pool.slice(0, pool.indexOf('_')) } };
 }

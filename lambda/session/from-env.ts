@@ -9,19 +9,20 @@
  *
  * Meant to run once per process (instance start, Lambda cold start) and be reused (the Lambda
  * handlers memoize the app built on it: lambda/handlers/runtime.ts).
- * The Redis AUTH token is fetched from Secrets Manager when an ARN is given and fetched again
- * when Redis rejects it, so a rotated token is picked up without a redeploy.
  *
- * Store modules are loaded with `require` on demand so that a memory-store process never
- * loads ioredis or the AWS SDK clients it does not use.
+ * This module is part of the core entry (`cdk-sessions/runtime`) and imports no store client.
+ * Every store but memory comes from its own entry point as a {@link SessionStoreFactory}
+ * (`cdk-sessions/runtime/redis` exports `redisStoreFactory`, and so on), passed in
+ * `createSessionRuntime(env, { stores: [...] })`: a bundle then carries only the stores its
+ * code imports. The reference app passes every store (lambda/session/bundled-stores.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SessionEnv } from './env';
-import { StoreUnavailableError } from './errors';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SessionEnv, StoreKind } from './env';
 import { SessionManager } from './manager';
 import { CookieSecretReloader, type CookieSecretSource } from './secret-reload';
+import { MemoryStore } from './stores/memory';
 import type { SessionStore } from './types';
 
 /** Where the runtime's own warnings go (a Powertools Logger fits). */
@@ -29,37 +30,118 @@ export interface RuntimeLogger {
   warn(message: string, ...extra: unknown[]): void;
 }
 
+/** What a {@link SessionStoreFactory} gets besides the environment. */
+export interface StoreFactoryContext {
+  /** The runtime's logger, for the store's warnings. */
+  readonly logger: RuntimeLogger;
+  /** The SecretString of a Secrets Manager secret (the runtime's client, created on first use). */
+  readonly readSecret: (secretId: string) => Promise<string>;
+}
+
+/**
+ * Builds one kind of store from the parsed environment. Each store entry point exports one
+ * (`redisStoreFactory` from `cdk-sessions/runtime/redis`, `dynamoDbStoreFactory` from
+ * `cdk-sessions/runtime/dynamodb`, ...); pass the ones your app may run on to
+ * {@link createSessionRuntime} in `stores`.
+ */
+export interface SessionStoreFactory {
+  /** The SESSION_STORE value it builds a store for. */
+  readonly kind: StoreKind;
+  /** A new store for `env` (once per process); its connections end with the store's close(). */
+  create(env: SessionEnv, context: StoreFactoryContext): Promise<SessionStore>;
+}
+
+/** Options of {@link createSessionRuntime}. */
 export interface SessionRuntimeOptions {
+  /**
+   * The stores this process may be configured for (SESSION_STORE), each from its entry point:
+   * `import { redisStoreFactory } from 'cdk-sessions/runtime/redis'`. With SESSION_STORE naming
+   * a store not given here, createSessionRuntime throws an error that names the import to add.
+   * @default [] - the built-in memory store only
+   */
+  readonly stores?: readonly SessionStoreFactory[];
   /** Secrets Manager client. @default - one created on first use, with the SDK's region/endpoint chain */
   readonly secretsManager?: SecretsManagerClient;
   /** @default console */
   readonly logger?: RuntimeLogger;
 }
 
+/** The session runtime of one process: the store, the manager on it and how to shut them down. */
 export interface SessionRuntime {
+  /** The environment it was built from. */
   readonly env: SessionEnv;
+  /** The store SESSION_STORE names. */
   readonly store: SessionStore;
+  /** Loads, creates, modifies and ends sessions; use it in your request handlers. */
   readonly manager: SessionManager;
   /** Keeps the manager's cookie secrets in step with their ARN or file; undefined when they come from the environment. */
   readonly cookieSecrets?: CookieSecretReloader;
   /** SESSION_SERVED_BY, else the Lambda function name, else the host name. */
   readonly servedBy: string;
-  /** Closes the store's connections (graceful shutdown, tests). */
+  /**
+   * Stops the cookie-secret reloads, closes the store's connections (Redis QUIT, the pg pool,
+   * memcached sockets, AWS SDK clients) and the Secrets Manager client the runtime created.
+   * Afterwards nothing of the runtime keeps the event loop alive, so a script or a server that
+   * has stopped listening exits by itself. Call it once, at shutdown (SIGTERM) or at the end of a
+   * one-shot script; the runtime is unusable afterwards. Lambda functions need not call it.
+   */
   close(): Promise<void>;
 }
 
 /** `writtenCacheChars` in Lambda unless SESSION_WRITTEN_CACHE_CHARS says otherwise (instances: the manager's 8 Mi). */
 export const LAMBDA_WRITTEN_CACHE_CHARS = 1024 * 1024;
 
-/** Build the runtime: fetch secrets, create the store and the manager. */
+/**
+ * Builds the session runtime of this process from the parsed environment: reads the cookie
+ * secrets (the environment, Secrets Manager or a file, kept current while running), creates the
+ * store SESSION_STORE names with its factory from `opts.stores` (memory is built in) and the
+ * SessionManager on it.
+ *
+ * Throws when SESSION_STORE names a store whose factory is not in `opts.stores` (the message
+ * names the import to add) and for SESSION_STORE=jwt, which `createJwtRuntime` from
+ * `cdk-sessions/runtime/jwt` builds instead.
+ *
+ * @example
+ * ```ts
+ * import { createSessionRuntime, parseSessionEnv } from 'cdk-sessions/runtime';
+ * import { redisStoreFactory } from 'cdk-sessions/runtime/redis';
+ *
+ * const runtime = await createSessionRuntime(parseSessionEnv(process.env), { stores: [redisStoreFactory] });
+ * const session = await runtime.manager.load(request.headers.cookie);
+ * // ...
+ * await runtime.close(); // at shutdown
+ * ```
+ */
 export async function createSessionRuntime(env: SessionEnv, opts: SessionRuntimeOptions = {}): Promise<SessionRuntime> {
   const logger = opts.logger ?? console;
   let sm = opts.secretsManager;
-  const secretsManager = () => (sm ??= new SecretsManagerClient({ maxAttempts: 3 }));
+  let ownClient: SecretsManagerClient | undefined;
+  // Loaded on first use: a process whose secrets are all in the environment never loads the SDK client.
+  const secretsManager = () => (sm ??= ownClient = new (secretsManagerSdk().SecretsManagerClient)({ maxAttempts: 3 }));
+  const destroyOwnClient = () => ownClient?.destroy();
 
-  const source = cookieSecretSource(env, secretsManager);
-  const secrets = source !== undefined ? [...(await source.read())] : [...env.cookie.secrets];
-  const store = await createStore(env, secretsManager, logger);
+  if (env.store === 'jwt' || (env.store !== 'memory' && !(opts.stores ?? []).some((f) => f.kind === env.store))) {
+    throw new Error(missingStoreMessage(env.store));
+  }
+  try {
+    const source = cookieSecretSource(env, secretsManager);
+    const secrets = source !== undefined ? [...(await source.read())] : [...env.cookie.secrets];
+    const store = await createStore(env, { logger, readSecret: (id) => getSecretString(secretsManager(), id) }, opts.stores ?? []);
+    return await start(env, store, source, secrets, logger, destroyOwnClient);
+  } catch (err) {
+    destroyOwnClient();
+    throw err;
+  }
+}
+
+async function start(
+  env: SessionEnv,
+  store: SessionStore,
+  source: { read: CookieSecretSource; name: string } | undefined,
+  secrets: string[],
+  logger: RuntimeLogger,
+  destroyOwnClient: () => void,
+): Promise<SessionRuntime> {
   try {
     let reloader: CookieSecretReloader | undefined;
     const manager = new SessionManager({
@@ -86,16 +168,22 @@ export async function createSessionRuntime(env: SessionEnv, opts: SessionRuntime
         logger,
       }).start();
     }
+    let closed: Promise<void> | undefined;
     return {
       env,
       store,
       manager,
       cookieSecrets: reloader,
       servedBy: env.servedBy ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? hostname(),
-      close: async () => {
-        reloader?.stop();
-        await store.close();
-      },
+      close: () =>
+        (closed ??= (async () => {
+          reloader?.stop();
+          try {
+            await store.close();
+          } finally {
+            destroyOwnClient();
+          }
+        })()),
     };
   } catch (err) {
     await store.close().catch(() => undefined);
@@ -103,99 +191,40 @@ export async function createSessionRuntime(env: SessionEnv, opts: SessionRuntime
   }
 }
 
-async function createStore(env: SessionEnv, secretsManager: () => SecretsManagerClient, logger: RuntimeLogger): Promise<SessionStore> {
-  const timeoutMs = env.storeTimeoutMs;
-  // Each branch is guarded twice: by the configured store, and by SESSION_BUNDLE_STORE, which
-  // SessionApi sets at bundle time (esbuild `define`) so that a function's bundle keeps only
-  // its own store: the other conditions fold to false and esbuild drops their `require`s.
-  if (env.store === 'memory' && (process.env.SESSION_BUNDLE_STORE ?? 'memory') === 'memory') {
-    const { MemoryStore } = require('./stores/memory') as typeof import('./stores/memory');
-    return new MemoryStore({ maxSessionBytes: env.maxSessionBytes, maxSessions: env.memory?.maxSessions, maxBytes: env.memory?.maxBytes });
-  }
-  if (env.store === 'redis' && (process.env.SESSION_BUNDLE_STORE ?? 'redis') === 'redis') {
-    const { RedisStore } = require('./stores/redis') as typeof import('./stores/redis');
-    const redis = env.redis!;
-    const arn = redis.authSecretArn;
-    const fetchCredentials = async () => parseRedisCredentials(await getSecretString(secretsManager(), arn!));
-    return new RedisStore({
-      url: redis.url,
-      cluster: redis.cluster,
-      commandTimeoutMs: timeoutMs,
-      maxSessionBytes: env.maxSessionBytes,
-      credentials: arn !== undefined ? await fetchCredentials() : undefined,
-      refreshCredentials: arn !== undefined ? fetchCredentials : undefined,
-      logger: { warn: (m: string) => logger.warn(m) },
-    });
-  }
-  if (env.store === 'dynamodb' && (process.env.SESSION_BUNDLE_STORE ?? 'dynamodb') === 'dynamodb') {
-    const { DynamoDbStore } = require('./stores/dynamodb') as typeof import('./stores/dynamodb');
-    const d = env.dynamodb!;
-    return new DynamoDbStore({
-      table: d.table,
-      timeoutMs,
-      overflow: d.overflowBucket !== undefined ? { bucket: d.overflowBucket, maxSessionBytes: env.maxSessionBytes } : undefined,
-      logger,
-    });
-  }
-  if (env.store === 's3' && (process.env.SESSION_BUNDLE_STORE ?? 's3') === 's3') {
-    const { S3Store } = require('./stores/s3') as typeof import('./stores/s3');
-    const s = env.s3!;
-    return new S3Store({
-      bucket: s.bucket,
-      prefix: s.prefix,
-      timeoutMs,
-      maxSessionBytes: env.maxSessionBytes,
-      // A custom endpoint is a local S3 stand-in, which wants path-style URLs.
-      forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined || process.env.AWS_ENDPOINT_URL !== undefined,
-    });
-  }
-  if (env.store === 'memcached' && (process.env.SESSION_BUNDLE_STORE ?? 'memcached') === 'memcached') {
-    const { MemcachedStore } = require('./stores/memcached') as typeof import('./stores/memcached');
-    return new MemcachedStore({ servers: env.memcached!.servers, tls: env.memcached!.tls ? {} : undefined, timeoutMs, maxSessionBytes: env.maxSessionBytes });
-  }
-  if (env.store === 'postgres' && (process.env.SESSION_BUNDLE_STORE ?? 'postgres') === 'postgres') {
-    const { PostgresStore } = require('./stores/postgres') as typeof import('./stores/postgres');
-    const pg = env.postgres!;
-    const arn = pg.secretArn;
-    // The RDS secret's username and password. The password is asked for on every new
-    // connection and fetched again when a minute old, so a rotated secret is picked up
-    // without a restart.
-    let fetched: { at: number; creds: Promise<{ username: string; password: string }> } | undefined;
-    const credentials = () => {
-      if (fetched === undefined || Date.now() - fetched.at > 60_000) {
-        const creds = getSecretString(secretsManager(), arn!).then(parseDatabaseCredentials);
-        fetched = { at: Date.now(), creds };
-        creds.catch(() => {
-          if (fetched?.creds === creds) fetched = undefined;
-        });
-      }
-      return fetched.creds;
-    };
-    const store = new PostgresStore({
-      connectionString: pg.url,
-      user: arn !== undefined ? (await credentials()).username : undefined,
-      password: arn !== undefined ? async () => (await credentials()).password : undefined,
-      timeoutMs,
-      maxSessionBytes: env.maxSessionBytes,
-      logger: { warn: (m: string) => logger.warn(m) },
-    });
-    // No DDL at start (the runtime's role needs no CREATE): the table is made by the schema
-    // function on deploy or by `npm run db:schema`. A missing table or column stops the start
-    // with an error that says how to create it; an unreachable database does not (requests get
-    // 503 until it is back, as in any outage).
-    try {
-      await store.checkSchema();
-    } catch (err) {
-      if (!(err instanceof StoreUnavailableError)) {
-        await store.close().catch(() => undefined);
-        throw err;
-      }
-      logger.warn(`postgres session store: could not check the session table at start, the database is unavailable: ${err.message}`);
-    }
-    return store;
-  }
-  throw new Error(`SESSION_STORE=${env.store} is not available in this runtime build (bundled for ${process.env.SESSION_BUNDLE_STORE ?? 'every store'})`);
+async function createStore(env: SessionEnv, context: StoreFactoryContext, stores: readonly SessionStoreFactory[]): Promise<SessionStore> {
+  const given = stores.find((f) => f.kind === env.store);
+  if (given !== undefined) return given.create(env, context);
+  if (env.store === 'memory') return memoryStoreFactory.create(env, context);
+  throw new Error(missingStoreMessage(env.store));
 }
+
+/** Where each store's factory is imported from, for the error that says which import is missing. */
+const STORE_FACTORY_IMPORTS: Readonly<Record<Exclude<StoreKind, 'memory' | 'jwt'>, string>> = {
+  redis: "import { redisStoreFactory } from 'cdk-sessions/runtime/redis'",
+  dynamodb: "import { dynamoDbStoreFactory } from 'cdk-sessions/runtime/dynamodb'",
+  s3: "import { s3StoreFactory } from 'cdk-sessions/runtime/s3'",
+  memcached: "import { memcachedStoreFactory } from 'cdk-sessions/runtime/memcached'",
+  postgres: "import { postgresStoreFactory } from 'cdk-sessions/runtime/postgres'",
+};
+
+/** The message for a SESSION_STORE that createSessionRuntime was given no factory for. */
+export function missingStoreMessage(store: StoreKind): string {
+  if (store === 'jwt') {
+    return (
+      'SESSION_STORE=jwt means stateless JWT sessions, which have no session store: build them with createJwtRuntime(env) ' +
+      "(import { createJwtRuntime } from 'cdk-sessions/runtime/jwt'), not createSessionRuntime"
+    );
+  }
+  if (store === 'memory') return 'the memory store is built in';
+  const factory = STORE_FACTORY_IMPORTS[store].replace(/^import \{ (\w+) \}.*$/, '$1');
+  return `SESSION_STORE=${store} needs the ${store} store, which was not passed to createSessionRuntime: add \`${STORE_FACTORY_IMPORTS[store]};\` and call createSessionRuntime(env, { stores: [${factory}] })`;
+}
+
+/** The memory store (built in): one process's sessions, bounded by SESSION_MEMORY_MAX_SESSIONS / SESSION_MEMORY_MAX_BYTES. */
+export const memoryStoreFactory: SessionStoreFactory = {
+  kind: 'memory',
+  create: async (env) => new MemoryStore({ maxSessionBytes: env.maxSessionBytes, maxSessions: env.memory?.maxSessions, maxBytes: env.memory?.maxBytes }),
+};
 
 /**
  * Where the cookie secrets are read again from: the Secrets Manager secret, or the file
@@ -209,9 +238,13 @@ export function cookieSecretSource(env: SessionEnv, secretsManager: () => Secret
   return undefined;
 }
 
+function secretsManagerSdk(): typeof import('@aws-sdk/client-secrets-manager') {
+  return require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
+}
+
 /** SecretString of a secret (binary secrets are not supported). */
 export async function getSecretString(client: SecretsManagerClient, secretId: string): Promise<string> {
-  const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+  const out = await client.send(new (secretsManagerSdk().GetSecretValueCommand)({ SecretId: secretId }));
   if (typeof out.SecretString !== 'string' || out.SecretString === '') {
     throw new Error(`secret ${secretId} has no SecretString`);
   }

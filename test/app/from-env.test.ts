@@ -9,6 +9,7 @@ import { buildSync } from 'esbuild';
 import { createApp } from '../../lambda/app/app';
 import { parseSessionEnv } from '../../lambda/session/env';
 import { buildOnce } from '../../lambda/handlers/runtime';
+import { redisStoreFactory } from '../../lambda/session/entries/redis';
 import { createSessionRuntime, parseCookieSecrets, parseRedisCredentials, type SessionRuntime } from '../../lambda/session/from-env';
 import { signSessionId, verifySignedSessionId } from '../../lambda/session/cookies';
 import { TEST_SECRET } from '../support/app-backends';
@@ -83,7 +84,7 @@ test('SESSION_REDIS_AUTH_SECRET_ARN: the AUTH token comes from Secrets Manager; 
       SESSION_COOKIE_SECURE: 'false',
       SESSION_STORE_TIMEOUT_MS: '1000',
     });
-    const rt = await createSessionRuntime(env, { secretsManager: sm.client(), logger: quiet });
+    const rt = await createSessionRuntime(env, { stores: [redisStoreFactory], secretsManager: sm.client(), logger: quiet });
     runtimes.push(rt);
     const c = new Client(httpApiSend(createApp({ manager: rt.manager, authenticator: new OpenAuthenticator(), servedBy: 'rot' })));
     expect((await c.post('/login', { user: 'rotating' })).status).toBe(200);

@@ -7,6 +7,8 @@
  */
 import { createApp } from '../../lambda/app/app';
 import { parseSessionEnv } from '../../lambda/session/env';
+import { dynamoDbStoreFactory } from '../../lambda/session/entries/dynamodb';
+import { redisStoreFactory } from '../../lambda/session/entries/redis';
 import { createSessionRuntime, type SessionRuntime } from '../../lambda/session/from-env';
 import { baseEnv, LOCAL_AWS_ENV, waitForActiveTable } from '../support/app-backends';
 import { Client, httpApiSend } from '../support/app-client';
@@ -38,7 +40,7 @@ describe('dynamodb (dynalite) stopped', () => {
     dyn = await startDynalite('outage');
     await waitForActiveTable(dyn);
     Object.assign(process.env, LOCAL_AWS_ENV, { AWS_ENDPOINT_URL_DYNAMODB: dyn.endpoint });
-    rt = await createSessionRuntime(parseSessionEnv(baseEnv({ SESSION_STORE: 'dynamodb', SESSION_TABLE: dyn.table, SESSION_STORE_TIMEOUT_MS: '500' })), { logger: quiet });
+    rt = await createSessionRuntime(parseSessionEnv(baseEnv({ SESSION_STORE: 'dynamodb', SESSION_TABLE: dyn.table, SESSION_STORE_TIMEOUT_MS: '500' })), { logger: quiet, stores: [dynamoDbStoreFactory] });
   });
   afterAll(async () => {
     await rt?.close();
@@ -72,7 +74,7 @@ describe('redis-server hung (SIGSTOP)', () => {
   let rt: SessionRuntime;
   beforeAll(async () => {
     redis = await RedisServer.start();
-    rt = await createSessionRuntime(parseSessionEnv(baseEnv({ SESSION_STORE: 'redis', SESSION_REDIS_URL: redis.url(), SESSION_STORE_TIMEOUT_MS: '500' })), { logger: quiet });
+    rt = await createSessionRuntime(parseSessionEnv(baseEnv({ SESSION_STORE: 'redis', SESSION_REDIS_URL: redis.url(), SESSION_STORE_TIMEOUT_MS: '500' })), { logger: quiet, stores: [redisStoreFactory] });
   });
   afterAll(async () => {
     await rt?.close();

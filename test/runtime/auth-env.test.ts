@@ -1,11 +1,13 @@
 /**
- * SESSION_AUTH in the seam (parseSessionEnv): production refuses `open` and a missing value,
+ * SESSION_AUTH in the seam (parseSessionEnv): production refuses `open`; a missing value is the
+ * reference app's refusal (createAuthenticator), not the seam's, so a team's own app needs none;
  * Cognito needs its pool and client ids, every problem is reported in one error; and the check
  * the Cognito authenticator makes on the access token it gets back.
  */
 import { UnsecuredJWT } from 'jose';
 import { parseSessionEnv, SessionEnvError } from '../../lambda/session/env';
 import { userOfAccessToken } from '../../lambda/session/auth/cognito';
+import { createAuthenticator } from '../../lambda/session/auth/from-env';
 
 const BASE = { SESSION_STORE: 'memory', SESSION_COOKIE_SECRET: 'x'.repeat(32) };
 const problemsOf = (env: Record<string, string>): readonly string[] => {
@@ -20,14 +22,19 @@ const problemsOf = (env: Record<string, string>): readonly string[] => {
 
 describe('SESSION_AUTH', () => {
   test('unset outside production: open, flagged as defaulted (the runtime warns)', () => {
-    expect(parseSessionEnv(BASE).auth).toEqual({ kind: 'open', defaulted: true, timeoutMs: 3000 });
+    expect(parseSessionEnv(BASE).auth).toEqual({ kind: 'open', defaulted: true, required: false, timeoutMs: 3000 });
     expect(parseSessionEnv({ ...BASE, NODE_ENV: 'development' }).auth.defaulted).toBe(true);
-    expect(parseSessionEnv({ ...BASE, SESSION_AUTH: 'open' }).auth).toEqual({ kind: 'open', defaulted: false, timeoutMs: 3000 });
+    expect(parseSessionEnv({ ...BASE, SESSION_AUTH: 'open' }).auth).toEqual({ kind: 'open', defaulted: false, required: false, timeoutMs: 3000 });
+    const warnings: string[] = [];
+    createAuthenticator(parseSessionEnv(BASE).auth, { logger: { warn: (m) => warnings.push(m) } });
+    expect(warnings).toEqual([expect.stringMatching(/^SESSION_AUTH is not set: using open/)]);
   });
 
-  test('NODE_ENV=production: unset and open are both refused, naming the variable', () => {
-    expect(problemsOf({ ...BASE, NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^SESSION_AUTH is required when NODE_ENV=production/)]);
+  test('NODE_ENV=production: open is refused by the seam; unset is accepted by the seam (a team’s own app has no SESSION_AUTH) and refused by the reference app’s authenticator, naming the variable', () => {
     expect(problemsOf({ ...BASE, NODE_ENV: 'production', SESSION_AUTH: 'open' })).toEqual([expect.stringMatching(/^SESSION_AUTH=open .* is refused when NODE_ENV=production/)]);
+    const auth = parseSessionEnv({ ...BASE, NODE_ENV: 'production' }).auth;
+    expect(auth).toEqual({ kind: 'open', defaulted: true, required: true, timeoutMs: 3000 });
+    expect(() => createAuthenticator(auth, { logger: { warn: () => undefined } })).toThrow(/SESSION_AUTH is required when NODE_ENV=production/);
   });
 
   test('cognito: pool id and client id, the region taken from the pool id; the bound from SESSION_AUTH_TIMEOUT_MS', () => {
@@ -35,6 +42,7 @@ describe('SESSION_AUTH', () => {
     expect(parseSessionEnv(env).auth).toEqual({
       kind: 'cognito',
       defaulted: false,
+      required: true,
       timeoutMs: 1500,
       cognito: { userPoolId: 'eu-central-1_AbC123', clientId: '1example23456789', region: 'eu-central-1' },
     });

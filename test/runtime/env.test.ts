@@ -15,6 +15,22 @@ describe('parseSessionEnv (the seam between constructs and runtime)', () => {
     });
   });
 
+  it('SESSION_STORE unset is memory outside production, and an error naming the variable and every allowed value with NODE_ENV=production', () => {
+    expect(parseSessionEnv({ [V.COOKIE_SECRET]: SECRET, NODE_ENV: 'development' }).store).toBe('memory');
+    const prod = { [V.COOKIE_SECRET]: SECRET, NODE_ENV: 'production', [V.AUTH]: 'cognito', [V.COGNITO_USER_POOL_ID]: 'eu-west-1_AbC', [V.COGNITO_CLIENT_ID]: 'client1' };
+    let problems: readonly string[] = [];
+    try {
+      parseSessionEnv(prod);
+    } catch (err) {
+      problems = (err as SessionEnvError).problems;
+    }
+    expect(problems).toEqual([
+      'SESSION_STORE is required when NODE_ENV=production: set it to one of memory, redis, dynamodb, s3, memcached, postgres, jwt (memory keeps sessions in this process only)',
+    ]);
+    // Said explicitly, memory is still allowed in production (sticky instances keep their own sessions).
+    expect(parseSessionEnv({ ...prod, [V.STORE]: 'memory' }).store).toBe('memory');
+  });
+
   it('reads a rotation list of cookie secrets, first one first', () => {
     const other = 'o'.repeat(40);
     expect(parseSessionEnv({ [V.COOKIE_SECRET]: `${SECRET}, ${other}` }).cookie.secrets).toEqual([SECRET, other]);

@@ -7,6 +7,7 @@
  */
 import { SessionTooLargeError, StoreUnavailableError } from '../../lambda/session/errors';
 import { parseSessionEnv } from '../../lambda/session/env';
+import { memcachedStoreFactory } from '../../lambda/session/entries/memcached';
 import { createSessionRuntime } from '../../lambda/session/from-env';
 import { SessionManager } from '../../lambda/session/manager';
 import { MemcachedStore, memcachedExptime, type MemcachedStoreOptions } from '../../lambda/session/stores/memcached';
@@ -186,7 +187,7 @@ describe('SESSION_STORE=memcached builds the runtime on the listed servers', () 
       SESSION_MEMCACHED_SERVERS: servers.map((s) => s.address).join(','),
       SESSION_COOKIE_SECRET: SECRET,
     });
-    const rt = await createSessionRuntime(env);
+    const rt = await createSessionRuntime(env, { stores: [memcachedStoreFactory] });
     try {
       expect(rt.store).toBeInstanceOf(MemcachedStore);
       const store = rt.store as MemcachedStore;

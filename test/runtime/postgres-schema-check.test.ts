@@ -10,6 +10,7 @@ import { OpenAuthenticator } from '../../lambda/session/auth/open';
 import { Client } from 'pg';
 import { createApp } from '../../lambda/app/app';
 import { parseSessionEnv } from '../../lambda/session/env';
+import { postgresStoreFactory } from '../../lambda/session/entries/postgres';
 import { createSessionRuntime, type SessionRuntime } from '../../lambda/session/from-env';
 import { TEST_SECRET } from '../support/app-backends';
 import { Client as AppClient, httpApiSend } from '../support/app-client';
@@ -32,7 +33,7 @@ async function database(label: string): Promise<ThrowawayDatabase> {
 
 async function start(url: string): Promise<SessionRuntime> {
   const env = parseSessionEnv({ SESSION_STORE: 'postgres', SESSION_DATABASE_URL: url, SESSION_COOKIE_SECRET: TEST_SECRET, SESSION_COOKIE_SECURE: 'false' });
-  const rt = await createSessionRuntime(env, { logger: quiet });
+  const rt = await createSessionRuntime(env, { stores: [postgresStoreFactory], logger: quiet });
   runtimes.push(rt);
   return rt;
 }
@@ -88,7 +89,7 @@ test('a database that cannot be reached at start does not stop the start: a warn
     SESSION_COOKIE_SECURE: 'false',
     SESSION_STORE_TIMEOUT_MS: '1000',
   });
-  const rt = await createSessionRuntime(env, { logger: { warn: (m: string) => warnings.push(m) } });
+  const rt = await createSessionRuntime(env, { stores: [postgresStoreFactory], logger: { warn: (m: string) => warnings.push(m) } });
   runtimes.push(rt);
   expect(warnings).toEqual([expect.stringMatching(/could not check the session table at start, the database is unavailable/)]);
   const c = new AppClient(httpApiSend(createApp({ manager: rt.manager, authenticator: new OpenAuthenticator(), servedBy: 'pg' })));

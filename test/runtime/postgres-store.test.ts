@@ -10,6 +10,7 @@ import type { Client } from 'pg';
 import { SessionTooLargeError, StoreUnavailableError } from '../../lambda/session/errors';
 import { SessionManager } from '../../lambda/session/manager';
 import { parseSessionEnv } from '../../lambda/session/env';
+import { postgresStoreFactory } from '../../lambda/session/entries/postgres';
 import { createSessionRuntime, parseDatabaseCredentials } from '../../lambda/session/from-env';
 import { ensureSchema, PostgresStore, type PostgresStoreOptions } from '../../lambda/session/stores/postgres';
 import type { StoredSession } from '../../lambda/session/types';
@@ -271,7 +272,7 @@ describe('PostgresStore on a PostgreSQL cluster of its own that is stopped and s
       // The schema is an explicit step (the runtime only checks it): made here as the schema function would.
       await cluster.exec('psql', ['-h', cluster.dir, '-p', String(cluster.port), '-U', 'postgres', '-c', 'DROP TABLE IF EXISTS sessions']);
       await createSessionSchema(cluster.url);
-      const rt = await createSessionRuntime(env, { secretsManager: client, logger: quiet });
+      const rt = await createSessionRuntime(env, { stores: [postgresStoreFactory], secretsManager: client, logger: quiet });
       try {
         expect(rt.store.kind).toBe('postgres');
         const s = await rt.manager.create({ user: 'ada' });

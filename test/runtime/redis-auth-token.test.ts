@@ -9,6 +9,7 @@
 import { OpenAuthenticator } from '../../lambda/session/auth/open';
 import { createApp } from '../../lambda/app/app';
 import { parseSessionEnv } from '../../lambda/session/env';
+import { redisStoreFactory } from '../../lambda/session/entries/redis';
 import { createSessionRuntime, type SessionRuntime } from '../../lambda/session/from-env';
 import { formatRedisUrl, parseRedisUrl } from '../../lambda/session/stores/redis-client';
 import { TEST_SECRET } from '../support/app-backends';
@@ -40,7 +41,7 @@ afterAll(async () => {
 /** Logs in and reads the session back through the app on a runtime built from `vars`. */
 async function loginAndRead(vars: Record<string, string>): Promise<void> {
   const env = parseSessionEnv({ SESSION_STORE: 'redis', SESSION_COOKIE_SECRET: TEST_SECRET, SESSION_COOKIE_SECURE: 'false', SESSION_STORE_TIMEOUT_MS: '2000', ...vars });
-  const rt = await createSessionRuntime(env, { secretsManager: sm.client(), logger: quiet });
+  const rt = await createSessionRuntime(env, { stores: [redisStoreFactory], secretsManager: sm.client(), logger: quiet });
   runtimes.push(rt);
   const c = new Client(httpApiSend(createApp({ manager: rt.manager, authenticator: new OpenAuthenticator(), servedBy: 'token' })));
   expect((await c.post('/login', { user: 'tok' })).status).toBe(200);

@@ -8,6 +8,7 @@ import { createApp, type App } from '../../lambda/app/app';
 import type { AppLogger } from '../../lambda/app/types';
 import { createInstanceServer, type InstanceServer } from '../../lambda/instance/server';
 import { parseSessionEnv } from '../../lambda/session/env';
+import { bundledStoreFactories } from '../../lambda/session/bundled-stores';
 import { createSessionRuntime, type SessionRuntime } from '../../lambda/session/from-env';
 import { routeEnv, startBackend, type Backend, type BackendKind } from './app-backends';
 
@@ -25,7 +26,7 @@ export interface AppOnStore {
 export async function startAppOnStore(kind: BackendKind, opts: { readonly servedBy: string; readonly logger?: AppLogger }): Promise<AppOnStore> {
   const backend = await startBackend(kind);
   Object.assign(process.env, backend.env); // the AWS SDK clients read their endpoint and keys from here
-  const runtime = await createSessionRuntime(parseSessionEnv(routeEnv(backend)), { logger: { warn: () => undefined } });
+  const runtime = await createSessionRuntime(parseSessionEnv(routeEnv(backend)), { stores: bundledStoreFactories(), logger: { warn: () => undefined } });
   const app = createApp({ manager: runtime.manager, authenticator: new OpenAuthenticator(), servedBy: opts.servedBy, logger: opts.logger });
   const instance = createInstanceServer({ app });
   const port = await instance.listen(0, '127.0.0.1');

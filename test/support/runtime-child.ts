@@ -1,5 +1,5 @@
 /**
- * The session runtime built from the environment (createSessionRuntime(parseSessionEnv(env))),
+ * The session runtime built from the environment (createSessionRuntime(parseSessionEnv(env), { stores: every store })),
  * run in a child process: for what only takes effect at process start, such as a test CA given
  * through NODE_EXTRA_CA_CERTS (the runtime trusts the system's CAs, as ElastiCache needs).
  * The entry is bundled once with esbuild; each `run` is a fresh `node` with the given env.
@@ -24,8 +24,9 @@ export class RuntimeChild {
       entry,
       `import { parseSessionEnv } from ${JSON.stringify(join(ROOT, 'lambda/session/env'))};
        import { createSessionRuntime } from ${JSON.stringify(join(ROOT, 'lambda/session/from-env'))};
+       import { bundledStoreFactories } from ${JSON.stringify(join(ROOT, 'lambda/session/bundled-stores'))};
        (async () => {
-         const rt = await createSessionRuntime(parseSessionEnv(process.env));
+         const rt = await createSessionRuntime(parseSessionEnv(process.env), { stores: bundledStoreFactories() });
          try {
            const result = await (async (rt: any) => { ${body} })(rt);
            process.stdout.write(JSON.stringify(result));

@@ -19,6 +19,7 @@ import type { JwtSigner, PublicJwk } from './keys';
 import { KmsSigner, kmsPublicJwk } from './kms-signer';
 import { JwtSessionService } from './service';
 
+/** Options of {@link createJwtRuntime}. */
 export interface JwtRuntimeOptions {
   /** @default - one client with the SDK's region/endpoint chain (AWS_ENDPOINT_URL_KMS), bounded timeouts */
   readonly kms?: KMSClient;
@@ -26,14 +27,46 @@ export interface JwtRuntimeOptions {
   readonly now?: () => number;
 }
 
+/** The stateless JWT session runtime of one process. */
 export interface JwtRuntime {
+  /** The environment it was built from. */
   readonly env: SessionEnv;
+  /** Issues, verifies, renews and revokes session tokens: use it in your request handlers. */
   readonly sessions: JwtSessionService;
   /** SESSION_SERVED_BY, else the Lambda function name, else the host name. */
   readonly servedBy: string;
+  /**
+   * Closes the denylist's DynamoDB client and the KMS client the runtime created (one passed in
+   * `opts.kms` is left to its owner). Afterwards nothing of the runtime keeps the event loop alive.
+   * Call it once, at shutdown or at the end of a one-shot script.
+   */
   close(): Promise<void>;
 }
 
+/**
+ * Builds the stateless JWT session runtime (SESSION_STORE=jwt) from the parsed environment, as
+ * the `JwtSessions` construct sets it: the signer (KMS key or local PEM), the keys of previous
+ * signers that still verify, the revocation denylist and the lifetimes. This is the JWT
+ * counterpart of `createSessionRuntime` (which builds stored sessions and refuses
+ * SESSION_STORE=jwt). Throws when SESSION_STORE is not jwt, or when revocation is checked
+ * (SESSION_REVOCATION_CHECK=always, the default) without SESSION_REVOCATION_TABLE.
+ *
+ * Imported from `cdk-sessions/runtime/jwt`. Once per process (cold start); reuse the result.
+ *
+ * @example
+ * ```ts
+ * import { parseSessionEnv } from 'cdk-sessions/runtime';
+ * import { createJwtRuntime } from 'cdk-sessions/runtime/jwt';
+ *
+ * const { sessions } = await createJwtRuntime(parseSessionEnv(process.env));
+ * // login: a token with the user's own claims, in the session cookie
+ * const issued = await sessions.issue({ sub: 'alice', cart: [], prefs: {}, custom: { tenant: 'acme' } });
+ * // later requests: undefined for no, expired or revoked token
+ * const session = await sessions.load(request.headers.cookie);
+ * // logout: every token of the session is refused from now on
+ * if (session) await sessions.revoke(session);
+ * ```
+ */
 export async function createJwtRuntime(env: SessionEnv, opts: JwtRuntimeOptions = {}): Promise<JwtRuntime> {
   const jwt = env.jwt;
   if (env.store !== 'jwt' || jwt === undefined) throw new Error('createJwtRuntime needs SESSION_STORE=jwt');

@@ -4,7 +4,7 @@ export { JWT_ALG, LocalKeySigner, publicJwkFromPem, publicJwkFromSpki, publicJwk
 export type { JwtSigner, PublicJwk } from './keys';
 export { KmsSigner, kmsPublicJwk, KMS_RAW_MESSAGE_LIMIT } from './kms-signer';
 export type { KmsSignerOptions } from './kms-signer';
-export { newJti, SESSION_TOKEN_TYP, signToken, signingInput, tokenHeader, TokenRejectedError, TokenVerifier } from './token';
+export { checkCustomClaims, newJti, RESERVED_CLAIMS, SESSION_TOKEN_TYP, signToken, signingInput, tokenHeader, tokenPayload, TokenRejectedError, TokenVerifier } from './token';
 export type { RejectReason, SessionClaims, TokenVerifierOptions } from './token';
 export { DynamoDbDenylist, jtiKey, sidKey, userKey } from './denylist';
 export type { Denylist, DenylistSubject, DenylistVerdict, DynamoDbDenylistOptions } from './denylist';

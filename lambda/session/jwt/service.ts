@@ -17,6 +17,10 @@
  *   instant (epoch ms) goes on the denylist; every session of the user that started at or before
  *   it is refused. Sessions are compared by start (not by token issue time), so a renewal racing
  *   the revocation cannot outlive it, and in milliseconds, so a login right after it works.
+ * - custom claims: the app's own claims (roles, tenant, ...) ride in the token beside the service's;
+ *   a reserved name (RESERVED_CLAIMS: iss, sub, aud, exp, nbf, iat, jti, sid, sst, typ, cart,
+ *   prefs) is refused with a TypeError, so they can never override the security claims. A renewal
+ *   keeps them unless it gives new ones. They count against the cookie limit.
  * - jwks: current + previous public keys, for other verifiers.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,7 +30,7 @@ import { SessionTooLargeError, StoreUnavailableError } from '../errors';
 import { isUnavailable } from '../stores/aws-call';
 import type { Denylist } from './denylist';
 import type { JwtSigner, PublicJwk } from './keys';
-import { newJti, signingInput, signToken, tokenHeader, tokenLength, TokenRejectedError, TokenVerifier } from './token';
+import { checkCustomClaims, newJti, signingInput, signToken, tokenHeader, tokenLength, tokenPayload, TokenRejectedError, TokenVerifier } from './token';
 import type { SessionClaims } from './token';
 
 /** How much longer than the tokens it revokes a denylist entry lives (clock tolerance and skew between instances), seconds. */
@@ -37,15 +41,28 @@ export const MAX_COOKIE_BYTES = 4096;
 
 /** What the app puts in a token. */
 export interface SessionContent {
+  /** The user (`sub`). */
   readonly sub: string;
+  /** The reference app's cart lines (`cart` claim); `[]` for none. */
   readonly cart: readonly unknown[];
+  /** The reference app's preferences (`prefs` claim); `{}` for none. */
   readonly prefs: Readonly<Record<string, string>>;
+  /**
+   * The app's own claims, JSON values under any name not in RESERVED_CLAIMS (a reserved one throws
+   * a TypeError). Verified tokens give them back as `claims.custom`.
+   * @default {}
+   */
+  readonly custom?: Readonly<Record<string, unknown>>;
 }
 
 /** The data a renewal changes; the subject, session id and session start stay. */
 export interface SessionData {
+  /** The renewed token's cart lines. */
   readonly cart: readonly unknown[];
+  /** The renewed token's preferences. */
   readonly prefs: Readonly<Record<string, string>>;
+  /** The app's own claims of the renewed token (as {@link SessionContent.custom}). @default - the session's current ones */
+  readonly custom?: Readonly<Record<string, unknown>>;
 }
 
 /** A verified session token. */
@@ -151,7 +168,7 @@ export class JwtSessionService {
    */
   async renew(session: JwtSession, data: SessionData): Promise<IssuedToken> {
     const { sub, sid, sst } = session.claims;
-    return this.mint({ sub, cart: data.cart, prefs: data.prefs }, sid, sst);
+    return this.mint({ sub, cart: data.cart, prefs: data.prefs, custom: data.custom ?? session.claims.custom }, sid, sst);
   }
 
   /** Epoch ms at which a session started at `sst` ends, however often it is renewed. */
@@ -162,6 +179,7 @@ export class JwtSessionService {
   private async mint(content: SessionContent, sid: string, sst: number): Promise<IssuedToken> {
     const signer = this.signer;
     if (!signer) throw new Error('this process has no signing key (verify-only)');
+    const custom = checkCustomClaims(content.custom);
     const now = Math.floor(this.now() / 1000);
     // Never past the absolute timeout: the last token of a session expires with the session.
     const exp = Math.min(now + this.ttlSeconds, Math.floor(this.sessionEnd(sst) / 1000));
@@ -178,8 +196,9 @@ export class JwtSessionService {
       jti: newJti(),
       iss: this.issuer,
       aud: this.audience,
+      custom,
     };
-    const cookieBytes = Buffer.byteLength(this.cookieName) + 1 + tokenLength(signingInput(tokenHeader(signer.kid), { ...claims }));
+    const cookieBytes = Buffer.byteLength(this.cookieName) + 1 + tokenLength(signingInput(tokenHeader(signer.kid), tokenPayload(claims)));
     if (cookieBytes > MAX_COOKIE_BYTES) throw new SessionTooLargeError(cookieBytes, MAX_COOKIE_BYTES);
     const token = await this.sign(signer, claims);
     return { token, claims, kid: signer.kid, setCookie: this.setCookie(token, claims.exp) };
@@ -270,7 +289,7 @@ export class JwtSessionService {
       timer = setTimeout(() => reject(new StoreUnavailableError(`signing did not finish within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      return await Promise.race([signToken(signer, { ...claims }), expired]);
+      return await Promise.race([signToken(signer, tokenPayload(claims)), expired]);
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw err;
       if (isUnavailable(err)) throw new StoreUnavailableError(`signing failed: ${(err as Error).message}`, { cause: err });

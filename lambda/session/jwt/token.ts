@@ -50,6 +50,41 @@ export class TokenRejectedError extends Error {
   }
 }
 
+/**
+ * Claim names the session service sets itself: the registered security claims, the session's own
+ * (sid, sst) and the reference app's data (cart, prefs). A user's claims may use any other name;
+ * one of these is refused with a TypeError when a token is issued, so it can never override them.
+ */
+export const RESERVED_CLAIMS: readonly string[] = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'sst', 'typ', 'cart', 'prefs'];
+const RESERVED = new Set(RESERVED_CLAIMS);
+
+/**
+ * The user's own claims as they go into a token: a plain object whose names are not in
+ * {@link RESERVED_CLAIMS} and whose values are JSON (a copy, as JSON would carry it). Throws a
+ * TypeError naming the claim otherwise. Their size counts against the cookie limit like the rest.
+ */
+export function checkCustomClaims(custom: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
+  if (custom === undefined) return {};
+  if (custom === null || typeof custom !== 'object' || Array.isArray(custom)) throw new TypeError('custom claims must be a plain object of JSON values');
+  const reserved = Object.keys(custom).filter((k) => RESERVED.has(k));
+  if (reserved.length > 0) {
+    throw new TypeError(`custom claims may not set ${reserved.map((k) => `"${k}"`).join(', ')}: reserved (${RESERVED_CLAIMS.join(', ')}) are set by the session service`);
+  }
+  let copy: unknown;
+  try {
+    copy = JSON.parse(JSON.stringify(custom));
+  } catch (err) {
+    throw new TypeError(`custom claims must be JSON values: ${(err as Error).message}`, { cause: err });
+  }
+  return copy as Record<string, unknown>;
+}
+
+/** The JWT payload of `claims`: the user's claims first, then every claim of the service (which therefore always wins). */
+export function tokenPayload(claims: SessionClaims): Record<string, unknown> {
+  const { custom, ...own } = claims;
+  return { ...custom, ...own };
+}
+
 /** The claims of a session token. Times are epoch seconds, except `sst` (epoch milliseconds). */
 export interface SessionClaims {
   readonly sub: string;
@@ -69,6 +104,11 @@ export interface SessionClaims {
   readonly jti: string;
   readonly iss: string;
   readonly aud: string;
+  /**
+   * The user's own claims (any name not in {@link RESERVED_CLAIMS}), given at issue or renewal as
+   * `custom` and carried at the top level of the payload; `{}` when there are none.
+   */
+  readonly custom: Readonly<Record<string, unknown>>;
 }
 
 /** The `typ` header of session tokens (media type `application/session+jwt`). */
@@ -207,6 +247,8 @@ function sessionClaims(p: JWTPayload): SessionClaims {
   if (p.prefs !== null && typeof p.prefs === 'object' && !Array.isArray(p.prefs)) {
     for (const [k, v] of Object.entries(p.prefs as Record<string, unknown>)) if (typeof v === 'string') prefs[k] = v;
   }
+  const custom: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(p)) if (!RESERVED.has(k)) custom[k] = v;
   return {
     sub: p.sub,
     cart: Array.isArray(p.cart) ? p.cart : [],
@@ -219,5 +261,6 @@ function sessionClaims(p: JWTPayload): SessionClaims {
     jti: p.jti,
     iss: String(p.iss),
     aud: String(aud),
+    custom,
   };
 }

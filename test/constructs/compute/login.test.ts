@@ -66,6 +66,7 @@ describe('login pool of a compute construct', () => {
     expect(parseSessionEnv(env).auth).toEqual({
       kind: 'cognito',
       defaulted: false,
+      required: true,
       timeoutMs: 3000,
       cognito: { userPoolId: 'eu-west-1_Abc123', clientId: 'client123', region: 'eu-west-1' },
     });
