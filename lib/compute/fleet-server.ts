@@ -98,13 +98,14 @@ export abstract class FleetServer {
 
   /** Makes the server's asset in `scope` (the fleet) and says how to start it. */
   public abstract bind(scope: Construct, options: FleetServerBindOptions): FleetServerConfig;
-}
 
-/** Problems with the props of a server, for the fleet's props validation. */
-export function fleetServerProblems(server: FleetServer | undefined): string[] {
-  if (server instanceof AssetServer) return server.problems();
-  if (server instanceof EntryServer) return server.problems();
-  return [];
+  /**
+   * Problems with this server's settings, for the fleet's props validation (all reported at once).
+   * @internal
+   */
+  public _problems(): string[] {
+    return [];
+  }
 }
 
 const NODE_START = `node --enable-source-maps ${INSTANCE_SERVER_FILE}`;
@@ -123,7 +124,7 @@ class EntryServer extends FleetServer {
     super();
   }
 
-  public problems(): string[] {
+  public _problems(): string[] {
     const problems: string[] = [];
     if (!/\.(ts|js|mjs|cjs|mts|cts|tsx|jsx)$/.test(this.entry)) problems.push(`server entry must be a .ts or .js file, got "${this.entry}"`);
     else if (!fs.existsSync(this.entry)) problems.push(`server entry not found: ${this.entry}`);
@@ -197,7 +198,7 @@ class AssetServer extends FleetServer {
     super();
   }
 
-  public problems(): string[] {
+  public _problems(): string[] {
     const problems: string[] = [];
     if (!fs.existsSync(this.directory) || !fs.statSync(this.directory).isDirectory()) problems.push(`server asset directory not found: ${this.directory}`);
     const cmd = this.options.startCommand;

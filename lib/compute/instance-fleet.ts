@@ -24,7 +24,7 @@ import {
   validateRuntimeOptions,
   wireCookieName,
 } from './common';
-import { FleetServer, fleetServerProblems } from './fleet-server';
+import { FleetServer } from './fleet-server';
 import { INSTANCE_BOOT_TIMEOUT_SECONDS, INSTANCE_HEALTH_CHECK, LOCAL_HEALTH_WAIT_SECONDS } from './health-check';
 import { nonSnapshot, resolveLoginPool } from './login';
 import { NODE_MAJOR } from './runtime-assets';
@@ -667,7 +667,7 @@ function pinnedAmazonLinux2023(scope: Construct, instanceType: ec2.InstanceType)
 }
 
 function validateFleetProps(props: InstanceFleetProps, stickinessCookieName: string | undefined): string[] {
-  const problems = [...validateVpcChoice(props), ...validateRuntimeOptions(props), ...fleetServerProblems(props.server)];
+  const problems = [...validateVpcChoice(props), ...validateRuntimeOptions(props), ...(props.server?._problems() ?? [])];
   if (props.domainName !== undefined && props.domainZone === undefined) problems.push('domainName needs domainZone (the hosted zone its alias record goes in)');
   if (props.domainZone !== undefined && props.domainName === undefined) problems.push('domainZone needs domainName');
   for (const [i, c] of (props.userDataCommands ?? []).entries()) {
