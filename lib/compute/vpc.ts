@@ -10,8 +10,9 @@ import { acknowledgeGuard, acknowledgeLogGroupDefaults } from '../core/guard';
  */
 export interface SessionVpcProps {
   /**
-   * The VPC to run in. A VPC you pass in stays yours: no endpoint is added to it unless asked
-   * (see `addVpcEndpoints`).
+   * The VPC to run in. A VPC you pass in stays yours: the topologies add no VPC endpoint to it
+   * unless asked (`addVpcEndpoints`); an `InstanceFleet` never adds one. It needs public subnets
+   * for the load balancer and private ones for the instances.
    * @default - a new VPC shaped by `vpcProps`
    */
   readonly vpc?: ec2.IVpc;
