@@ -34,7 +34,7 @@ export function addReferenceStacks(app: App, props: StackProps = {}): ReferenceS
   pageOutput(sticky, `${s.url}/`);
 
   const redis = new Stack(app, 'CdkSessions-Redis', { ...props, description: 'cdk-sessions: Redis/Valkey store shared by an ALB fleet and a Lambda API' });
-  const r = new RedisSessions(redis, 'Sessions', { fleet: { certificate: certificate(redis) } });
+  const r = new RedisSessions(redis, 'Sessions', { certificate: certificate(redis) });
   loginOutputs(redis, r);
   new CfnOutput(redis, 'FleetUrl', { value: r.fleet.url });
   new CfnOutput(redis, 'ApiUrl', { value: r.api.url });
@@ -59,14 +59,14 @@ export function addReferenceStacks(app: App, props: StackProps = {}): ReferenceS
   pageOutput(jwt, j.api.url);
 
   const memcached = new Stack(app, 'CdkSessions-Memcached', { ...props, description: 'cdk-sessions: ElastiCache for Memcached store shared by an ALB fleet and a Lambda API' });
-  const m = new MemcachedSessions(memcached, 'Sessions', { fleet: { certificate: certificate(memcached) } });
+  const m = new MemcachedSessions(memcached, 'Sessions', { certificate: certificate(memcached) });
   loginOutputs(memcached, m);
   new CfnOutput(memcached, 'FleetUrl', { value: m.fleet.url });
   new CfnOutput(memcached, 'ApiUrl', { value: m.api.url });
   pageOutput(memcached, `${m.fleet.url}/`);
 
   const rds = new Stack(app, 'CdkSessions-Rds', { ...props, description: 'cdk-sessions: Aurora PostgreSQL Serverless v2 store behind an RDS Proxy, shared by an ALB fleet and a Lambda API' });
-  const p = new RdsSessions(rds, 'Sessions', { fleet: { certificate: certificate(rds) } });
+  const p = new RdsSessions(rds, 'Sessions', { certificate: certificate(rds) });
   loginOutputs(rds, p);
   new CfnOutput(rds, 'FleetUrl', { value: p.fleet.url });
   new CfnOutput(rds, 'ApiUrl', { value: p.api.url });

@@ -47,7 +47,7 @@ export interface SessionRuntimeOptions {
    * over an entry of the same name.
    * @default - none
    */
-  readonly environment?: Record<string, string>;
+  readonly environment?: { [key: string]: string };
 }
 
 const COOKIE_NAME = /^[A-Za-z0-9_-]{1,64}$/;

@@ -1,4 +1,5 @@
 export * from './common';
+export * from './fleet-server';
 export * from './instance-fleet';
 export * from './runtime-assets';
 export * from './session-api';

@@ -1,10 +1,13 @@
 import { Annotations, Aws, CfnResource, ContextProvider, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -21,64 +24,77 @@ import {
   validateRuntimeOptions,
   wireCookieName,
 } from './common';
+import { FleetServer } from './fleet-server';
 import { INSTANCE_BOOT_TIMEOUT_SECONDS, INSTANCE_HEALTH_CHECK, LOCAL_HEALTH_WAIT_SECONDS } from './health-check';
-import { resolveLoginPool } from './login';
-import { bundleInstanceServer, INSTANCE_SERVER_FILE, NODE_MAJOR } from './runtime-assets';
-import { resolveVpc, validateVpcChoice } from './vpc';
+import { nonSnapshot, resolveLoginPool } from './login';
+import { NODE_MAJOR } from './runtime-assets';
+import { resolveVpc, selectComputeSubnets, SessionVpcProps, validateVpcChoice } from './vpc';
+
+/** How the load balancer pins a client to one instance. */
+export enum StickinessType {
+  /** The ALB issues its own `AWSALB` cookie. */
+  LOAD_BALANCER_COOKIE = 'lb_cookie',
+  /** The ALB follows the application's session cookie with an `AWSALBAPP-*` cookie of its own. */
+  APPLICATION_COOKIE = 'app_cookie',
+}
 
 /** Load balancer stickiness (session affinity) of the fleet's target group. */
 export interface StickinessOptions {
-  /**
-   * `lb_cookie`: the ALB issues its own `AWSALB` cookie.
-   * `app_cookie`: the ALB follows the application's session cookie with an `AWSALBAPP-*` cookie.
-   */
-  readonly type: 'lb_cookie' | 'app_cookie';
+  /** Which cookie pins the client: the ALB's own, or the application's session cookie. */
+  readonly type: StickinessType;
   /**
    * How long the ALB keeps a client on one target. From 1 second to 7 days.
    * @default Duration.days(1)
    */
   readonly duration?: Duration;
   /**
-   * `app_cookie` only: the application cookie the ALB follows. Must not start with AWSALB.
+   * `APPLICATION_COOKIE` only: the application cookie the ALB follows. Must not start with AWSALB.
    * @default - the session cookie as sent: `__Host-<cookieName>` over HTTPS, `<cookieName>` over HTTP
    */
   readonly cookieName?: string;
 }
 
-/** Props of {@link InstanceFleet}. */
-export interface InstanceFleetProps extends SessionRuntimeOptions {
-  /**
-   * Where the fleet runs: needs public subnets (load balancer) and private subnets with egress (instances).
-   * @default - a new VPC from `vpcProps`
-   */
-  readonly existingVpc?: ec2.IVpc;
-  /**
-   * Shape of the new VPC. Not allowed together with `existingVpc`.
-   * @default - 2 AZs, public + private-with-egress subnets, one NAT gateway, flow logs to CloudWatch Logs
-   */
-  readonly vpcProps?: ec2.VpcProps;
-  /**
-   * The session store the instances use; bound to the Auto Scaling group (IAM + security group).
-   * @default - none: each instance keeps sessions in memory (`SESSION_STORE=memory`), only sane with stickiness
-   */
-  readonly store?: ISessionStore;
-  /**
-   * Load balancer stickiness.
-   * @default - none: requests are spread over all healthy instances
-   */
-  readonly stickiness?: StickinessOptions;
+/**
+ * What every fleet (an {@link InstanceFleet} or a topology with one) takes at the top level, as
+ * aws-cdk-lib's `ecs-patterns` do: the entry point (certificate, domain), the instances (server,
+ * image, type, capacity, extra user data) and the health check.
+ */
+export interface FleetCommonProps {
   /**
    * Certificate for an HTTPS listener on 443 (plain HTTP on 80 then only redirects to it).
    * @default - HTTP only on port 80, with a warning: cookies are then not Secure and travel in clear text
    */
   readonly certificate?: acm.ICertificate;
   /**
-   * TLS policy of the HTTPS listener.
+   * TLS policy of the HTTPS listener (needs `certificate`).
    * @default elbv2.SslPolicy.RECOMMENDED_TLS
    */
   readonly sslPolicy?: elbv2.SslPolicy;
   /**
-   * Instance type; its architecture (ARM64 or x86_64) picks the AMI.
+   * Domain name of the fleet: a Route 53 alias record to the load balancer in `domainZone`, and
+   * the host of `url`. The certificate, if any, must cover it.
+   * @default - none: `url` is the load balancer's own DNS name
+   */
+  readonly domainName?: string;
+  /**
+   * The hosted zone `domainName` lives in. Required with `domainName`.
+   * @default - none
+   */
+  readonly domainZone?: route53.IHostedZone;
+  /**
+   * The web server the instances run.
+   * @default FleetServer.reference(): this package's reference server
+   */
+  readonly server?: FleetServer;
+  /**
+   * Shell commands (bash, as root) user data runs after the server is unpacked and its
+   * environment file written, before the server starts: install a package, fetch a file. A
+   * failing command fails the instance's boot signal and so the deploy.
+   * @default - none
+   */
+  readonly userDataCommands?: string[];
+  /**
+   * Instance type; its architecture (ARM64 or x86_64) picks the default AMI.
    * @default t4g.small (Graviton)
    */
   readonly instanceType?: ec2.InstanceType;
@@ -107,6 +123,22 @@ export interface InstanceFleetProps extends SessionRuntimeOptions {
    */
   readonly desiredCapacity?: number;
   /**
+   * Path of the target group's health check. With ELB health checks on the Auto Scaling group,
+   * an instance that fails it is replaced: point it only at a liveness route that does not
+   * depend on the session store, or a store outage replaces the whole fleet.
+   * @default '/healthz' (liveness of the reference server)
+   */
+  readonly healthCheckPath?: string;
+  /**
+   * Port the server listens on (given to it as `PORT`).
+   * @default 8080
+   */
+  readonly port?: number;
+}
+
+/** The rarer knobs of a fleet: scaling target, draining, disk, access-log bucket. */
+export interface FleetOptions {
+  /**
    * Target of the request-count scaling policy: ALB requests per instance per minute.
    * @default 1000
    */
@@ -117,18 +149,6 @@ export interface InstanceFleetProps extends SessionRuntimeOptions {
    * @default Duration.seconds(30)
    */
   readonly deregistrationDelay?: Duration;
-  /**
-   * Path of the target group's health check. With ELB health checks on the Auto Scaling group,
-   * an instance that fails it is replaced: point it only at a liveness route that does not
-   * depend on the session store, or a store outage replaces the whole fleet.
-   * @default '/healthz' (liveness of the instance server)
-   */
-  readonly healthCheckPath?: string;
-  /**
-   * Port the instance server listens on.
-   * @default 8080
-   */
-  readonly port?: number;
   /**
    * Size of the encrypted gp3 root volume, GiB (AL2023 images need at least 8).
    * @default 8
@@ -143,6 +163,27 @@ export interface InstanceFleetProps extends SessionRuntimeOptions {
   readonly accessLogsBucket?: s3.IBucket;
 }
 
+/** Props of {@link InstanceFleet}. */
+export interface InstanceFleetProps extends SessionRuntimeOptions, SessionVpcProps, FleetCommonProps, FleetOptions {
+  /**
+   * The session store the instances use; bound to the Auto Scaling group (IAM + security group).
+   * @default - none: each instance keeps sessions in memory (`SESSION_STORE=memory`), only sane with stickiness
+   */
+  readonly store?: ISessionStore;
+  /**
+   * Load balancer stickiness.
+   * @default - none: requests are spread over all healthy instances
+   */
+  readonly stickiness?: StickinessOptions;
+  /**
+   * What happens to what this fleet creates that holds data when it leaves the stack: the
+   * access-log bucket (one that still holds logs fails to delete; empty it first), the user pool,
+   * the new VPC's flow-log group. SNAPSHOT means RETAIN for them.
+   * @default - each its own: RETAIN for the bucket and the user pool (deletion-protected), DESTROY for the flow logs
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
 const MAX_STICKINESS_SECONDS = 7 * 24 * 3600;
 
 /** Where AL2023's `nodejs24` package puts its namespaced executable (no `alternatives` needed). */
@@ -152,10 +193,11 @@ const INSTANCE_BOOT_TIMEOUT = Duration.seconds(INSTANCE_BOOT_TIMEOUT_SECONDS);
 
 /**
  * An internet-facing Application Load Balancer in front of an Auto Scaling group of
- * Amazon Linux 2023 instances that run the session runtime's instance server.
+ * Amazon Linux 2023 instances that run a web server on the session runtime: this package's
+ * reference server, or yours ({@link FleetServer}).
  *
- * The instance server is bundled with esbuild into an S3 asset, downloaded by user data and run
- * by systemd as an unprivileged user, with the bound store's environment in an EnvironmentFile.
+ * The server is an S3 asset, downloaded by user data and run by systemd as an unprivileged user,
+ * with the bound store's environment in an EnvironmentFile. `connections` are the instances'.
  */
 export class InstanceFleet extends Construct implements ec2.IConnectable {
   public readonly vpc: ec2.IVpc;
@@ -175,31 +217,38 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
   public readonly userPool: cognito.IUserPool;
   /** The app client the instances call InitiateAuth through (no IAM grant needed: it is an unauthenticated API). */
   public readonly userPoolClient: cognito.IUserPoolClient;
-  /** The bundled instance server. */
+  /** The server the instances run, as an S3 asset. */
   public readonly serverAsset: s3assets.Asset;
+  /** The subnets the instances run in. */
+  public readonly vpcSubnets: ec2.SubnetSelection;
+  /** The Route 53 alias record of `domainName`, when given. */
+  public readonly aliasRecord?: route53.ARecord;
   /** The environment written to the instances' EnvironmentFile (tokens resolve at deploy time). */
-  public readonly environment: Readonly<Record<string, string>>;
+  public readonly environment: { [key: string]: string };
   /** The cookie the ALB follows for `app_cookie` stickiness, if any. */
   public readonly stickinessCookieName?: string;
-  /** `http://` or `https://` URL of the load balancer's DNS name. */
+  /** `http://` or `https://` URL of the fleet: its `domainName`, else the load balancer's DNS name. */
   public readonly url: string;
+  /** The instances' security group: open a path with `fleet.connections.allowTo(database, port)`. */
   public readonly connections: ec2.Connections;
 
   constructor(scope: Construct, id: string, props: InstanceFleetProps = {}) {
     super(scope, id);
     const secure = props.certificate !== undefined;
     const stickinessCookieName =
-      props.stickiness?.type === 'app_cookie' ? (props.stickiness.cookieName ?? wireCookieName(props, secure)) : undefined;
-    validateProps(this, validateFleetProps(props, stickinessCookieName));
-
+      props.stickiness?.type === StickinessType.APPLICATION_COOKIE ? (props.stickiness.cookieName ?? wireCookieName(props, secure)) : undefined;
+    const problems = validateFleetProps(props, stickinessCookieName);
     const port = props.port ?? DEFAULTS.port;
-    this.vpc = resolveVpc(this, 'Vpc', props);
+    this.vpc = resolveVpc(this, 'Vpc', props, props.removalPolicy);
+    this.vpcSubnets = selectComputeSubnets(problems, this.vpc, props.vpcSubnets);
+    if (this.vpc.publicSubnets.length === 0) problems.push(`${this.vpc.node.path} has no public subnets: the internet-facing load balancer needs them`);
+    validateProps(this, problems);
     this.cookieSecret = props.cookieSecret ?? createCookieSecret(this, 'CookieSecret');
-    ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = resolveLoginPool(this, props));
+    ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = resolveLoginPool(this, props, props.removalPolicy));
     this.stickinessCookieName = stickinessCookieName;
 
     // ---- load balancer ------------------------------------------------------------------
-    this.accessLogsBucket = props.accessLogsBucket ?? this.createAccessLogsBucket();
+    this.accessLogsBucket = props.accessLogsBucket ?? this.createAccessLogsBucket(nonSnapshot(props.removalPolicy ?? RemovalPolicy.RETAIN));
     const albSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
       vpc: this.vpc,
       description: 'Internet-facing session ALB: listener ports only',
@@ -244,7 +293,14 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
           'Fine for a review or a test stack; pass `certificate` for anything real.',
       );
     }
-    this.url = `${secure ? 'https' : 'http'}://${this.loadBalancer.loadBalancerDnsName}`;
+    if (props.domainName !== undefined && props.domainZone !== undefined) {
+      this.aliasRecord = new route53.ARecord(this, 'DnsRecord', {
+        zone: props.domainZone,
+        recordName: props.domainName,
+        target: route53.RecordTarget.fromAlias(new route53targets.LoadBalancerTarget(this.loadBalancer)),
+      });
+    }
+    this.url = `${secure ? 'https' : 'http'}://${props.domainName ?? this.loadBalancer.loadBalancerDnsName}`;
 
     // ---- instances --------------------------------------------------------------------
     this.securityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
@@ -292,7 +348,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
     const maxCapacity = props.maxCapacity ?? 4;
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'AutoScalingGroup', {
       vpc: this.vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets: this.vpcSubnets,
       launchTemplate: this.launchTemplate,
       minCapacity,
       maxCapacity,
@@ -317,7 +373,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
     });
     // First boot installs packages and downloads the bundle through the private subnets' NAT
     // routes: CloudFormation must not launch instances before those routes exist.
-    this.autoScalingGroup.node.addDependency(this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).internetConnectivityEstablished);
+    this.autoScalingGroup.node.addDependency(this.vpc.selectSubnets(this.vpcSubnets).internetConnectivityEstablished);
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-AS3',
       reason:
@@ -356,7 +412,8 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
       ? props.store.bind(this.autoScalingGroup).environment
       : { [SessionEnvVars.STORE]: 'memory' };
     this.cookieSecret.grantRead(this.role);
-    this.serverAsset = bundleInstanceServer(this, 'ServerBundle', { store: props.store?.kind ?? 'memory' });
+    const server = (props.server ?? FleetServer.reference()).bind(this, { storeKind: props.store?.kind ?? 'memory' });
+    this.serverAsset = server.asset;
     // s3:GetObject on exactly this bundle object (Asset.grantRead would give GetObject*/List* on the
     // whole bootstrap bucket).
     this.role.addToPrincipalPolicy(
@@ -373,7 +430,32 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
       AWS_REGION: Stack.of(this).region,
       NODE_ENV: 'production',
     };
-    this.writeUserData(userData, port, props.healthCheckPath ?? INSTANCE_HEALTH_CHECK.path);
+    this.writeUserData(userData, port, props.healthCheckPath ?? INSTANCE_HEALTH_CHECK.path, server.startCommand, props.userDataCommands ?? []);
+  }
+
+  /** ALB requests routed to the instances (Sum over 5 minutes). */
+  public metricRequestCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.targetGroup.metrics.requestCount(props);
+  }
+
+  /** Seconds from the request leaving the load balancer until the instance's response (Average over 5 minutes). */
+  public metricTargetResponseTime(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.targetGroup.metrics.targetResponseTime(props);
+  }
+
+  /** Responses of the instances with the given class of HTTP status (Sum over 5 minutes), e.g. `HttpCodeTarget.TARGET_5XX_COUNT`. */
+  public metricHttpCodeTarget(code: elbv2.HttpCodeTarget, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.targetGroup.metrics.httpCodeTarget(code, props);
+  }
+
+  /** Responses the load balancer made itself (no healthy target, timeouts...) with the given class of HTTP status (Sum over 5 minutes). */
+  public metricHttpCodeElb(code: elbv2.HttpCodeElb, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.loadBalancer.metrics.httpCodeElb(code, props);
+  }
+
+  /** Instances failing the health check (Average over 5 minutes). */
+  public metricUnhealthyHostCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.targetGroup.metrics.unhealthyHostCount(props);
   }
 
   /**
@@ -429,7 +511,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
     );
   }
 
-  private createAccessLogsBucket(): s3.Bucket {
+  private createAccessLogsBucket(removalPolicy: RemovalPolicy): s3.Bucket {
     const bucket = new s3.Bucket(this, 'AccessLogs', {
       // ALB access logs support SSE-S3 only (not SSE-KMS).
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -438,7 +520,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: false,
       lifecycleRules: [{ expiration: Duration.days(90) }],
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy,
     });
     Validations.of(bucket).acknowledge({
       id: 'AwsSolutions-S1',
@@ -472,7 +554,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
    * health check on loopback. The script's exit code goes to CloudFormation (cfn-signal in an EXIT
    * trap), so any failing step, or a server that never answers, fails the deploy.
    */
-  private writeUserData(userData: ec2.UserData, port: number, healthPath: string): void {
+  private writeUserData(userData: ec2.UserData, port: number, healthPath: string, startCommand: string, extraCommands: string[]): void {
     const dir = '/opt/cdk-sessions';
     const envFile = '/etc/cdk-sessions.env';
     // Rendered before every other line: on exit, signal the script's exit code (needs no
@@ -506,15 +588,29 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
       ...envLines,
       'SESSION_ENV',
       `echo "${SessionEnvVars.SERVED_BY}=$INSTANCE_ID" >> ${envFile}`,
+      // `node` on the server's PATH is AL2023's namespaced Node.js; the start script runs the
+      // server's command (quoted heredoc: written as given, no expansion here).
+      `install -d -m 0755 ${dir}/bin`,
+      `ln -sfn ${NODE_BIN} ${dir}/bin/node`,
+      `cat > ${dir}/start.sh <<'SESSION_START'`,
+      '#!/bin/sh',
+      `exec ${startCommand}`,
+      'SESSION_START',
+      `chmod 0755 ${dir}/start.sh`,
+      ...extraCommands,
       'cat > /etc/systemd/system/cdk-sessions.service <<UNIT',
       '[Unit]',
-      'Description=cdk-sessions instance server',
+      'Description=cdk-sessions web server',
       'After=network-online.target',
       'Wants=network-online.target',
       '[Service]',
       'User=sessions',
       `EnvironmentFile=${envFile}`,
-      `ExecStart=${NODE_BIN} --enable-source-maps ${dir}/app/${INSTANCE_SERVER_FILE}`,
+      `Environment=PATH=${dir}/bin:/usr/local/bin:/usr/bin:/bin`,
+      `WorkingDirectory=${dir}/app`,
+      `ExecStart=/bin/sh ${dir}/start.sh`,
+      // A writable directory of the server's own (/var/lib/cdk-sessions); the rest of the disk is read-only to it.
+      'StateDirectory=cdk-sessions',
       'Restart=always',
       'RestartSec=2',
       // SIGTERM first: the server drains (SHUTDOWN_GRACE_MS, 25 s) within the ALB's deregistration delay.
@@ -571,7 +667,12 @@ function pinnedAmazonLinux2023(scope: Construct, instanceType: ec2.InstanceType)
 }
 
 function validateFleetProps(props: InstanceFleetProps, stickinessCookieName: string | undefined): string[] {
-  const problems = [...validateVpcChoice(props), ...validateRuntimeOptions(props)];
+  const problems = [...validateVpcChoice(props), ...validateRuntimeOptions(props), ...(props.server?._problems() ?? [])];
+  if (props.domainName !== undefined && props.domainZone === undefined) problems.push('domainName needs domainZone (the hosted zone its alias record goes in)');
+  if (props.domainZone !== undefined && props.domainName === undefined) problems.push('domainZone needs domainName');
+  for (const [i, c] of (props.userDataCommands ?? []).entries()) {
+    if (typeof c !== 'string' || /[\0]/.test(c)) problems.push(`userDataCommands[${i}] must be a string without NUL characters`);
+  }
   const num = (v: number | undefined): v is number => v !== undefined && !Number.isNaN(v);
   const min = props.minCapacity ?? 2;
   const max = props.maxCapacity ?? 4;
@@ -604,7 +705,9 @@ function validateFleetProps(props: InstanceFleetProps, stickinessCookieName: str
   if (props.sslPolicy !== undefined && props.certificate === undefined) problems.push('sslPolicy needs a certificate (it applies to the HTTPS listener)');
   const st = props.stickiness;
   if (st) {
-    if (st.type !== 'lb_cookie' && st.type !== 'app_cookie') problems.push(`stickiness.type must be "lb_cookie" or "app_cookie", got "${st.type as string}"`);
+    if (st.type !== StickinessType.LOAD_BALANCER_COOKIE && st.type !== StickinessType.APPLICATION_COOKIE) {
+      problems.push(`stickiness.type must be StickinessType.LOAD_BALANCER_COOKIE or APPLICATION_COOKIE, got "${st.type as string}"`);
+    }
     const d = st.duration;
     if (d && !d.isUnresolved()) {
       const s = d.toSeconds({ integral: false });
@@ -612,8 +715,10 @@ function validateFleetProps(props: InstanceFleetProps, stickinessCookieName: str
         problems.push(`stickiness.duration must be a whole number of seconds from 1 second to 7 days, got ${s} s`);
       }
     }
-    if (st.type === 'lb_cookie' && st.cookieName !== undefined) problems.push('stickiness.cookieName applies to app_cookie only (lb_cookie always uses AWSALB)');
-    if (st.type === 'app_cookie' && stickinessCookieName !== undefined) {
+    if (st.type === StickinessType.LOAD_BALANCER_COOKIE && st.cookieName !== undefined) {
+      problems.push('stickiness.cookieName applies to APPLICATION_COOKIE only (LOAD_BALANCER_COOKIE always uses AWSALB)');
+    }
+    if (st.type === StickinessType.APPLICATION_COOKIE && stickinessCookieName !== undefined) {
       if (/^awsalb/i.test(stickinessCookieName)) {
         problems.push(`stickiness cookie name must not start with AWSALB (AWSALB, AWSALBAPP and AWSALBTG are reserved), got "${stickinessCookieName}"`);
       }

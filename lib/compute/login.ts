@@ -2,7 +2,7 @@
  * Who may log in to the session runtime: a Cognito user pool and the app client the runtime calls
  * InitiateAuth (USER_PASSWORD_AUTH) through. Not exported from the package.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import { SessionEnvVars } from '../../lambda/session/env';
@@ -28,8 +28,8 @@ export function validateLoginOptions(o: LoginPoolOptions): string[] {
  * The given pool and client; a new client on a given pool; or a new pool and client, as
  * constructs `UserPool` and `UserPoolClient` of `scope`.
  */
-export function resolveLoginPool(scope: Construct, o: LoginPoolOptions): LoginPool {
-  const userPool = o.userPool ?? createUserPool(scope, 'UserPool');
+export function resolveLoginPool(scope: Construct, o: LoginPoolOptions, removalPolicy?: RemovalPolicy): LoginPool {
+  const userPool = o.userPool ?? createUserPool(scope, 'UserPool', removalPolicy);
   const userPoolClient = o.userPoolClient ?? createLoginClient(scope, 'UserPoolClient', userPool);
   return { userPool, userPoolClient };
 }
@@ -49,7 +49,8 @@ export function loginEnvironment(login: LoginPool): Record<string, string> {
  * A user pool for the session app's users: administrators create the users (no self sign-up),
  * users sign in with a case-insensitive user name and a strong password.
  */
-function createUserPool(scope: Construct, id: string): cognito.UserPool {
+function createUserPool(scope: Construct, id: string, removalPolicy: RemovalPolicy | undefined): cognito.UserPool {
+  const destroy = removalPolicy === RemovalPolicy.DESTROY;
   const pool = new cognito.UserPool(scope, id, {
     selfSignUpEnabled: false,
     signInAliases: { username: true },
@@ -67,7 +68,9 @@ function createUserPool(scope: Construct, id: string): cognito.UserPool {
     accountRecovery: cognito.AccountRecovery.NONE,
     featurePlan: cognito.FeaturePlan.ESSENTIALS,
     mfa: cognito.Mfa.OFF,
-    deletionProtection: true,
+    // The pool holds the users: protected, and kept, unless the owner asked for DESTROY.
+    deletionProtection: !destroy,
+    removalPolicy: removalPolicy === undefined ? undefined : nonSnapshot(removalPolicy),
   });
   Validations.of(pool).acknowledge({
     id: 'AwsSolutions-COG2',
@@ -106,4 +109,9 @@ function createLoginClient(scope: Construct, id: string, userPool: cognito.IUser
     idTokenValidity: Duration.minutes(5),
     refreshTokenValidity: Duration.minutes(60),
   });
+}
+
+/** `policy` for a resource CloudFormation cannot snapshot: SNAPSHOT becomes RETAIN. */
+export function nonSnapshot(policy: RemovalPolicy): RemovalPolicy {
+  return policy === RemovalPolicy.SNAPSHOT ? RemovalPolicy.RETAIN : policy;
 }

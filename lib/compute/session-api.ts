@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -13,16 +14,12 @@ import { acknowledgeGuard, acknowledgeLogGroupDefaults } from '../core/guard';
 import { ISessionStore } from '../core/session-store';
 import { createCookieSecret, runtimeEnvironment, SessionRuntimeOptions, throwIfProblems, validateRuntimeOptions } from './common';
 import { addVpcAccess, createFunctionRole, FUNCTION_RUNTIME, runtimeFunctionProps } from './functions';
-import { resolveLoginPool } from './login';
+import { nonSnapshot, resolveLoginPool } from './login';
 import { runtimeEntry } from './runtime-assets';
+import { selectComputeSubnets } from './vpc';
 
-/** Props of {@link SessionApi}. */
-export interface SessionApiProps extends SessionRuntimeOptions {
-  /**
-   * The session store; bound to the function. When it has a `vpc`, the function runs in that
-   * VPC's private subnets.
-   */
-  readonly store: ISessionStore;
+/** The knobs of a {@link SessionApi} a topology passes through as they are. */
+export interface ApiOptions {
   /**
    * Handler entry point (exports `handler` for API Gateway HTTP API payload v2).
    * @default - lambda/handlers/http-api.ts of this package
@@ -58,12 +55,35 @@ export interface SessionApiProps extends SessionRuntimeOptions {
    * @default 2000
    */
   readonly throttleBurstLimit?: number;
+}
+
+/** Props of {@link SessionApi}. */
+export interface SessionApiProps extends SessionRuntimeOptions, ApiOptions {
+  /**
+   * The session store; bound to the function. When it has a `vpc`, the function runs in that
+   * VPC (in `vpcSubnets`).
+   */
+  readonly store: ISessionStore;
+  /**
+   * With a VPC store: the subnets the function runs in (never public ones).
+   * @default - the VPC's private subnets with egress, or its isolated subnets when it has none
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
   /**
    * With a VPC store: add a DynamoDB gateway endpoint and a Secrets Manager interface endpoint
-   * to the store's VPC so that those calls stay off the NAT. Turn off when the VPC has them.
-   * @default true
+   * (private DNS) to the store's VPC so that those calls stay off the NAT. The interface endpoint
+   * answers every Secrets Manager call in the VPC and admits only the function and whom
+   * {@link SessionApi.allowEndpointAccessFrom} lets in: leave it off in a VPC where other
+   * workloads call Secrets Manager, or admit them too.
+   * @default false (the store's VPC is yours; the topologies turn it on in a VPC they create)
    */
   readonly addVpcEndpoints?: boolean;
+  /**
+   * What happens to the function's and the API's log groups, and to the user pool this API
+   * creates, when they leave the stack. SNAPSHOT means RETAIN for them.
+   * @default - DESTROY for the log groups, RETAIN for the user pool (deletion-protected)
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /** The newest Node.js Lambda runtime this aws-cdk-lib knows. */
@@ -90,23 +110,30 @@ export class SessionApi extends Construct implements ec2.IConnectable {
   public readonly vpc?: ec2.IVpc;
   /** The function's security group, when it runs in a VPC. */
   public readonly securityGroup?: ec2.SecurityGroup;
-  /** Endpoints added to the store's VPC (empty without a VPC or with `addVpcEndpoints: false`). */
+  /** The subnets the function runs in, when it runs in a VPC. */
+  public readonly vpcSubnets?: ec2.SubnetSelection;
+  /** Endpoints added to the store's VPC (empty without a VPC or without `addVpcEndpoints`). */
   public readonly vpcEndpoints: ec2.IVpcEndpoint[] = [];
   /** The environment of the function (tokens resolve at deploy time). */
-  public readonly environment: Readonly<Record<string, string>>;
+  public readonly environment: { [key: string]: string };
   /** `https://<id>.execute-api.<region>.amazonaws.com/` */
   public readonly url: string;
+  /** The function's security group in the store's VPC; none (no network identity) when the store has no VPC. */
   public readonly connections: ec2.Connections;
 
   constructor(scope: Construct, id: string, props: SessionApiProps) {
     super(scope, id);
-    throwIfProblems('SessionApi', validateApiProps(props));
+    const problems = validateApiProps(props);
+    if (props.vpcSubnets !== undefined && props.store?.vpc === undefined) problems.push('vpcSubnets needs a store in a VPC (the function runs in no VPC otherwise)');
+    if (props.store?.vpc) this.vpcSubnets = selectComputeSubnets(problems, props.store.vpc, props.vpcSubnets);
+    throwIfProblems('SessionApi', problems);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const removalPolicy = nonSnapshot(props.removalPolicy ?? RemovalPolicy.DESTROY);
     this.cookieSecret = props.cookieSecret ?? createCookieSecret(this, 'CookieSecret');
-    ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = resolveLoginPool(this, props));
+    ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = resolveLoginPool(this, props, props.removalPolicy));
     this.vpc = props.store.vpc;
 
-    this.logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention, removalPolicy: RemovalPolicy.DESTROY });
+    this.logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention, removalPolicy });
     acknowledgeLogGroupDefaults(this.logGroup, retention, "the function's logs (prop logRetention)");
     this.role = createFunctionRole(this, 'FunctionRole', 'Session API handler: its log group, its session store, its cookie secret', this.logGroup);
     if (this.vpc) {
@@ -129,7 +156,7 @@ export class SessionApi extends Construct implements ec2.IConnectable {
       role: this.role,
       logGroup: this.logGroup,
       vpc: this.vpc,
-      vpcSubnets: this.vpc ? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : undefined,
+      vpcSubnets: this.vpcSubnets,
       securityGroups: this.securityGroup ? [this.securityGroup] : undefined,
     });
     if (!this.vpc) {
@@ -164,7 +191,7 @@ export class SessionApi extends Construct implements ec2.IConnectable {
     };
     for (const [k, v] of Object.entries(this.environment)) this.function.addEnvironment(k, v);
 
-    if (this.vpc && (props.addVpcEndpoints ?? true)) this.addEndpoints(this.vpc);
+    if (this.vpc && props.addVpcEndpoints === true) this.addEndpoints(this.vpc, this.vpcSubnets!);
 
     // ---- HTTP API -------------------------------------------------------------------------
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
@@ -174,7 +201,7 @@ export class SessionApi extends Construct implements ec2.IConnectable {
       }),
       createDefaultStage: false,
     });
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention, removalPolicy: RemovalPolicy.DESTROY });
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention, removalPolicy });
     acknowledgeLogGroupDefaults(this.accessLogGroup, retention, "the API's access logs (prop logRetention)");
     this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
@@ -214,8 +241,42 @@ export class SessionApi extends Construct implements ec2.IConnectable {
     this.url = this.stage.url;
   }
 
-  private addEndpoints(vpc: ec2.IVpc): void {
-    const subnets = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+  /**
+   * Lets `peer` through the interface endpoints this API added to the VPC (Secrets Manager, with
+   * private DNS: inside the VPC every Secrets Manager call goes to it). Nothing without endpoints.
+   */
+  public allowEndpointAccessFrom(peer: ec2.IConnectable): void {
+    for (const endpoint of this.vpcEndpoints) {
+      if (endpoint instanceof ec2.InterfaceVpcEndpoint) endpoint.connections.allowDefaultPortFrom(peer, `Session consumer to ${endpoint.node.id}`);
+    }
+  }
+
+  /** Invocations of the function (Sum over 5 minutes). */
+  public metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricInvocations(props);
+  }
+
+  /** Invocations that failed (Sum over 5 minutes): the handler answers store trouble with a 503, so these are crashes and timeouts. */
+  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricErrors(props);
+  }
+
+  /** Run time of the function (Average over 5 minutes). */
+  public metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricDuration(props);
+  }
+
+  /** Invocations refused for lack of concurrency (Sum over 5 minutes). */
+  public metricThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricThrottles(props);
+  }
+
+  /** Requests the API answered with a 5xx (Sum over 5 minutes). */
+  public metricServerError(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.httpApi.metricServerError(props);
+  }
+
+  private addEndpoints(vpc: ec2.IVpc, subnets: ec2.SubnetSelection): void {
     this.vpcEndpoints.push(
       new ec2.GatewayVpcEndpoint(this, 'DynamoDbEndpoint', { vpc, service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [subnets] }),
     );

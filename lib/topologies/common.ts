@@ -1,57 +1,121 @@
-import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+/*
+ * What the topologies share: their props (written out, aws-cdk-lib style: VPC, certificate,
+ * capacity, domain and removal policy at the top level) and the internal helpers that build
+ * their parts. The helpers are not exported from the package.
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { createCookieSecret, SessionRuntimeOptions, throwIfProblems } from '../compute/common';
-import { InstanceFleet, InstanceFleetProps } from '../compute/instance-fleet';
+import { createCookieSecret, SessionRuntimeOptions } from '../compute/common';
+import { FleetCommonProps, FleetOptions, InstanceFleet, StickinessOptions } from '../compute/instance-fleet';
 import { LoginPool, resolveLoginPool, validateLoginOptions } from '../compute/login';
-import { SessionApi, SessionApiProps } from '../compute/session-api';
-import { resolveVpc, validateVpcChoice, VpcChoice } from '../compute/vpc';
-import { ISessionStore } from '../core/session-store';
+import { ApiOptions, SessionApi } from '../compute/session-api';
+import { resolveVpc, SessionVpcProps, validateVpcChoice } from '../compute/vpc';
+import { SessionConnectOptions } from '../core/connect';
+import { ISessionConsumer } from '../core/consumer';
+import { ISessionStore, SessionStoreBinding } from '../core/session-store';
+import { validateProps } from '../core/validate';
 
-type RuntimeKeys = keyof SessionRuntimeOptions;
-
-/**
- * The instance fleet of a topology: everything of {@link InstanceFleetProps} except what the
- * topology decides (VPC, store) and the session settings it shares with its other compute.
- */
-export interface FleetOptions extends Omit<InstanceFleetProps, 'existingVpc' | 'vpcProps' | 'store' | RuntimeKeys> {}
-
-/** The Lambda API of a topology: {@link SessionApiProps} without the store and shared session settings. */
-export interface ApiOptions extends Omit<SessionApiProps, 'store' | RuntimeKeys> {}
-
-/** Session settings every compute construct of one topology shares (one cookie secret, one cookie). */
+/** Session settings every compute construct of one topology shares (one cookie secret, one cookie), and its consumers too. */
 export interface TopologyRuntimeProps extends SessionRuntimeOptions {}
 
-/** Props every topology whose store lives in a VPC (Redis, Memcached, RDS) shares. */
-export interface VpcStoreTopologyProps extends TopologyRuntimeProps, VpcChoice {
+/** Props of the topologies whose store lives in a VPC, shared by the store, a fleet and an API (Redis, Memcached, RDS). */
+export interface VpcStoreTopologyProps extends TopologyRuntimeProps, SessionVpcProps, FleetCommonProps {
   /**
-   * The instance fleet. Stickiness is optional here: any instance can serve any session.
-   * @default - the fleet's defaults, no stickiness
+   * Load balancer stickiness. Optional here: any instance can serve any session.
+   * @default - none
+   */
+  readonly stickiness?: StickinessOptions;
+  /**
+   * The fleet's rarer knobs.
+   * @default - the fleet's defaults
    */
   readonly fleet?: FleetOptions;
   /**
-   * The Lambda API, in the same VPC, on the same store.
+   * The Lambda API, in the same VPC (in `vpcSubnets`), on the same store.
    * @default - the API's defaults
    */
   readonly api?: ApiOptions;
+  /**
+   * Add a Secrets Manager interface endpoint (private DNS) and a DynamoDB gateway endpoint to
+   * the VPC. The interface endpoint answers every Secrets Manager call in the VPC; it admits the
+   * fleet, the API and every consumer given to `connect()`, nobody else.
+   * @default - true when the topology creates the VPC, false in a `vpc` you pass in
+   */
+  readonly addVpcEndpoints?: boolean;
+  /**
+   * What happens to the store and to what else the topology creates that holds data (log groups,
+   * the access-log bucket, the user pool) when they leave the stack. SNAPSHOT applies where
+   * CloudFormation can snapshot (the store's database or cache) and means RETAIN elsewhere.
+   * @default - each resource's own default (the store's, see its props)
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
-/** Props every topology whose store is reached through its AWS API, without a VPC (DynamoDB, S3), shares. */
-export interface IamStoreTopologyProps extends TopologyRuntimeProps, VpcChoice {
+/**
+ * Props of the topologies whose store is reached through its AWS API (DynamoDB, S3): a Lambda API
+ * in no VPC and, when `fleet` is given, an instance fleet. The VPC and fleet props apply to the fleet.
+ */
+export interface IamStoreTopologyProps extends TopologyRuntimeProps, SessionVpcProps, FleetCommonProps {
+  /**
+   * An instance fleet on the same store, when given (`{}` for its defaults): the VPC, certificate,
+   * capacity, server and domain props apply to it.
+   * @default - no fleet: only the Lambda API
+   */
+  readonly fleet?: FleetOptions;
+  /**
+   * Load balancer stickiness of the fleet.
+   * @default - none
+   */
+  readonly stickiness?: StickinessOptions;
   /**
    * The Lambda API.
    * @default - the API's defaults
    */
   readonly api?: ApiOptions;
   /**
-   * An instance fleet on the same store, when given (`{}` for its defaults). `existingVpc` /
-   * `vpcProps` apply to it.
-   * @default - no fleet: only the Lambda API
+   * What happens to the store and to what else the topology creates that holds data (log groups,
+   * the access-log bucket, the user pool) when they leave the stack. SNAPSHOT means RETAIN.
+   * @default - each resource's own default (the store's, see its props)
    */
-  readonly fleet?: FleetOptions;
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** The keys of {@link FleetOptions}: what may stay under `fleet`. */
+const FLEET_OPTION_KEYS = ['targetRequestsPerMinute', 'deregistrationDelay', 'rootVolumeSize', 'accessLogsBucket'];
+
+/** The keys of {@link FleetCommonProps} and the VPC props: what applies to a fleet only. */
+const FLEET_TOP_LEVEL_KEYS = [
+  'vpc', 'vpcProps', 'vpcSubnets', 'certificate', 'sslPolicy', 'domainName', 'domainZone', 'server', 'userDataCommands',
+  'instanceType', 'machineImage', 'minCapacity', 'maxCapacity', 'desiredCapacity', 'healthCheckPath', 'port', 'stickiness',
+];
+
+/** Problems with a topology's `fleet` options: props moved to the top level (JavaScript callers get no type error). */
+export function fleetOptionProblems(fleet: FleetOptions | undefined): string[] {
+  return Object.keys(fleet ?? {})
+    .filter((k) => !FLEET_OPTION_KEYS.includes(k))
+    .map((k) => (FLEET_TOP_LEVEL_KEYS.includes(k) ? `fleet.${k} is a top-level prop now: move it out of \`fleet\`` : `fleet.${k} is not a fleet option`));
+}
+
+/** The {@link FleetCommonProps} of `p`, copied one by one (so nothing else of a topology's props reaches the fleet). */
+export function fleetCommonProps(p: FleetCommonProps): FleetCommonProps {
+  return {
+    certificate: p.certificate,
+    sslPolicy: p.sslPolicy,
+    domainName: p.domainName,
+    domainZone: p.domainZone,
+    server: p.server,
+    userDataCommands: p.userDataCommands,
+    instanceType: p.instanceType,
+    machineImage: p.machineImage,
+    minCapacity: p.minCapacity,
+    maxCapacity: p.maxCapacity,
+    desiredCapacity: p.desiredCapacity,
+    healthCheckPath: p.healthCheckPath,
+    port: p.port,
+  };
 }
 
 /** The runtime options for a compute construct, with the topology's one cookie secret and one login pool. */
@@ -68,12 +132,11 @@ export function sharedRuntime(props: SessionRuntimeOptions, cookieSecret: secret
 }
 
 /**
- * The topology's login pool, shared by its fleet and its API (one user, one password, either
- * way in): the given pool and client, or new ones. Throws when the props are contradictory.
+ * The topology's login pool, shared by its fleet, its API and its consumers (one user, one
+ * password, either way in): the given pool and client, or new ones.
  */
-export function topologyLoginPool(scope: Construct, name: string, props: SessionRuntimeOptions): LoginPool {
-  throwIfProblems(name, validateLoginOptions(props));
-  return resolveLoginPool(scope, props);
+export function topologyLoginPool(scope: Construct, props: SessionRuntimeOptions, removalPolicy?: RemovalPolicy): LoginPool {
+  return resolveLoginPool(scope, props, removalPolicy);
 }
 
 /** The topology's cookie secret: the given one or a new generated one. */
@@ -81,108 +144,143 @@ export function topologyCookieSecret(scope: Construct, props: SessionRuntimeOpti
   return props.cookieSecret ?? createCookieSecret(scope, 'CookieSecret');
 }
 
-/**
- * Lets the given constructs through the API's interface endpoints. The Secrets Manager endpoint
- * has private DNS, so inside the VPC every Secrets Manager call goes to it, and its security
- * group admits only whom it is opened to.
- */
-export function openInterfaceEndpoints(api: SessionApi, peers: ec2.IConnectable[]): void {
-  for (const endpoint of api.vpcEndpoints) {
-    if (!(endpoint instanceof ec2.InterfaceVpcEndpoint)) continue;
-    for (const peer of peers) endpoint.connections.allowDefaultPortFrom(peer, `Session topology to ${endpoint.node.id}`);
-  }
+/** What a topology's `connect()` needs of it. */
+export interface ConnectTarget {
+  readonly scope: Construct;
+  readonly store: ISessionStore;
+  readonly settings: SessionRuntimeOptions;
+  readonly cookieSecret: secretsmanager.ISecret;
+  readonly userPool: cognito.IUserPool;
+  readonly userPoolClient: cognito.IUserPoolClient;
+  /** The API whose interface endpoints admit the consumer, when it added any. */
+  readonly api?: SessionApi;
 }
 
 /**
- * Seed row 2 with a store inside a VPC, the base of `RedisSessions`, `MemcachedSessions` and
- * `RdsSessions`: one VPC (given or new), one store in it, and an ALB + Auto Scaling
- * fleet and a Lambda HTTP API on that store with one cookie secret. A subclass makes only its
- * store (and wires what only its store needs).
+ * A topology's `connect()`: the store's `connect()` with the topology's settings (its one cookie
+ * secret, cookie name, timeouts, login pool, extra environment), `options` winning except for the
+ * cookie secret, which must stay the topology's. Then lets the consumer through the interface
+ * endpoints the topology added to the VPC.
  */
-export abstract class VpcStoreTopology<S extends ISessionStore> extends Construct {
-  public readonly vpc: ec2.IVpc;
-  public readonly store: S;
-  public readonly fleet: InstanceFleet;
-  public readonly api: SessionApi;
-  public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
-  public readonly listener: elbv2.ApplicationListener;
-  public readonly targetGroup: elbv2.ApplicationTargetGroup;
-  public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
-  public readonly cookieSecret: secretsmanager.ISecret;
-  /** The Cognito user pool whose users log in, on the fleet and the API alike. */
-  public readonly userPool: cognito.IUserPool;
-  /** The app client the runtime logs users in through. */
-  public readonly userPoolClient: cognito.IUserPoolClient;
-
-  /**
-   * @param name the topology, as a props error names it
-   * @param createStore makes the store as construct `id` of `scope`, in `vpc`
-   */
-  protected constructor(
-    scope: Construct,
-    id: string,
-    name: string,
-    props: VpcStoreTopologyProps,
-    createStore: (scope: Construct, id: string, vpc: ec2.IVpc) => S,
-  ) {
-    super(scope, id);
-    throwIfProblems(name, [...validateVpcChoice(props), ...validateLoginOptions(props)]);
-    this.vpc = resolveVpc(this, 'Vpc', props);
-    this.cookieSecret = topologyCookieSecret(this, props);
-    const login = topologyLoginPool(this, name, props);
-    ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = login);
-    const runtime = sharedRuntime(props, this.cookieSecret, login);
-    this.store = createStore(this, 'Store', this.vpc);
-    this.fleet = new InstanceFleet(this, 'Fleet', { ...props.fleet, ...runtime, existingVpc: this.vpc, store: this.store });
-    this.api = new SessionApi(this, 'Api', { ...props.api, ...runtime, store: this.store });
-    // The API's Secrets Manager endpoint (private DNS) answers for the whole VPC: the instances
-    // read the cookie secret (and the store's secret, if it has one) through it too.
-    openInterfaceEndpoints(this.api, [this.fleet]);
-    this.loadBalancer = this.fleet.loadBalancer;
-    this.listener = this.fleet.listener;
-    this.targetGroup = this.fleet.targetGroup;
-    this.autoScalingGroup = this.fleet.autoScalingGroup;
+export function connectToTopology(t: ConnectTarget, consumer: ISessionConsumer, options: SessionConnectOptions = {}): SessionStoreBinding {
+  const problems: string[] = [];
+  if (options.cookieSecret !== undefined && options.cookieSecret !== t.cookieSecret) {
+    problems.push(
+      `connect(${consumer.consumerName}): cookieSecret must be the topology's own (or unset): a consumer that signs with another secret ` +
+        "refuses the topology's sessions, and the topology refuses its",
+    );
   }
+  validateProps(t.scope, problems);
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as SessionConnectOptions;
+  const binding = t.store.connect(consumer, {
+    cookieName: t.settings.cookieName,
+    idleTimeout: t.settings.idleTimeout,
+    absoluteTimeout: t.settings.absoluteTimeout,
+    environment: t.settings.environment,
+    userPool: t.userPool,
+    userPoolClient: t.userPoolClient,
+    ...given,
+    cookieSecret: t.cookieSecret,
+  });
+  if (consumer.connections && t.api) t.api.allowEndpointAccessFrom(consumer.connections);
+  return binding;
+}
+
+/** The parts of a topology with its store in a VPC. */
+export interface VpcTopologyParts<S extends ISessionStore> {
+  readonly vpc: ec2.IVpc;
+  readonly store: S;
+  readonly fleet: InstanceFleet;
+  readonly api: SessionApi;
+  readonly cookieSecret: secretsmanager.ISecret;
+  readonly login: LoginPool;
+  readonly connections: ec2.Connections;
+  readonly settings: SessionRuntimeOptions;
 }
 
 /**
- * Seed row 2 with a store reached through its AWS API with IAM credentials, the base of
- * `DynamoDbSessions` and `S3Sessions`: the store, a Lambda HTTP API on it (in no
- * VPC) and, when `fleet` is given, an instance fleet on the same store, with one cookie secret.
+ * Seed row 2 with a store inside a VPC (Redis, Memcached, RDS): one VPC (given or new), one store
+ * in it, and an ALB + Auto Scaling fleet and a Lambda HTTP API on that store with one cookie
+ * secret and one login pool. `createStore` makes the store as construct `Store` of `scope`.
  */
-export abstract class IamStoreTopology<S extends ISessionStore> extends Construct {
-  public readonly store: S;
-  public readonly api: SessionApi;
-  public readonly fleet?: InstanceFleet;
-  public readonly cookieSecret: secretsmanager.ISecret;
-  /** The Cognito user pool whose users log in, on the API and the fleet alike. */
-  public readonly userPool: cognito.IUserPool;
-  /** The app client the runtime logs users in through. */
-  public readonly userPoolClient: cognito.IUserPoolClient;
+export function buildVpcStoreTopology<S extends ISessionStore>(
+  scope: Construct,
+  props: VpcStoreTopologyProps,
+  createStore: (id: string, vpc: ec2.IVpc) => S,
+): VpcTopologyParts<S> {
+  validateProps(scope, [...validateVpcChoice(props), ...validateLoginOptions(props), ...fleetOptionProblems(props.fleet)]);
+  const vpc = resolveVpc(scope, 'Vpc', props, props.removalPolicy);
+  const cookieSecret = topologyCookieSecret(scope, props);
+  const login = topologyLoginPool(scope, props, props.removalPolicy);
+  const runtime = sharedRuntime(props, cookieSecret, login);
+  const store = createStore('Store', vpc);
+  const fleet = new InstanceFleet(scope, 'Fleet', {
+    ...props.fleet,
+    ...fleetCommonProps(props),
+    ...runtime,
+    vpc,
+    vpcSubnets: props.vpcSubnets,
+    store,
+    stickiness: props.stickiness,
+    removalPolicy: props.removalPolicy,
+  });
+  const api = new SessionApi(scope, 'Api', {
+    ...props.api,
+    ...runtime,
+    store,
+    vpcSubnets: props.vpcSubnets,
+    // The user's VPC is theirs: a private-DNS endpoint there would take over every Secrets Manager call in it.
+    addVpcEndpoints: props.addVpcEndpoints ?? props.vpc === undefined,
+    removalPolicy: props.removalPolicy,
+  });
+  // The API's Secrets Manager endpoint (private DNS) answers for the whole VPC: the instances
+  // read the cookie secret (and the store's secret, if it has one) through it too.
+  api.allowEndpointAccessFrom(fleet);
+  const connections = new ec2.Connections({ securityGroups: [...fleet.connections.securityGroups, ...api.connections.securityGroups] });
+  return { vpc, store, fleet, api, cookieSecret, login, connections, settings: props };
+}
 
-  /**
-   * @param name the topology, as a props error names it
-   * @param createStore makes the store as construct `id` of `scope`
-   */
-  protected constructor(scope: Construct, id: string, name: string, props: IamStoreTopologyProps, createStore: (scope: Construct, id: string) => S) {
-    super(scope, id);
-    const problems = [...validateVpcChoice(props), ...validateLoginOptions(props)];
-    if (!props.fleet && (props.existingVpc || props.vpcProps)) problems.push('existingVpc / vpcProps apply to the fleet only: give `fleet` too');
-    throwIfProblems(name, problems);
-    this.cookieSecret = topologyCookieSecret(this, props);
-    const login = topologyLoginPool(this, name, props);
-    ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = login);
-    const runtime = sharedRuntime(props, this.cookieSecret, login);
-    this.store = createStore(this, 'Store');
-    this.api = new SessionApi(this, 'Api', { ...props.api, ...runtime, store: this.store });
-    if (props.fleet) {
-      this.fleet = new InstanceFleet(this, 'Fleet', {
+/** The parts of a topology with its store reached through its AWS API. */
+export interface IamTopologyParts<S extends ISessionStore> {
+  readonly store: S;
+  readonly api: SessionApi;
+  readonly fleet?: InstanceFleet;
+  readonly cookieSecret: secretsmanager.ISecret;
+  readonly login: LoginPool;
+  readonly connections: ec2.Connections;
+  readonly settings: SessionRuntimeOptions;
+}
+
+/**
+ * Seed row 2 with a store reached through its AWS API (DynamoDB, S3): the store, a Lambda HTTP
+ * API on it (in no VPC) and, when `fleet` is given, an instance fleet on the same store, with one
+ * cookie secret and one login pool.
+ */
+export function buildIamStoreTopology<S extends ISessionStore>(scope: Construct, props: IamStoreTopologyProps, createStore: (id: string) => S): IamTopologyParts<S> {
+  const problems = [...validateVpcChoice(props), ...validateLoginOptions(props), ...fleetOptionProblems(props.fleet)];
+  if (!props.fleet) {
+    const fleetOnly = FLEET_TOP_LEVEL_KEYS.filter((k) => (props as Record<string, unknown>)[k] !== undefined);
+    if (fleetOnly.length > 0) problems.push(`${fleetOnly.join(', ')} apply to the fleet only: give \`fleet\` too (\`{}\` for its defaults)`);
+  }
+  validateProps(scope, problems);
+  const cookieSecret = topologyCookieSecret(scope, props);
+  const login = topologyLoginPool(scope, props, props.removalPolicy);
+  const runtime = sharedRuntime(props, cookieSecret, login);
+  const store = createStore('Store');
+  const api = new SessionApi(scope, 'Api', { ...props.api, ...runtime, store, removalPolicy: props.removalPolicy });
+  const fleet = props.fleet
+    ? new InstanceFleet(scope, 'Fleet', {
         ...props.fleet,
+        ...fleetCommonProps(props),
         ...runtime,
-        existingVpc: props.existingVpc,
+        vpc: props.vpc,
         vpcProps: props.vpcProps,
-        store: this.store,
-      });
-    }
-  }
+        vpcSubnets: props.vpcSubnets,
+        store,
+        stickiness: props.stickiness,
+        removalPolicy: props.removalPolicy,
+      })
+    : undefined;
+  const connections = new ec2.Connections({ securityGroups: fleet ? [...fleet.connections.securityGroups] : [] });
+  return { store, api, fleet, cookieSecret, login, connections, settings: props };
 }

@@ -1,4 +1,4 @@
-export type { ApiOptions, FleetOptions, IamStoreTopologyProps, TopologyRuntimeProps, VpcStoreTopologyProps } from './common';
+export type { IamStoreTopologyProps, TopologyRuntimeProps, VpcStoreTopologyProps } from './common';
 export * from './dynamodb-sessions';
 export * from './jwt-sessions';
 export * from './redis-sessions';

@@ -1,11 +1,19 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { SessionApi } from '../compute/session-api';
+import { ApiOptions, SessionApi } from '../compute/session-api';
+import { validateLoginOptions } from '../compute/login';
+import { SessionConnectOptions } from '../core/connect';
+import { ISessionConsumer } from '../core/consumer';
+import { SessionStoreBinding } from '../core/session-store';
+import { validateProps } from '../core/validate';
 import { JwtSessionKeys, JwtSessionKeysProps } from '../stores/jwt-session-keys';
-import { ApiOptions, sharedRuntime, topologyCookieSecret, topologyLoginPool, TopologyRuntimeProps } from './common';
+import { connectToTopology, sharedRuntime, topologyCookieSecret, topologyLoginPool, TopologyRuntimeProps } from './common';
 
 /** Props of {@link JwtSessions}. */
 export interface JwtSessionsProps extends TopologyRuntimeProps {
@@ -19,6 +27,12 @@ export interface JwtSessionsProps extends TopologyRuntimeProps {
    * @default - the API's defaults
    */
   readonly api?: ApiOptions;
+  /**
+   * What happens to the signing key, the revocation table, the log groups and the user pool when
+   * they leave the stack. SNAPSHOT means RETAIN.
+   * @default - each resource's own default (RETAIN for the key and the table, see `keys`)
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -26,26 +40,76 @@ export interface JwtSessionsProps extends TopologyRuntimeProps {
  * (ES256; the private key never leaves KMS) and verifies them without a session store. Revocation,
  * the weak spot the seed names, is a DynamoDB denylist consulted per request.
  */
-export class JwtSessions extends Construct {
+export class JwtSessions extends Construct implements ec2.IConnectable {
+  /** The signing key and the revocation table. */
   public readonly keys: JwtSessionKeys;
+  /** The KMS key that signs the tokens. */
   public readonly signingKey: kms.IKey;
+  /** The DynamoDB denylist of revoked sessions. */
   public readonly revocationTable: dynamodb.ITableV2;
+  /** The Lambda HTTP API that issues and verifies the tokens. */
   public readonly api: SessionApi;
+  /** The cookie-signing secret of the API and every consumer given to `connect()`. */
   public readonly cookieSecret: secretsmanager.ISecret;
   /** The Cognito user pool whose users log in: a token is signed only for a user it authenticated. */
   public readonly userPool: cognito.IUserPool;
   /** The app client the API logs users in through. */
   public readonly userPoolClient: cognito.IUserPoolClient;
+  /** None: the API's function runs in no VPC and has no network identity (an empty `Connections`). */
+  public readonly connections: ec2.Connections;
+  /** The API's URL (`https://<id>.execute-api.<region>.amazonaws.com/`). */
+  public readonly url: string;
+  private readonly settings: TopologyRuntimeProps;
 
   constructor(scope: Construct, id: string, props: JwtSessionsProps = {}) {
     super(scope, id);
+    validateProps(this, validateLoginOptions(props));
+    this.settings = props;
     this.cookieSecret = topologyCookieSecret(this, props);
-    const login = topologyLoginPool(this, 'JwtSessions', props);
+    const login = topologyLoginPool(this, props, props.removalPolicy);
     ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = login);
-    this.keys = new JwtSessionKeys(this, 'Keys', props.keys);
+    const keysProps = props.keys ?? {};
+    this.keys = new JwtSessionKeys(this, 'Keys', { ...keysProps, removalPolicy: keysProps.removalPolicy ?? props.removalPolicy });
     this.signingKey = this.keys.key;
     this.revocationTable = this.keys.revocationTable;
     // bind() = bindIssuer(): kms:Sign + verify on the key, GetItem/PutItem on the revocation table.
-    this.api = new SessionApi(this, 'Api', { ...props.api, ...sharedRuntime(props, this.cookieSecret, login), store: this.keys });
+    this.api = new SessionApi(this, 'Api', { ...props.api, ...sharedRuntime(props, this.cookieSecret, login), store: this.keys, removalPolicy: props.removalPolicy });
+    this.connections = this.api.connections;
+    this.url = this.api.url;
+  }
+
+  /**
+   * Wires your own code (see `SessionConsumer`) to these sessions in one call: it may sign and
+   * verify tokens with the key and read and write the revocation table, and gets the topology's
+   * cookie secret, cookie name, timeouts and login pool. Returns the environment it set.
+   *
+   * @example sessions.connect(SessionConsumer.fromFunction(fn))
+   */
+  public connect(consumer: ISessionConsumer, options: SessionConnectOptions = {}): SessionStoreBinding {
+    return connectToTopology(
+      { scope: this, store: this.keys, settings: this.settings, cookieSecret: this.cookieSecret, userPool: this.userPool, userPoolClient: this.userPoolClient },
+      consumer,
+      options,
+    );
+  }
+
+  /** Invocations of the API's function (Sum over 5 minutes). */
+  public metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.api.metricInvocations(props);
+  }
+
+  /** Invocations of the API's function that failed (Sum over 5 minutes). */
+  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.api.metricErrors(props);
+  }
+
+  /** Run time of the API's function (Average over 5 minutes). */
+  public metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.api.metricDuration(props);
+  }
+
+  /** Invocations of the API's function refused for lack of concurrency (Sum over 5 minutes). */
+  public metricThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.api.metricThrottles(props);
   }
 }

@@ -1,6 +1,17 @@
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { InstanceFleet } from '../compute/instance-fleet';
+import { SessionApi } from '../compute/session-api';
+import { SessionConnectOptions } from '../core/connect';
+import { ISessionConsumer } from '../core/consumer';
+import { SessionStoreBinding } from '../core/session-store';
 import { MemcachedSessionStore, MemcachedSessionStoreProps } from '../stores/memcached-session-store';
-import { VpcStoreTopology, VpcStoreTopologyProps } from './common';
+import { buildVpcStoreTopology, connectToTopology, TopologyRuntimeProps, VpcStoreTopologyProps } from './common';
 
 /** Props of {@link MemcachedSessions}. */
 export interface MemcachedSessionsProps extends VpcStoreTopologyProps {
@@ -17,8 +28,97 @@ export interface MemcachedSessionsProps extends VpcStoreTopologyProps {
  * any session. Memcached does not replicate: losing a node loses the sessions hashed to it
  * (those users sign in again), unlike the Redis topology.
  */
-export class MemcachedSessions extends VpcStoreTopology<MemcachedSessionStore> {
+export class MemcachedSessions extends Construct implements ec2.IConnectable {
+  /** The Memcached store. */
+  public readonly store: MemcachedSessionStore;
+  /** The VPC the store, the instances and the function run in. */
+  public readonly vpc: ec2.IVpc;
+  /** The ALB + Auto Scaling fleet on the store. */
+  public readonly fleet: InstanceFleet;
+  /** The Lambda HTTP API on the store, in the same VPC. */
+  public readonly api: SessionApi;
+  /** The fleet's internet-facing load balancer. */
+  public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** The listener that forwards to the instances (HTTPS with a certificate, else HTTP). */
+  public readonly listener: elbv2.ApplicationListener;
+  /** The target group of the instances. */
+  public readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** The instances' Auto Scaling group. */
+  public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  /** The one cookie-signing secret of the fleet, the API and every consumer given to `connect()`. */
+  public readonly cookieSecret: secretsmanager.ISecret;
+  /** The Cognito user pool whose users log in, on the fleet, the API and connected consumers alike. */
+  public readonly userPool: cognito.IUserPool;
+  /** The app client the runtime logs users in through. */
+  public readonly userPoolClient: cognito.IUserPoolClient;
+  /**
+   * The security groups of the instances and of the function: `sessions.connections.allowTo(db, port)`
+   * lets both reach your database; `allowFrom` opens both to a peer.
+   */
+  public readonly connections: ec2.Connections;
+  /** The fleet's URL (`https://` with a certificate, on `domainName` when given); the API's is `api.url`. */
+  public readonly url: string;
+  private readonly settings: TopologyRuntimeProps;
+
   constructor(scope: Construct, id: string, props: MemcachedSessionsProps = {}) {
-    super(scope, id, 'MemcachedSessions', props, (s, storeId, vpc) => new MemcachedSessionStore(s, storeId, { ...props.storeProps, vpc }));
+    super(scope, id);
+    const parts = buildVpcStoreTopology(
+      this,
+      props,
+      (storeId, vpc) =>
+        new MemcachedSessionStore(this, storeId, { ...props.storeProps, vpc, removalPolicy: props.storeProps?.removalPolicy ?? props.removalPolicy }),
+    );
+    this.vpc = parts.vpc;
+    this.store = parts.store;
+    this.fleet = parts.fleet;
+    this.api = parts.api;
+    this.cookieSecret = parts.cookieSecret;
+    this.userPool = parts.login.userPool;
+    this.userPoolClient = parts.login.userPoolClient;
+    this.connections = parts.connections;
+    this.settings = parts.settings;
+    this.loadBalancer = this.fleet.loadBalancer;
+    this.listener = this.fleet.listener;
+    this.targetGroup = this.fleet.targetGroup;
+    this.autoScalingGroup = this.fleet.autoScalingGroup;
+    this.url = this.fleet.url;
+  }
+
+  /**
+   * Wires your own code (a Lambda function, a Fargate service, an Auto Scaling group, a role; see
+   * `SessionConsumer`) to these sessions in one call: the store's grants and network path, the
+   * topology's cookie secret (one secret: a session made by the fleet or the API is valid in the
+   * consumer and back), cookie name, timeouts and login pool, and a way through the VPC endpoints
+   * the topology added. `secureCookie` defaults to true (the consumer serves HTTPS); set it to
+   * false for a consumer behind this fleet's plain-HTTP listener. Returns the environment it set.
+   *
+   * @example sessions.connect(SessionConsumer.fromFunction(fn))
+   */
+  public connect(consumer: ISessionConsumer, options: SessionConnectOptions = {}): SessionStoreBinding {
+    return connectToTopology(
+      { scope: this, store: this.store, settings: this.settings, cookieSecret: this.cookieSecret, userPool: this.userPool, userPoolClient: this.userPoolClient, api: this.api },
+      consumer,
+      options,
+    );
+  }
+
+  /** ALB requests routed to the instances (Sum over 5 minutes). */
+  public metricRequestCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.fleet.metricRequestCount(props);
+  }
+
+  /** Seconds from the request leaving the load balancer until the instance's response (Average over 5 minutes). */
+  public metricTargetResponseTime(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.fleet.metricTargetResponseTime(props);
+  }
+
+  /** Responses of the instances with the given class of HTTP status (Sum over 5 minutes). */
+  public metricHttpCodeTarget(code: elbv2.HttpCodeTarget, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.fleet.metricHttpCodeTarget(code, props);
+  }
+
+  /** Instances failing the health check (Average over 5 minutes). */
+  public metricUnhealthyHostCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.fleet.metricUnhealthyHostCount(props);
   }
 }

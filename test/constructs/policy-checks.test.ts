@@ -8,11 +8,18 @@
  * Each suite has a control that shows the check really runs and really fails.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { VALIDATE_AGAINST_DEFAULT_RULES } from 'aws-cdk-lib/cx-api';
 import { addGuardChecks, addNagChecks, addReferenceStacks, ReferenceStacks } from '../../bin/nag';
+import { FleetServer, RedisSessions, SessionConsumer } from '../../lib';
 import { GUARD_PLUGIN } from '../../lib/core/guard';
 import { cdkJsonContext, newApp } from './helpers';
 
@@ -126,6 +133,40 @@ describe('policy checks on the reference app (one synthesis, every reference sta
     // CDK itself acknowledges CloudFormation-Validate::W3010 on stacks; that is not ours.
     expect(all.length).toBeGreaterThan(0);
     expect(offenders).toEqual([]);
+  });
+});
+
+describe("a team's own app: checks on what the library adds to it", () => {
+  test('RedisSessions in the team VPC with certificate, domain, its own server and two connected consumers: no finding on the topology', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'team-server-'));
+    fs.writeFileSync(path.join(dir, 'index.js'), 'require("node:http").createServer((q, s) => s.end()).listen(process.env.PORT);\n');
+    try {
+      const app = newApp({ flags: true });
+      const stack = new Stack(app, 'Team');
+      const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
+      const sessions = new RedisSessions(stack, 'Sessions', {
+        vpc,
+        certificate: acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:111111111111:certificate/abc'),
+        domainName: 'shop.example.com',
+        domainZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z123', zoneName: 'example.com' }),
+        server: FleetServer.fromAsset(dir, { startCommand: 'node index.js' }),
+        addVpcEndpoints: true,
+      });
+      const fn = new lambda.Function(stack, 'Orders', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({})'), vpc });
+      sessions.connect(SessionConsumer.fromFunction(fn));
+      const td = new ecs.FargateTaskDefinition(stack, 'Task');
+      td.addContainer('web', { image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/node:24') });
+      sessions.connect(SessionConsumer.fromFargateService(new ecs.FargateService(stack, 'Web', { cluster: new ecs.Cluster(stack, 'Cluster', { vpc }), taskDefinition: td })));
+      addNagChecks(app);
+      addGuardChecks(app);
+      const { report } = synthWithReport(app);
+      const all = [...findings(report, NAG), ...findings(report, GUARD_PLUGIN)];
+      // The team's own VPC, function and service have findings of their own: a control that the checks ran.
+      expect(all.some((f) => f.includes('Team/Orders') || f.includes('Team/Vpc'))).toBe(true);
+      expect(all.filter((f) => f.includes('Team/Sessions/'))).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

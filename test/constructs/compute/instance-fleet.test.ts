@@ -4,7 +4,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { InstanceFleet, InstanceFleetProps } from '../../../lib/compute';
+import { InstanceFleet, InstanceFleetProps, StickinessType } from '../../../lib/compute';
 import { FUNCTION_RUNTIME } from '../../../lib/compute/functions';
 import { INSTANCE_BOOT_TIMEOUT_SECONDS, INSTANCE_HEALTH_CHECK, LOCAL_HEALTH_WAIT_SECONDS } from '../../../lib/compute/health-check';
 import { NODE_MAJOR } from '../../../lib/compute/runtime-assets';
@@ -198,7 +198,10 @@ describe('InstanceFleet', () => {
     const { template } = synth();
     const script = userDataOf(template);
     expect(script).toMatch(new RegExp(`^dnf install -y -q nodejs${NODE_MAJOR}$`, 'm'));
-    expect(script).toContain(`ExecStart=/usr/bin/node-${NODE_MAJOR} --enable-source-maps`);
+    // The server's `node` is the namespaced binary; the reference server starts with source maps.
+    expect(script).toContain(`ln -sfn /usr/bin/node-${NODE_MAJOR} /opt/cdk-sessions/bin/node`);
+    expect(script).toContain('Environment=PATH=/opt/cdk-sessions/bin:');
+    expect(script).toMatch(/^exec node --enable-source-maps server\.js$/m);
     expect(script).not.toMatch(/nodejs(1\d|2[0-3])\b|install -y -q nodejs\b|\|\| dnf|command -v node/);
     expect(NODE_MAJOR).toBeGreaterThanOrEqual(22);
     // The Lambda functions run the same major version.
@@ -218,7 +221,7 @@ describe('InstanceFleet', () => {
   test('in an existing VPC the group waits for that VPC\'s NAT default routes too', () => {
     const stack = agnosticStack();
     const vpc = new ec2.Vpc(stack, 'Mine', { maxAzs: 2, natGateways: 2 });
-    new InstanceFleet(stack, 'Fleet', { existingVpc: vpc });
+    new InstanceFleet(stack, 'Fleet', { vpc: vpc });
     const template = Template.fromStack(stack);
     const natRoutes = Object.entries(template.findResources('AWS::EC2::Route'))
       .filter(([, r]) => r.Properties.NatGatewayId)
@@ -235,7 +238,7 @@ describe('InstanceFleet', () => {
   });
 
   test('lb_cookie stickiness sets AWSALB stickiness with its duration', () => {
-    const { template } = synth({ stickiness: { type: 'lb_cookie', duration: Duration.hours(2) } });
+    const { template } = synth({ stickiness: { type: StickinessType.LOAD_BALANCER_COOKIE, duration: Duration.hours(2) } });
     const a = tgAttributes(template);
     expect(a['stickiness.enabled']).toBe('true');
     expect(a['stickiness.type']).toBe('lb_cookie');
@@ -244,7 +247,7 @@ describe('InstanceFleet', () => {
 
   test('app_cookie stickiness follows __Host-sid over HTTPS', () => {
     const stack = agnosticStack();
-    new InstanceFleet(stack, 'Fleet', { certificate: cert(stack), stickiness: { type: 'app_cookie', duration: Duration.minutes(30) } });
+    new InstanceFleet(stack, 'Fleet', { certificate: cert(stack), stickiness: { type: StickinessType.APPLICATION_COOKIE, duration: Duration.minutes(30) } });
     const a = tgAttributes(Template.fromStack(stack));
     expect(a['stickiness.type']).toBe('app_cookie');
     expect(a['stickiness.app_cookie.cookie_name']).toBe('__Host-sid');
@@ -252,7 +255,7 @@ describe('InstanceFleet', () => {
   });
 
   test('app_cookie stickiness follows the bare cookie name over plain HTTP', () => {
-    const { template } = synth({ cookieName: 'app_sid', stickiness: { type: 'app_cookie' } });
+    const { template } = synth({ cookieName: 'app_sid', stickiness: { type: StickinessType.APPLICATION_COOKIE } });
     const a = tgAttributes(template);
     expect(a['stickiness.app_cookie.cookie_name']).toBe('app_sid');
     expect(a['stickiness.app_cookie.duration_seconds']).toBe('86400');
@@ -341,10 +344,10 @@ describe('InstanceFleet', () => {
     template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL', ResourceType: 'VPC' });
   });
 
-  test('existingVpc is used and no VPC is created', () => {
+  test('a given vpc is used and no VPC is created', () => {
     const stack = agnosticStack();
     const vpc = new ec2.Vpc(stack, 'Mine', { maxAzs: 2 });
-    const fleet = new InstanceFleet(stack, 'Fleet', { existingVpc: vpc });
+    const fleet = new InstanceFleet(stack, 'Fleet', { vpc: vpc });
     expect(fleet.vpc).toBe(vpc);
     Template.fromStack(stack).resourceCountIs('AWS::EC2::VPC', 1);
   });
@@ -410,12 +413,12 @@ describe('InstanceFleet', () => {
       const stack = agnosticStack();
       const vpc = new ec2.Vpc(stack, 'V');
       return new InstanceFleet(stack, 'Fleet', {
-        existingVpc: vpc,
+        vpc: vpc,
         vpcProps: { maxAzs: 3 },
         minCapacity: 5,
         maxCapacity: 2,
         cookieName: 'AWSALBsid',
-        stickiness: { type: 'app_cookie', duration: Duration.days(8) },
+        stickiness: { type: StickinessType.APPLICATION_COOKIE, duration: Duration.days(8) },
         deregistrationDelay: Duration.hours(2),
         healthCheckPath: 'healthz',
         port: 80,
@@ -426,7 +429,7 @@ describe('InstanceFleet', () => {
     expect(make).toThrow(PropsValidationError);
     expectAllReported(make, [
       'Test/Fleet',
-      'existingVpc and vpcProps are mutually exclusive',
+      'vpc and vpcProps are mutually exclusive',
       'minCapacity (5) must not exceed maxCapacity (2)',
       'cookieName must not start with AWSALB',
       'stickiness cookie name must not start with AWSALB',
@@ -452,7 +455,7 @@ describe('InstanceFleet', () => {
   });
 
   test('rejects an app_cookie name starting with AWSALB and a sub-second stickiness duration', () => {
-    const attempt = () => synth({ stickiness: { type: 'app_cookie', cookieName: 'AWSALBAPP-1', duration: Duration.millis(500) } });
+    const attempt = () => synth({ stickiness: { type: StickinessType.APPLICATION_COOKIE, cookieName: 'AWSALBAPP-1', duration: Duration.millis(500) } });
     expect(attempt).toThrow(/stickiness cookie name must not start with AWSALB/);
     expect(attempt).toThrow(/stickiness.duration must be a whole number of seconds from 1 second to 7 days, got 0.5 s/);
   });

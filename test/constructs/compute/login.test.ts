@@ -101,7 +101,7 @@ describe('login pool of a compute construct', () => {
     expect(() => new SessionApi(stack, 'Api', { store: new FakeStore(stack, 'Store'), userPoolClient })).toThrow(/SessionApi[\s\S]*userPoolClient needs userPool/);
     expect(() => new InstanceFleet(stack, 'Fleet', { userPoolClient })).toThrow(/Test\/Fleet[\s\S]*userPoolClient needs userPool/);
     expect(() => new RedisSessions(topologyStack(), 'S', { userPoolClient: cognito.UserPoolClient.fromUserPoolClientId(stack, 'C2', 'c') })).toThrow(
-      /RedisSessions[\s\S]*userPoolClient needs userPool/,
+      /Test\/S:[\s\S]*userPoolClient needs userPool/,
     );
   });
 

@@ -77,8 +77,8 @@ describe('SessionApi', () => {
     expect(api.securityGroup).toBeDefined();
   });
 
-  test('with a VPC store: DynamoDB gateway and Secrets Manager interface endpoints, the latter open to the function only', () => {
-    const { template } = synth({ vpc: true });
+  test('addVpcEndpoints: DynamoDB gateway and Secrets Manager interface endpoints, the latter open to the function only', () => {
+    const { template } = synth({ vpc: true, props: { addVpcEndpoints: true } });
     template.resourceCountIs('AWS::EC2::VPCEndpoint', 2);
     template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
       VpcEndpointType: 'Gateway',
@@ -99,9 +99,9 @@ describe('SessionApi', () => {
     for (const sg of endpointSgs) expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
   });
 
-  test('addVpcEndpoints: false adds none', () => {
-    const { template } = synth({ vpc: true, props: { addVpcEndpoints: false } });
-    template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+  test("the store's VPC is the user's: no endpoint unless asked (addVpcEndpoints: false or unset)", () => {
+    synth({ vpc: true, props: { addVpcEndpoints: false } }).template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    synth({ vpc: true }).template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
   });
 
   test('reserved concurrency is passed through when given', () => {

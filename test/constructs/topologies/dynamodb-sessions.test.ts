@@ -45,8 +45,8 @@ describe('DynamoDbSessions', () => {
   test('rejects a VPC choice without a fleet and both VPC props at once', () => {
     const s = topologyStack();
     expectAllReported(
-      () => new DynamoDbSessions(s, 'Sessions', { existingVpc: new ec2.Vpc(s, 'V'), vpcProps: {} }),
-      ['existingVpc and vpcProps are mutually exclusive', 'existingVpc / vpcProps apply to the fleet only'],
+      () => new DynamoDbSessions(s, 'Sessions', { vpc: new ec2.Vpc(s, 'V'), vpcProps: {} }),
+      ['vpc and vpcProps are mutually exclusive', 'vpc, vpcProps apply to the fleet only'],
     );
   });
 

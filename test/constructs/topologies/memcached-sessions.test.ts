@@ -62,7 +62,7 @@ describe('MemcachedSessions', () => {
 
   test('rejects bad props all at once', () => {
     const s = topologyStack();
-    expect(() => new MemcachedSessions(s, 'Sessions', { existingVpc: new ec2.Vpc(s, 'V'), vpcProps: {} })).toThrow(/existingVpc and vpcProps are mutually exclusive/);
+    expect(() => new MemcachedSessions(s, 'Sessions', { vpc: new ec2.Vpc(s, 'V'), vpcProps: {} })).toThrow(/vpc and vpcProps are mutually exclusive/);
     expectAllReported(
       () => new MemcachedSessions(topologyStack(), 'Sessions', { storeProps: { numCacheNodes: 1, port: 80 } }),
       ['numCacheNodes must be a whole number from 2 to 60, got 1', 'port must be a whole number from 1024 to 65535, got 80'],

@@ -55,7 +55,7 @@ describe('RdsSessions', () => {
 
   test('rejects bad props all at once', () => {
     const s = topologyStack();
-    expect(() => new RdsSessions(s, 'Sessions', { existingVpc: new ec2.Vpc(s, 'V'), vpcProps: {} })).toThrow(/existingVpc and vpcProps are mutually exclusive/);
+    expect(() => new RdsSessions(s, 'Sessions', { vpc: new ec2.Vpc(s, 'V'), vpcProps: {} })).toThrow(/vpc and vpcProps are mutually exclusive/);
     expectAllReported(
       () => new RdsSessions(topologyStack(), 'Sessions', { storeProps: { minCapacity: 0.3, readers: 20 } }),
       ['minCapacity must be from 0.5 to 256 ACUs in steps of 0.5, got 0.3', 'readers must be a whole number from 0 to 15, got 20'],

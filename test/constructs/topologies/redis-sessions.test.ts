@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { RedisSessions } from '../../../lib';
+import { RedisSessions, StickinessType } from '../../../lib';
 import { expectAllReported, expectHardenedInstances, expectOneSharedVpc, expectSourcesFrom, expectNoServiceWideWildcards, ingressRules, ingressSources, secretsEndpointSources, synthTopology, tgAttributes, topologyStack } from '../helpers';
 
 describe('RedisSessions', () => {
@@ -37,7 +37,7 @@ describe('RedisSessions', () => {
 
   test('stickiness is optional', () => {
     const s = topologyStack();
-    new RedisSessions(s, 'Sessions', { fleet: { stickiness: { type: 'lb_cookie', duration: Duration.minutes(10) } } });
+    new RedisSessions(s, 'Sessions', { stickiness: { type: StickinessType.LOAD_BALANCER_COOKIE, duration: Duration.minutes(10) } });
     const a = tgAttributes(Template.fromStack(s));
     expect(a['stickiness.type']).toBe('lb_cookie');
     expect(a['stickiness.lb_cookie.duration_seconds']).toBe('600');
@@ -61,21 +61,21 @@ describe('RedisSessions', () => {
     expectNoServiceWideWildcards(template);
   });
 
-  test('existingVpc is used', () => {
+  test('a given vpc is used', () => {
     const s = topologyStack();
     const vpc = new ec2.Vpc(s, 'Mine', { maxAzs: 2 });
-    const r = new RedisSessions(s, 'Sessions', { existingVpc: vpc });
+    const r = new RedisSessions(s, 'Sessions', { vpc: vpc });
     expect(r.vpc).toBe(vpc);
     Template.fromStack(s).resourceCountIs('AWS::EC2::VPC', 1);
   });
 
   test('rejects bad props all at once', () => {
     const s = topologyStack();
-    expect(() => new RedisSessions(s, 'Sessions', { existingVpc: new ec2.Vpc(s, 'V'), vpcProps: {} })).toThrow(
-      /existingVpc and vpcProps are mutually exclusive/,
+    expect(() => new RedisSessions(s, 'Sessions', { vpc: new ec2.Vpc(s, 'V'), vpcProps: {} })).toThrow(
+      /vpc and vpcProps are mutually exclusive/,
     );
     expectAllReported(
-      () => new RedisSessions(topologyStack(), 'Sessions', { fleet: { minCapacity: 4, maxCapacity: 2, stickiness: { type: 'app_cookie', cookieName: 'AWSALBTG' } } }),
+      () => new RedisSessions(topologyStack(), 'Sessions', { minCapacity: 4, maxCapacity: 2, stickiness: { type: StickinessType.APPLICATION_COOKIE, cookieName: 'AWSALBTG' } }),
       ['minCapacity (4) must not exceed maxCapacity (2)', 'stickiness cookie name must not start with AWSALB'],
     );
   });

@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { StickySessions } from '../../../lib';
+import { StickySessions, StickinessType } from '../../../lib';
 import { expectAllReported, expectHardenedInstances, expectNoServiceWideWildcards, synthTopology, tgAttributes, topologyStack } from '../helpers';
 
 describe('StickySessions', () => {
@@ -37,7 +37,7 @@ describe('StickySessions', () => {
 
   test('app_cookie stickiness can replace the default', () => {
     const s = topologyStack();
-    new StickySessions(s, 'Sessions', { stickiness: { type: 'app_cookie', duration: Duration.hours(1) } });
+    new StickySessions(s, 'Sessions', { stickiness: { type: StickinessType.APPLICATION_COOKIE, duration: Duration.hours(1) } });
     const a = tgAttributes(Template.fromStack(s));
     expect(a['stickiness.type']).toBe('app_cookie');
     expect(a['stickiness.app_cookie.cookie_name']).toBe('sid');
@@ -61,7 +61,7 @@ describe('StickySessions', () => {
     expectAllReported(
       () =>
         new StickySessions(topologyStack(), 'Sessions', {
-          stickiness: { type: 'lb_cookie', duration: Duration.days(8) },
+          stickiness: { type: StickinessType.LOAD_BALANCER_COOKIE, duration: Duration.days(8) },
           minCapacity: 3,
           maxCapacity: 1,
           cookieName: 'AWSALBAPP-x',
