@@ -104,14 +104,15 @@ export interface WireBytes {
   toClient: number;
 }
 
-/** A loopback TCP proxy in front of `port` that counts the bytes it forwards. */
-export async function countingProxy(port: number, bytes: WireBytes): Promise<{ port: number; close(): Promise<void> }> {
+/** A loopback TCP proxy in front of `port` that counts the bytes it forwards; `onClientData` sees what clients send. */
+export async function countingProxy(port: number, bytes: WireBytes, onClientData?: (chunk: Buffer) => void): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     const upstream = connect(port, '127.0.0.1');
     sockets.add(client).add(upstream);
     client.on('data', (b: Buffer) => {
       bytes.toServer += b.length;
+      onClientData?.(b);
       upstream.write(b);
     });
     upstream.on('data', (b: Buffer) => {
