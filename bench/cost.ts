@@ -31,20 +31,22 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
+import { DEFAULTS } from '../lambda/session/env';
 import { DynamoDbDenylist } from '../lambda/session/jwt/denylist';
 import { LocalKeySigner } from '../lambda/session/jwt/keys';
-import { JwtSessionService, type JwtSession } from '../lambda/session/jwt/service';
+import { JwtSessionService } from '../lambda/session/jwt/service';
 import { SessionManager, type Session } from '../lambda/session/manager';
 import { DynamoDbStore } from '../lambda/session/stores/dynamodb';
 import { MemcachedStore } from '../lambda/session/stores/memcached';
 import { PostgresStore } from '../lambda/session/stores/postgres';
 import { RedisStore } from '../lambda/session/stores/redis';
 import { S3Store } from '../lambda/session/stores/s3';
-import type { SessionStore } from '../lambda/session/types';
-import { startDynalite } from '../test/support/dynalite';
+import type { LoadOptions, SessionStore, StoredSession } from '../lambda/session/types';
+import { startDynalite, waitForTableActive } from '../test/support/dynalite';
 import { REVOCATION_TABLE, startDenylistDynalite } from '../test/support/jwt-denylist';
 import { MemcachedServer } from '../test/support/memcached-server';
 import { ThrowawayDatabase } from '../test/support/postgres';
@@ -303,7 +305,113 @@ async function expressVisits(store: unknown): Promise<{ visit: () => Visit; clos
   };
 }
 
+/** dynalite with its session table ACTIVE (it answers CreateTable before). */
+async function startActiveDynalite() {
+  const dyn = await startDynalite();
+  const admin = dyn.client();
+  try {
+    await waitForTableActive(admin, dyn.table);
+  } finally {
+    admin.destroy();
+  }
+  return dyn;
+}
+
 const fixedClock = () => ({ now: Date.now() + 1000 });
+
+/**
+ * The DynamoDB store as it read before issue 18, for the same run's before/after: every load an
+ * UpdateItem (ReturnValues=ALL_NEW) that slides the idle expiry, billed as a write on the whole
+ * item, and no one-round-trip modify (load + compareAndSet). Inline data only.
+ */
+class DynamoDbStoreBefore extends DynamoDbStore {
+  constructor(private readonly raw: DynamoDBClient, table: string) {
+    super({ table, client: raw });
+    Object.defineProperty(this, 'compareAndSetOrLoad', { value: undefined });
+  }
+
+  override async load(id: string, opts: LoadOptions): Promise<StoredSession | undefined> {
+    const slidTo = opts.now + opts.idleTimeoutSeconds * 1000;
+    try {
+      const out = await this.raw.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { id: { S: id } },
+          UpdateExpression: 'SET #e = :e, #t = :t',
+          ConditionExpression: 'attribute_exists(#id) AND #e > :now AND #c > :born',
+          ExpressionAttributeNames: { '#id': 'id', '#e': 'expiresAt', '#t': 'ttl', '#c': 'createdAt' },
+          ExpressionAttributeValues: {
+            ':e': { N: String(slidTo) },
+            ':t': { N: String(Math.ceil(slidTo / 1000)) },
+            ':now': { N: String(opts.now) },
+            ':born': { N: String(opts.now - opts.absoluteTimeoutSeconds * 1000) },
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const item = out.Attributes!;
+      const createdAt = Number(item.createdAt.N);
+      return {
+        id,
+        data: JSON.parse(item.data.S!) as Record<string, unknown>,
+        version: Number(item.version.N),
+        token: item.writeToken?.S ?? '',
+        createdAt,
+        expiresAt: Math.min(slidTo, createdAt + opts.absoluteTimeoutSeconds * 1000),
+      };
+    } catch (err) {
+      if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return undefined;
+      throw err;
+    }
+  }
+}
+
+/** JWT with the DynamoDB denylist, its "not revoked" answers reused for `cacheMs` (SESSION_REVOCATION_CACHE_MS). */
+function jwtTarget(cacheMs: number): Target {
+  return {
+    name: `jwt + denylist (ours, SESSION_REVOCATION_CACHE_MS=${cacheMs}${cacheMs === DEFAULTS.revocationCacheMs ? ', the default' : ''})`,
+    kind: 'jwt',
+    ours: true,
+    sizes: [1024],
+    start: async () => {
+      const dyn = await startDenylistDynalite();
+      const client = dyn.client();
+      const units = newDynamoDbUnits();
+      meterDynamoDb(client, units);
+      const clock = fixedClock();
+      const denylist = new DynamoDbDenylist({ table: REVOCATION_TABLE, client, notRevokedCacheMs: cacheMs, now: () => clock.now });
+      const signer = await LocalKeySigner.generate();
+      const svc = new JwtSessionService({ signer, issuer: 'https://shop.example', audience: 'shop', denylist, ttlSeconds: MIX.idleS, secure: false, now: () => clock.now });
+      return {
+        visit: () => {
+          let token = '';
+          return {
+            create: async (data) => {
+              token = (await svc.issue({ sub: 'u', cart: [data.blob], prefs: {} })).token;
+            },
+            read: async () => {
+              await svc.verify(token);
+            },
+            modify: async (line) => {
+              const s = await svc.verify(token);
+              token = (await svc.renew(s, { cart: [...s.claims.cart, line], prefs: {} })).token;
+            },
+            logout: async () => {
+              await svc.revoke(await svc.verify(token));
+            },
+          };
+        },
+        meter: dynamoMeter(units),
+        advance: (ms) => void (clock.now += ms),
+        stop: async () => {
+          await denylist.close();
+          client.destroy();
+          await dyn.close();
+        },
+      };
+    },
+  };
+}
 
 const TARGETS: Target[] = [
   {
@@ -311,7 +419,7 @@ const TARGETS: Target[] = [
     kind: 'dynamodb',
     ours: true,
     start: async () => {
-      const dyn = await startDynalite();
+      const dyn = await startActiveDynalite();
       const client = dyn.client();
       const units = newDynamoDbUnits();
       meterDynamoDb(client, units);
@@ -330,11 +438,34 @@ const TARGETS: Target[] = [
     },
   },
   {
+    name: 'dynamodb (ours before issue 18: UpdateItem reads)',
+    kind: 'dynamodb',
+    ours: true,
+    start: async () => {
+      const dyn = await startActiveDynalite();
+      const client = dyn.client();
+      const units = newDynamoDbUnits();
+      meterDynamoDb(client, units);
+      const store = new DynamoDbStoreBefore(client, dyn.table);
+      const clock = fixedClock();
+      return {
+        visit: oursOn(store, clock),
+        meter: dynamoMeter(units),
+        advance: (ms) => void (clock.now += ms),
+        stop: async () => {
+          await store.close();
+          client.destroy();
+          await dyn.close();
+        },
+      };
+    },
+  },
+  {
     name: 'connect-dynamodb (express-session)',
     kind: 'dynamodb',
     ours: false,
     start: async () => {
-      const dyn = await startDynalite();
+      const dyn = await startActiveDynalite();
       const client = dyn.client();
       const units = newDynamoDbUnits();
       meterDynamoDb(client, units);
@@ -490,50 +621,8 @@ const TARGETS: Target[] = [
       };
     },
   },
-  {
-    name: 'jwt + denylist (ours)',
-    kind: 'jwt',
-    ours: true,
-    sizes: [1024],
-    start: async () => {
-      const dyn = await startDenylistDynalite();
-      const client = dyn.client();
-      const units = newDynamoDbUnits();
-      meterDynamoDb(client, units);
-      const denylist = new DynamoDbDenylist({ table: REVOCATION_TABLE, client });
-      const clock = fixedClock();
-      const signer = await LocalKeySigner.generate();
-      const svc = new JwtSessionService({ signer, issuer: 'https://shop.example', audience: 'shop', denylist, ttlSeconds: MIX.idleS, secure: false, now: () => clock.now });
-      return {
-        visit: () => {
-          let token = '';
-          let s: JwtSession | undefined;
-          return {
-            create: async (data) => {
-              token = (await svc.issue({ sub: 'u', cart: [data.blob], prefs: {} })).token;
-            },
-            read: async () => {
-              s = await svc.verify(token);
-            },
-            modify: async (line) => {
-              s = await svc.verify(token);
-              token = (await svc.renew(s, { cart: [...s.claims.cart, line], prefs: {} })).token;
-            },
-            logout: async () => {
-              await svc.revoke(await svc.verify(token));
-            },
-          };
-        },
-        meter: dynamoMeter(units),
-        advance: (ms) => void (clock.now += ms),
-        stop: async () => {
-          await denylist.close();
-          client.destroy();
-          await dyn.close();
-        },
-      };
-    },
-  },
+  jwtTarget(DEFAULTS.revocationCacheMs),
+  jwtTarget(60_000),
 ];
 
 /** redis-server's own CPU seconds (user + system), from INFO cpu. */
