@@ -224,27 +224,37 @@ interface Target {
 }
 
 /** Visits through our SessionManager on a clock the bench moves. */
-function oursOn(store: SessionStore, clock: { now: number }): () => Visit {
-  const m = new SessionManager({ store, secrets: [SECRET], secure: false, idleTimeoutSeconds: MIX.idleS, absoluteTimeoutSeconds: MIX.absoluteS, maxSessionBytes: 1 << 20, now: () => clock.now });
+/**
+ * Visits through our SessionManager on a clock the bench moves. With several stores (servers),
+ * the requests of a visit go to them in turn, as behind a balancer without stickiness.
+ */
+function oursOn(stores: SessionStore | readonly SessionStore[], clock: { now: number }): () => Visit {
+  const managers = (Array.isArray(stores) ? stores : [stores]).map(
+    (store: SessionStore) =>
+      new SessionManager({ store, secrets: [SECRET], secure: false, idleTimeoutSeconds: MIX.idleS, absoluteTimeoutSeconds: MIX.absoluteS, maxSessionBytes: 1 << 20, now: () => clock.now }),
+  );
+  let turn = 0;
+  const next = () => managers[turn++ % managers.length];
   return () => {
     let s: Session | undefined;
     let cookie = '';
     return {
       create: async (data) => {
+        const m = next();
         s = await m.create(data);
         cookie = m.setCookie(s).split(';')[0];
       },
       read: async () => {
-        if ((await m.load(cookie)) === undefined) throw new Error(`${store.kind}: session vanished`);
+        if ((await next().load(cookie)) === undefined) throw new Error('session vanished');
       },
       modify: async (line) => {
-        const r = await m.modify(cookie, (d) => {
+        const r = await next().modify(cookie, (d) => {
           (d.cart as number[]).push(line);
         });
-        if (r === undefined) throw new Error(`${store.kind}: session vanished on modify`);
+        if (r === undefined) throw new Error('session vanished on modify');
       },
       logout: async () => {
-        await m.destroy(s!);
+        await next().destroy(s!);
       },
     };
   };
@@ -431,6 +441,29 @@ const TARGETS: Target[] = [
         advance: (ms) => void (clock.now += ms),
         stop: async () => {
           await store.close();
+          client.destroy();
+          await dyn.close();
+        },
+      };
+    },
+  },
+  {
+    name: 'dynamodb (ours, 3 servers in turn: no stickiness)',
+    kind: 'dynamodb',
+    ours: true,
+    start: async () => {
+      const dyn = await startActiveDynalite();
+      const client = dyn.client();
+      const units = newDynamoDbUnits();
+      meterDynamoDb(client, units);
+      const stores = [1, 2, 3].map(() => new DynamoDbStore({ table: dyn.table, client }));
+      const clock = fixedClock();
+      return {
+        visit: oursOn(stores, clock),
+        meter: dynamoMeter(units),
+        advance: (ms) => void (clock.now += ms),
+        stop: async () => {
+          await Promise.all(stores.map((st) => st.close()));
           client.destroy();
           await dyn.close();
         },
