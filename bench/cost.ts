@@ -825,7 +825,29 @@ function render(rows: readonly Row[]): { console: string; markdown: string } {
     'node-based rows = node-hours per million requests at full CPU (10^6 ÷ (req/s per core × cores used × 3600); req/s per core = requests ÷ the server process\'s own CPU seconds over the mix) × nodes × $ per node-hour. t4g nodes sustain 20 % of each vCPU without burst credits: at that baseline, multiply those rows by 5.',
     'R/W = DynamoDB read/write request units (ReturnConsumedCapacity as dynalite reports it; failed conditional writes counted at the item size sent). ECPU = max(commands, KB on the wire) per operation.',
   ].join('\n');
-  return { console: table, markdown: `${preface}\n\n${table}\n` };
+  return { console: table, markdown: `${preface}\n\n${table}\n\n${readmeColumn(rows)}\n` };
+}
+
+/** README "Which topology should you use?": one line per topology, its $ per million requests at the mix, with the formula and units behind it. */
+function readmeColumn(rows: readonly Row[]): string {
+  const byName = new Map<string, Row[]>();
+  for (const r of rows) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+  const usd = (n: number) => `$${n >= 0.1 ? n.toFixed(2) : n.toPrecision(2)}`;
+  const lines = [
+    '### $ per million requests, at the mix above (README "Which topology should you use?")',
+    '',
+    '| topology (store) | $ per million requests, 1 KB session | 8 KB session | formula (1 KB, units per request) |',
+    '| --- | --- | --- | --- |',
+    '| sticky-memory | n/a (no store) | n/a | the instances only |',
+  ];
+  for (const [name, rs] of byName) {
+    const at = (size: number) => rs.find((r) => r.size === size);
+    const cell = (r: Row | undefined) => (r === undefined ? 'n/a (a JWT cookie holds 4 KB)' : r.prices.map(([label, v]) => `${usd(v)} ${label}`).join('<br>') || 'n/a');
+    const one = at(1024);
+    lines.push(`| ${name} | ${cell(one)} | ${cell(at(8192))} | ${one?.prices.map(([, , f]) => f).join('<br>') ?? '—'} |`);
+  }
+  lines.push('| jwt (no denylist) | $0 (no store read; logout does not revoke) | n/a | — |');
+  return lines.join('\n');
 }
 
 export async function main(): Promise<Row[]> {
