@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: every benchmark, each printing what it measured in this run beside its
  * named baseline. Benchmarks are not tests: they print numbers, they do not pass or fail on them.
- * Pick some with `npm run bench -- redis bundles synth`.
+ * Pick some with `npm run bench -- redis bundles synth`; `npm run bench -- cost` prints what a
+ * session request costs on AWS per store (and writes bench/results/cost.md).
  */
 import { main as bundles } from './bundles';
+import { main as cost } from './cost';
 import { main as http } from './http';
 import { main as jwt } from './jwt';
 import { main as memory } from './memory';
@@ -12,7 +14,7 @@ import { main as redis } from './redis-commands';
 import { main as stores } from './stores';
 import { main as synth } from './synth';
 
-const SUITES: Record<string, () => Promise<unknown> | unknown> = { redis, stores, bundles, synth, jwt, http, memory, login };
+const SUITES: Record<string, () => Promise<unknown> | unknown> = { redis, stores, bundles, synth, jwt, http, memory, login, cost };
 
 async function run(): Promise<void> {
   const wanted = process.argv.slice(2);

@@ -82,6 +82,12 @@ export const SessionEnvVars = {
   REVOCATION_TABLE: 'SESSION_REVOCATION_TABLE',
   /** JWT: `always` (consult the denylist on every request) or `never`. */
   REVOCATION_CHECK: 'SESSION_REVOCATION_CHECK',
+  /**
+   * JWT: milliseconds an instance reuses a "not revoked" answer of the denylist for the same token
+   * (0-60000; 0 asks DynamoDB on every request). A revocation made through another instance is
+   * refused here at most this much later; one made through this instance at once.
+   */
+  REVOCATION_CACHE_MS: 'SESSION_REVOCATION_CACHE_MS',
   /** Who may log in to the reference app: one of {@link AUTH_KINDS}. The reference app requires it when NODE_ENV=production; your own app need not set it. */
   AUTH: 'SESSION_AUTH',
   /** Cognito user pool id (`<region>_<id>`) whose users log in (SESSION_AUTH=cognito). */
@@ -117,6 +123,8 @@ export const DEFAULTS = {
   jwtTtlSeconds: 15 * 60,
   cookieSecretReloadSeconds: 5 * 60,
   authTimeoutMs: 3000,
+  /** A browser's burst of requests with one token (a page and its API calls) costs one denylist read. */
+  revocationCacheMs: 1000,
 } as const;
 
 export interface CookieSettings {
@@ -178,6 +186,8 @@ export interface JwtSettings {
   readonly ttlSeconds: number;
   readonly revocationTable?: string;
   readonly revocationCheck: 'always' | 'never';
+  /** How long a "not revoked" answer is reused per token, ms (SESSION_REVOCATION_CACHE_MS). */
+  readonly revocationCacheMs: number;
 }
 
 export interface CognitoSettings {
@@ -384,6 +394,7 @@ export function parseSessionEnv(env: Env = process.env): SessionEnv {
         ttlSeconds: int(V.JWT_TTL, DEFAULTS.jwtTtlSeconds, 1, 24 * 3600),
         revocationTable: get(V.REVOCATION_TABLE),
         revocationCheck: check === 'never' ? 'never' : 'always',
+        revocationCacheMs: int(V.REVOCATION_CACHE_MS, DEFAULTS.revocationCacheMs, 0, 60_000),
       };
       break;
     }

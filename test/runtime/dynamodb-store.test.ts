@@ -12,7 +12,8 @@ import { DYNAMODB_ITEM_LIMIT_BYTES, dynamoDbItemSize } from '../../lambda/sessio
 import { DynamoDbStore, type DynamoDbStoreOptions } from '../../lambda/session/stores/dynamodb';
 import type { StoredSession } from '../../lambda/session/types';
 import { newWriteToken } from '../../lambda/session/write-token';
-import { describeStoreConformance, nextWrite } from '../support/conformance';
+import { newDynamoDbUnits, meterDynamoDb } from '../../bench/cost-meters';
+import { describeSlidingReadConformance, describeStoreConformance, nextWrite } from '../support/conformance';
 import { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION, startDynalite, type Dynalite } from '../support/dynalite';
 import { describeEndpointStoreDown } from '../support/outage';
 import { startS3rver, type LocalS3 } from '../support/s3rver';
@@ -65,6 +66,8 @@ async function overflowKeys(id: string): Promise<string[]> {
 describe('DynamoDbStore on dynalite', () => {
   describeStoreConformance('dynamodb (dynalite)', () => ({ makeStore: async () => makeStore() }));
 
+  describeSlidingReadConformance('dynamodb (dynalite)', () => ({ makeStore: async () => makeStore() }));
+
   describeStoreConformance('dynamodb with every session overflowed to S3 (dynalite + s3rver)', () => ({
     makeStore: async () => makeStore({ overflow: { bucket: BUCKET, client: s3Client, thresholdBytes: 0 } }),
   }));
@@ -93,17 +96,80 @@ describe('DynamoDbStore on dynalite', () => {
     expect(await store.load('absolute-item-00000000000000', { now, ...LOAD })).toBeUndefined();
   });
 
-  it('load slides expiresAt and the ttl attribute (epoch seconds) in one UpdateItem, capped at the absolute deadline in what it returns', async () => {
+  it('load reads with one GetItem and writes nothing while half the idle timeout is left; past that it slides expiresAt and ttl (epoch seconds) once, capped at the absolute deadline', async () => {
     const store = makeStore();
     const created = Date.now() - 10_000;
-    await store.create({ id: 'slide-item-0000000000000000', data: { a: 1 }, version: 1, token: newWriteToken(), createdAt: created, expiresAt: created + 60_000 });
-    const now = Date.now();
-    const s = await store.load('slide-item-0000000000000000', { now, idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 30 });
-    expect(s).toMatchObject({ version: 1, data: { a: 1 }, expiresAt: created + 30_000 });
-    const item = await rawItem('slide-item-0000000000000000');
-    expect(item?.expiresAt).toEqual({ N: String(now + 60_000) });
-    expect(item?.ttl).toEqual({ N: String(Math.ceil((now + 60_000) / 1000)) });
-    expect(item?.version).toEqual({ N: '1' });
+    const id = 'slide-item-0000000000000000';
+    await store.create({ id, data: { a: 1 }, version: 1, token: newWriteToken(), createdAt: created, expiresAt: created + 60_000 });
+    const before = await rawItem(id);
+    expect(await store.load(id, { now: created + 30_000, idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 600 })).toMatchObject({ expiresAt: created + 60_000 });
+    expect(await rawItem(id)).toEqual(before); // half left: not written
+    const now = created + 30_001;
+    const s = await store.load(id, { now, idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 70 });
+    expect(s).toMatchObject({ version: 1, data: { a: 1 }, expiresAt: created + 70_000 });
+    const item = await rawItem(id);
+    expect(item?.expiresAt).toEqual({ N: String(created + 70_000) });
+    expect(item?.ttl).toEqual({ N: String(Math.ceil((created + 70_000) / 1000)) });
+    expect(item?.version).toEqual(before?.version);
+    expect(item?.writeToken).toEqual(before?.writeToken);
+  });
+
+  it('reads are billed as reads: >= 90% of the reads of a 1 KB session consume <= 1 read unit and 0 write units (ReturnConsumedCapacity, which dynalite reports)', async () => {
+    const client = dyn.client();
+    const units = newDynamoDbUnits();
+    meterDynamoDb(client, units);
+    const store = new DynamoDbStore({ table: dyn.table, client });
+    opened.push(store);
+    let clock = Date.now();
+    const idle = 1800;
+    const m = new SessionManager({ store, secrets: [SECRET], idleTimeoutSeconds: idle, absoluteTimeoutSeconds: 43_200, now: () => clock });
+    const s = await m.create({ user: 'ada', blob: 'x'.repeat(1000) });
+    expect(dynamoDbItemSize({ data: { S: JSON.stringify(s.data) } })).toBeGreaterThan(1000);
+    const reads = 200;
+    const perRead: Array<[number, number]> = []; // [read units, write units] of each load
+    for (let i = 0; i < reads; i++) {
+      clock += (idle * 1000) / 60; // a request every 30 s of a 30 min idle timeout, for 100 min
+      units.log.length = 0;
+      expect(await m.loadById(s.id)).toBeDefined();
+      perRead.push([units.log.reduce((n, [, r]) => n + r, 0), units.log.reduce((n, [, , w]) => n + w, 0)]);
+    }
+    const cheap = perRead.filter(([r, w]) => r <= 1 && w === 0).length;
+    expect(perRead.every(([r]) => r > 0)).toBe(true); // dynalite did report the capacity
+    expect(cheap / reads).toBeGreaterThanOrEqual(0.9);
+    expect(perRead.filter(([, w]) => w > 0).length).toBeGreaterThan(0); // and the idle expiry was slid on the way
+  });
+
+  it('ReturnValuesOnConditionCheckFailure: dynalite ignores it (a conflict comes back without the item), the store finds out on the first conflict, and from then on modify reads first: 2 round trips, no lost write', async () => {
+    const client = dyn.client();
+    const units = newDynamoDbUnits();
+    meterDynamoDb(client, units);
+    const store = new DynamoDbStore({ table: dyn.table, client });
+    opened.push(store);
+    const a = new SessionManager({ store, secrets: [SECRET] });
+    const b = new SessionManager({ store: makeStore(), secrets: [SECRET] });
+    const s = await a.create({ cart: [] });
+    const cookie = a.setCookie(s).split(';')[0];
+    const push = (line: string) => (d: Record<string, unknown>) => {
+      (d.cart as string[]).push(line);
+    };
+    expect(store.returnsItemOnConditionFailure).toBeUndefined();
+    const requests = () => Object.values(units.requests).reduce((n, x) => n + x, 0);
+    let sent = requests();
+    await a.modify(cookie, push('a1')); // a wrote it last: one conditional PutItem
+    expect(requests() - sent).toBe(1);
+    await b.modify(cookie, push('b1'));
+    sent = requests();
+    await a.modify(cookie, push('a2')); // conflict: PutItem (no item back on dynalite) + GetItem + PutItem, once
+    expect(requests() - sent).toBe(3);
+    expect(store.returnsItemOnConditionFailure).toBe(false);
+    await b.modify(cookie, push('b2'));
+    sent = requests();
+    await a.modify(cookie, push('a3')); // the store knows now: GetItem + PutItem
+    expect(requests() - sent).toBe(2);
+    sent = requests();
+    await a.modify(cookie, push('a4')); // a wrote it last: still GetItem + PutItem on this endpoint
+    expect(requests() - sent).toBe(2);
+    expect((await b.loadById(s.id))?.data.cart).toEqual(['a1', 'b1', 'a2', 'b2', 'a3', 'a4']);
   });
 
   it('an item stored before write tokens (no writeToken) reads with the empty token and is written from it once', async () => {

@@ -301,3 +301,98 @@ export function describeStoreConformance(name: string, target: () => Conformance
     }
   });
 }
+
+/** A store whose load reads without writing and slides the idle expiry at most once per half idle window. */
+export interface SlidingReadTarget {
+  /** A new store (its own client) for the running server; two stores act as two servers. */
+  makeStore(): Promise<SessionStore>;
+}
+
+/**
+ * The read path of a store that slides the idle expiry only when less than half the idle timeout
+ * is left (DynamoDB, S3, Memcached): the idle and absolute timeouts hold exactly as the stored
+ * expiry says, a write made through another server is read at once, and a compare-and-set from a
+ * read that is no longer current fails however the reads slid in between. The managers run on a
+ * clock the test moves (ms steps), so the bounds are exact instants, not sleeps.
+ */
+export function describeSlidingReadConformance(name: string, target: () => SlidingReadTarget): void {
+  describe(`${name}: reads slide the idle expiry at most once per half idle window, timeouts exact`, () => {
+    const stores: SessionStore[] = [];
+    const store = async () => {
+      const s = await target().makeStore();
+      stores.push(s);
+      return s;
+    };
+    const IDLE_S = 60;
+    const ABSOLUTE_S = 300;
+    // The test clock starts ahead of real time and only moves forward, so what a store checks
+    // against its own Date.now() (a compare-and-set's "not expired") is never stricter than the test clock.
+    let clock = Date.now() + 1000;
+    const manager = (s: SessionStore) =>
+      new SessionManager({ store: s, secrets: [SECRET], idleTimeoutSeconds: IDLE_S, absoluteTimeoutSeconds: ABSOLUTE_S, now: () => clock });
+
+    afterAll(async () => {
+      await Promise.all(stores.map((s) => s.close()));
+    });
+
+    it('a read in the first half of the idle window writes nothing: the stored expiry stays, and the session ends exactly there', async () => {
+      const m = manager(await store());
+      const s = await m.create({ user: 'ada' });
+      clock = s.createdAt + (IDLE_S * 1000) / 2 - 1; // just over half the idle timeout left
+      expect(await m.loadById(s.id)).toMatchObject({ version: 1, expiresAt: s.expiresAt });
+      clock = s.expiresAt;
+      expect(await m.loadById(s.id)).toBeUndefined(); // not a millisecond later than the stored expiry
+    });
+
+    it('a read with less than half the idle window left slides it to read time + idle timeout, seen by another server, and the session ends exactly there', async () => {
+      const a = manager(await store());
+      const b = manager(await store());
+      const s = await a.create({ user: 'ada' });
+      const readAt = s.createdAt + (IDLE_S * 1000) / 2 + 1; // just under half left
+      clock = readAt;
+      expect((await a.loadById(s.id))?.expiresAt).toBe(readAt + IDLE_S * 1000);
+      clock = readAt + (IDLE_S * 1000) / 2; // exactly half left: b reads without sliding
+      expect(await b.loadById(s.id)).toMatchObject({ version: 1, data: { user: 'ada' }, expiresAt: readAt + IDLE_S * 1000 });
+      clock = readAt + IDLE_S * 1000;
+      expect(await b.loadById(s.id)).toBeUndefined();
+    });
+
+    it('absolute timeout: a session read every tenth of the idle timeout ends exactly at createdAt + absolute timeout', async () => {
+      const m = manager(await store());
+      const s = await m.create({ user: 'busy' });
+      const deadline = s.createdAt + ABSOLUTE_S * 1000;
+      for (clock = s.createdAt; clock < deadline; clock += (IDLE_S * 1000) / 10) expect(await m.loadById(s.id)).toBeDefined();
+      clock = deadline - 1;
+      expect((await m.loadById(s.id))?.expiresAt).toBeLessThanOrEqual(deadline);
+      clock = deadline;
+      expect(await m.loadById(s.id)).toBeUndefined();
+    });
+
+    it('a write made through another server is read at once, even by a server that read (and slid) the older write', async () => {
+      const a = manager(await store());
+      const b = manager(await store());
+      const s = await a.create({ cart: [] });
+      clock = s.createdAt + (IDLE_S * 1000) / 2 + 1;
+      expect(await b.loadById(s.id)).toMatchObject({ version: 1 }); // b slides v1
+      const v2 = await a.update((await a.loadById(s.id))!, (d) => ({ ...d, cart: ['from-a'] }));
+      expect(await b.loadById(s.id)).toMatchObject({ version: 2, token: v2.token, data: { cart: ['from-a'] } });
+    });
+
+    it('compare-and-set from a read that is no longer current fails, a slide in between changes nothing of that, and the retry keeps both changes', async () => {
+      const st = await store();
+      const a = manager(st);
+      const b = manager(await store());
+      const s = await a.create({ cart: [] });
+      const readByA = (await a.loadById(s.id))!;
+      await b.update((await b.loadById(s.id))!, (d) => ({ ...d, cart: ['from-b'] }));
+      clock += (IDLE_S * 1000) / 2 + 1;
+      await b.loadById(s.id); // slides b's write; version and token stay
+      expect(await st.compareAndSet(nextWrite(readByA, { data: { cart: ['stale'] } }), readByA)).toBe(false);
+      const done = await a.update(readByA, (d) => {
+        (d.cart as string[]).push('from-a');
+      });
+      expect(done).toMatchObject({ version: 3, data: { cart: ['from-b', 'from-a'] } });
+      expect(await b.loadById(s.id)).toMatchObject({ version: 3, data: { cart: ['from-b', 'from-a'] } });
+    });
+  });
+}

@@ -13,11 +13,19 @@
  * here: a late-deleted entry names tokens that have expired anyway.
  *
  * A check is one strongly consistent BatchGetItem of the three keys (one request, one round trip;
- * a revocation written by another instance a moment ago is seen). Every call is bounded in time;
- * an unavailable table is a StoreUnavailableError (→ 503), never "not revoked".
+ * a revocation written by another instance a moment ago is seen), billed as 3 read units
+ * whether the entries exist or not. Every call is bounded in time; an unavailable table is a
+ * StoreUnavailableError (→ 503), never "not revoked".
+ *
+ * With `notRevokedCacheMs`, a "not revoked" answer is reused for the same token (jti, sid, sub
+ * and session start) for that long in this process: a browser's burst of requests with one token
+ * costs one check. The price is a revocation delay: a revocation written through another instance
+ * is refused here up to `notRevokedCacheMs` later. One written through this instance empties the
+ * cache at once. "Revoked" answers are never cached (they are asked again, and stay revoked).
  */
 import { BatchGetItemCommand, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { setBounded } from '../bounded';
 import { bounded, sdkClientConfig } from '../stores/aws-call';
 
 /** Result of a denylist check. */
@@ -55,6 +63,17 @@ export interface DynamoDbDenylistOptions {
   readonly endpoint?: string;
   /** Bound on one denylist operation, ms. @default 2000 */
   readonly timeoutMs?: number;
+  /**
+   * How long a "not revoked" answer is reused for the same token in this process, ms; also the
+   * longest a revocation made through another instance can take to be refused here. 0 asks the
+   * table on every check. The runtime sets it from SESSION_REVOCATION_CACHE_MS (default 1000).
+   * @default 0
+   */
+  readonly notRevokedCacheMs?: number;
+  /** Tokens whose "not revoked" answer is kept at most; the oldest go first. @default 10000 */
+  readonly notRevokedCacheSize?: number;
+  /** Clock, epoch ms (tests). @default Date.now */
+  readonly now?: () => number;
 }
 
 export const jtiKey = (jti: string) => `jti#${jti}`;
@@ -66,18 +85,48 @@ const UNPROCESSED_RETRY_MS = 20;
 
 export class DynamoDbDenylist implements Denylist {
   readonly table: string;
+  /** How long a "not revoked" answer is reused per token, ms (0: never). */
+  readonly notRevokedCacheMs: number;
   private readonly client: DynamoDBClient;
   private readonly ownsClient: boolean;
   private readonly timeoutMs: number;
+  /** Token key → until when its "not revoked" answer stands (epoch ms), oldest first. */
+  private readonly notRevoked = new Map<string, number>();
+  private readonly notRevokedMax: number;
+  /** Moves on every revocation made here: a check asked before one ended caches nothing. */
+  private revocations = 0;
+  private readonly now: () => number;
 
   constructor(opts: DynamoDbDenylistOptions) {
     this.table = opts.table;
     this.timeoutMs = opts.timeoutMs ?? 2000;
+    this.notRevokedCacheMs = opts.notRevokedCacheMs ?? 0;
+    if (!(this.notRevokedCacheMs >= 0)) throw new RangeError(`notRevokedCacheMs must be 0 or more, got ${opts.notRevokedCacheMs}`);
+    this.notRevokedMax = opts.notRevokedCacheSize ?? 10_000;
+    this.now = opts.now ?? Date.now;
     this.ownsClient = opts.client === undefined;
     this.client = opts.client ?? new DynamoDBClient(sdkClientConfig({ region: opts.region, endpoint: opts.endpoint, timeoutMs: this.timeoutMs }));
   }
 
   async check(token: DenylistSubject): Promise<DenylistVerdict> {
+    const cacheKey = this.notRevokedCacheMs > 0 ? `${token.jti}\n${token.sid}\n${token.sub}\n${token.sst}` : undefined;
+    if (cacheKey !== undefined) {
+      const until = this.notRevoked.get(cacheKey);
+      if (until !== undefined && until > this.now()) return 'ok';
+      this.notRevoked.delete(cacheKey);
+    }
+    const asked = this.now();
+    const revocations = this.revocations;
+    const verdict = await this.ask(token);
+    // Valid from when it was asked: a revocation written after that is refused no later than the bound.
+    // Not when a revocation made here overlapped the check: the answer may predate it.
+    if (verdict === 'ok' && cacheKey !== undefined && revocations === this.revocations) {
+      setBounded(this.notRevoked, cacheKey, asked + this.notRevokedCacheMs, this.notRevokedMax);
+    }
+    return verdict;
+  }
+
+  private async ask(token: DenylistSubject): Promise<DenylistVerdict> {
     const keys = [jtiKey(token.jti), sidKey(token.sid), userKey(token.sub)];
     const found = await bounded('denylist check', this.timeoutMs, (abortSignal) => this.batchGet(keys, abortSignal));
     if (found.has(keys[1])) return 'revoked_session';
@@ -105,14 +154,30 @@ export class DynamoDbDenylist implements Denylist {
   }
 
   async revokeToken(jti: string, exp: number): Promise<void> {
-    await this.put(jtiKey(jti), exp);
+    await this.revoking(() => this.put(jtiKey(jti), exp));
   }
 
   async revokeSession(sid: string, until: number): Promise<void> {
-    await this.put(sidKey(sid), until);
+    await this.revoking(() => this.put(sidKey(sid), until));
+  }
+
+  /** Runs a revocation write so that this process refuses what it revokes at once: no "not revoked" answer from before it survives it. */
+  private async revoking(write: () => Promise<void>): Promise<void> {
+    this.revocations++;
+    this.notRevoked.clear();
+    try {
+      await write();
+    } finally {
+      this.revocations++;
+      this.notRevoked.clear();
+    }
   }
 
   async revokeUser(sub: string, revokedAtMs: number, until: number): Promise<void> {
+    await this.revoking(() => this.putUser(sub, revokedAtMs, until));
+  }
+
+  private async putUser(sub: string, revokedAtMs: number, until: number): Promise<void> {
     try {
       await bounded('denylist write', this.timeoutMs, (abortSignal) =>
         this.client.send(

@@ -83,7 +83,7 @@ export async function createJwtRuntime(env: SessionEnv, opts: JwtRuntimeOptions 
     ...(await Promise.all(jwt.previousKmsKeyIds.map((id) => kmsPublicJwk(kms!, id)))),
     ...(await Promise.all((jwt.previousPublicKeyPems ?? []).map(publicJwkFromPem))),
   ];
-  const denylist = jwt.revocationTable !== undefined ? new DynamoDbDenylist({ table: jwt.revocationTable, timeoutMs: env.storeTimeoutMs }) : undefined;
+  const denylist = jwt.revocationTable !== undefined ? new DynamoDbDenylist({ table: jwt.revocationTable, timeoutMs: env.storeTimeoutMs, notRevokedCacheMs: jwt.revocationCacheMs }) : undefined;
   const sessions = new JwtSessionService({
     signer,
     previousKeys,

@@ -4,13 +4,32 @@
  *   id (S, key) · version (N) · writeToken (S) · createdAt (N, ms) · expiresAt (N, ms) · ttl (N, epoch seconds,
  *   the table's TTL attribute) · data (S, JSON) — or dataRef (S, S3 key) when the data overflowed.
  *
- * - load = ONE UpdateItem that reads and slides (SET expiresAt/ttl, condition: exists, not idle-
- *   or absolutely expired, ALL_NEW). DynamoDB TTL deletes lazily (up to days), so the condition
- *   is what filters expired sessions. A consistent GetItem plus a conditional touch would cost a
- *   second round trip and no fewer write units (a touch is billed on the whole item either way).
- *   When the data overflowed to S3, load follows the pointer: 2 round trips.
+ * - load = ONE strongly consistent GetItem (a session just written through another server is
+ *   seen), billed as a read: 1 read unit per 4 KB of item, where the UpdateItem this store used
+ *   to read with was billed as a write, 1 write unit per 1 KB (on-demand a write unit costs 5×
+ *   a read unit, so a 1 KB session read cost 5×, a 3 KB one 15×). DynamoDB TTL deletes lazily
+ *   (up to days), so load filters: an item past `expiresAt` or past createdAt + absolute timeout
+ *   is never returned, the same two checks the UpdateItem's condition made.
+ *   Sliding the idle expiry: only when less than half the idle timeout is left does load write,
+ *   a conditional UpdateItem of expiresAt/ttl on the same version and write token (a second
+ *   round trip, at most once per half idle window per session; a concurrent write that won keeps
+ *   its own fresh expiry, and the read is returned). A session in use therefore never gets closer
+ *   than half the idle timeout to expiring, and a session left alone ends between half the idle
+ *   timeout and the idle timeout after its last use — never later than before this change; the
+ *   S3 and Memcached stores slide the same way. When the data overflowed to S3, load follows the
+ *   pointer: one more round trip.
  * - create = PutItem if attribute_not_exists(id); compareAndSet = PutItem if version and
  *   writeToken are the expected ones (the token tells a write apart from another of the same version).
+ * - compareAndSetOrLoad (the manager's one-round-trip modify from the write it made last) = the
+ *   same conditional PutItem with ReturnValuesOnConditionCheckFailure=ALL_OLD: on a conflict
+ *   DynamoDB answers with the stored item in the same round trip, at no read cost ("No read
+ *   capacity units are consumed"), so modify is 1 round trip and 1 write when this server wrote
+ *   the session last, and 2 round trips (the failed write, billed as a write, then the retry)
+ *   when another server did. Without it, modify is GetItem + PutItem: 2 round trips, a read and
+ *   a write. Capability check: an endpoint that ignores the parameter (dynalite does) answers
+ *   a conflict with no item; the store then reads the item (a third round trip, once), and if
+ *   the item is there it knows the endpoint lacks the feature and from then on reads before it
+ *   writes (GetItem, then PutItem only if the stored write is the expected one): 2 round trips.
  * - Size is computed before any write, as AWS counts it. Over the 400 KB item limit the write is
  *   refused (SessionTooLargeError), or, with `overflow`, the data goes first to S3 under a key
  *   unique to this write (`<prefix><id>/v<version>-<random>.json`) and the item keeps version +
@@ -36,7 +55,7 @@ import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, S3C
 import { DEFAULTS } from '../env';
 import { SessionTooLargeError } from '../errors';
 import type { LoadOptions, SessionData, SessionStore, StoredSession, WriteStamp } from '../types';
-import { checkWriteToken } from '../write-token';
+import { checkWriteToken, sameWrite } from '../write-token';
 import { bounded, sdkClientConfig } from './aws-call';
 import { DYNAMODB_ITEM_LIMIT_BYTES, dynamoDbItemSize } from './aws-dynamodb-item-size';
 
@@ -90,6 +109,9 @@ const PING_KEY = '#healthz';
 /** Loads retried when a concurrent write replaced the overflow object between item and object read. */
 const POINTER_ATTEMPTS = 3;
 
+/** The condition part of a PutItem. */
+type Condition = Pick<ConstructorParameters<typeof PutItemCommand>[0], 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>;
+
 interface Overflow {
   readonly bucket: string;
   readonly client: S3Client;
@@ -106,6 +128,8 @@ export class DynamoDbStore implements SessionStore {
   private readonly timeoutMs: number;
   private readonly ttl: string;
   private readonly logger: StoreLogger;
+  /** Whether the endpoint returns the item of a failed condition: learnt from the first conflict. */
+  private itemOnConditionFailure: boolean | undefined;
   /** Clients this store created and must destroy on close. */
   private readonly owned: Array<{ destroy(): void }> = [];
 
@@ -130,64 +154,53 @@ export class DynamoDbStore implements SessionStore {
     }
   }
 
-  async load(
-    id: string,
-    opts: LoadOptions,
-  ): Promise<StoredSession | undefined> {
-    const slidTo = opts.now + opts.idleTimeoutSeconds * 1000;
-    return bounded('dynamodb load', this.timeoutMs, async (abortSignal) => {
-      for (let attempt = 1; ; attempt++) {
-        let item: Record<string, AttributeValue> | undefined;
-        try {
-          const out = await this.client.send(
-            new UpdateItemCommand({
-              TableName: this.table,
-              Key: { id: { S: id } },
-              UpdateExpression: 'SET #e = :e, #t = :t',
-              ConditionExpression: 'attribute_exists(#id) AND #e > :now AND #c > :born',
-              ExpressionAttributeNames: { '#id': 'id', '#e': 'expiresAt', '#t': this.ttl, '#c': 'createdAt' },
-              ExpressionAttributeValues: {
-                ':e': num(slidTo),
-                ':t': num(ttlSeconds(slidTo)),
-                ':now': num(opts.now),
-                ':born': num(opts.now - opts.absoluteTimeoutSeconds * 1000),
-              },
-              ReturnValues: 'ALL_NEW',
-            }),
-            { abortSignal },
-          );
-          item = out.Attributes;
-        } catch (err) {
-          if (err instanceof ConditionalCheckFailedException) return undefined; // absent or expired
-          throw err;
-        }
-        if (item === undefined) throw new Error(`dynamodb load of ${id}: UpdateItem returned no attributes`);
-        const data = await this.dataOf(id, item, abortSignal);
-        if (data !== undefined) {
-          const createdAt = readNumber(item, 'createdAt');
-          const expiresAt = Math.min(slidTo, createdAt + opts.absoluteTimeoutSeconds * 1000);
-          return { id, data, version: readNumber(item, 'version'), token: item.writeToken?.S ?? '', createdAt, expiresAt };
-        }
-        // The overflow object was replaced by a concurrent write after our item read: read again.
-        if (attempt >= POINTER_ATTEMPTS) {
-          throw new Error(`dynamodb load of ${id}: overflow object ${item.dataRef?.S} is missing after ${attempt} reads`);
-        }
-      }
-    });
+  async load(id: string, opts: LoadOptions): Promise<StoredSession | undefined> {
+    return bounded('dynamodb load', this.timeoutMs, (abortSignal) => this.read(id, opts, abortSignal));
   }
 
   async create(session: StoredSession): Promise<boolean> {
-    return this.write(session, { ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': 'id' } });
+    return (await this.write(session, { ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': 'id' } })).written;
   }
 
-  async compareAndSet(session: StoredSession, expected: WriteStamp): Promise<boolean> {
-    // An item stored before write tokens has none: the empty token expects exactly that.
-    const token = checkWriteToken(expected.token);
-    return this.write(session, {
-      ConditionExpression: `#v = :expected AND ${token === '' ? 'attribute_not_exists(#k)' : '#k = :token'} AND #e > :now`,
-      ExpressionAttributeNames: { '#v': 'version', '#k': 'writeToken', '#e': 'expiresAt' },
-      ExpressionAttributeValues: { ':expected': num(expected.version), ':now': num(Date.now()), ...(token === '' ? {} : { ':token': { S: token } }) },
-    });
+  async compareAndSet(session: StoredSession, expected: WriteStamp, serializedData?: string): Promise<boolean> {
+    return (await this.write(session, this.casCondition(expected), serializedData)).written;
+  }
+
+  /**
+   * Whether this endpoint answers a failed condition with the stored item
+   * (ReturnValuesOnConditionCheckFailure): undefined until a conflict has shown it.
+   */
+  get returnsItemOnConditionFailure(): boolean | undefined {
+    return this.itemOnConditionFailure;
+  }
+
+  async compareAndSetOrLoad(
+    session: StoredSession,
+    expected: WriteStamp,
+    serializedData: string,
+    opts: LoadOptions,
+  ): Promise<true | StoredSession | undefined> {
+    if (this.itemOnConditionFailure === false) {
+      // This endpoint cannot answer a conflict with the item: read first, write only over the expected write.
+      const stored = await bounded('dynamodb load', this.timeoutMs, (abortSignal) => this.read(session.id, opts, abortSignal, expected));
+      if (stored === undefined || !sameWrite(stored, expected)) return stored;
+      const { written } = await this.write(session, this.casCondition(expected), serializedData);
+      if (written) return true;
+      return bounded('dynamodb load', this.timeoutMs, (abortSignal) => this.read(session.id, opts, abortSignal));
+    }
+    const { written, current } = await this.write(session, this.casCondition(expected), serializedData, true);
+    if (written) return true;
+    if (current !== undefined) {
+      this.itemOnConditionFailure = true;
+      return bounded('dynamodb load', this.timeoutMs, (abortSignal) => this.fromItem(session.id, current, opts, abortSignal));
+    }
+    // No item came back: the session is gone, or the endpoint ignores the parameter. A read tells.
+    const stored = await bounded('dynamodb load', this.timeoutMs, (abortSignal) => this.read(session.id, opts, abortSignal));
+    if (this.itemOnConditionFailure === undefined && stored !== undefined) {
+      this.itemOnConditionFailure = false;
+      this.logger.warn('dynamodb session store: this endpoint does not return the item of a failed condition (ReturnValuesOnConditionCheckFailure); modify reads before it writes');
+    }
+    return stored;
   }
 
   async delete(id: string): Promise<void> {
@@ -208,15 +221,29 @@ export class DynamoDbStore implements SessionStore {
     for (const c of this.owned.splice(0)) c.destroy();
   }
 
+  /** The condition of a compare-and-set: the stored write is `expected` (version and token) and not idle-expired. */
+  private casCondition(expected: WriteStamp): Condition {
+    // An item stored before write tokens has none: the empty token expects exactly that.
+    const token = checkWriteToken(expected.token);
+    return {
+      ConditionExpression: `#v = :expected AND ${token === '' ? 'attribute_not_exists(#k)' : '#k = :token'} AND #e > :now`,
+      ExpressionAttributeNames: { '#v': 'version', '#k': 'writeToken', '#e': 'expiresAt' },
+      ExpressionAttributeValues: { ':expected': num(expected.version), ':now': num(Date.now()), ...(token === '' ? {} : { ':token': { S: token } }) },
+    };
+  }
+
   /**
    * Conditional PutItem of `session`, preceded by the S3 write when the data overflows.
-   * Returns false when the condition failed; nothing of this write is left behind then.
+   * `written` is false when the condition failed; nothing of this write is left behind then, and
+   * with `returnCurrent` the stored item comes back as `current` where the endpoint supports it.
    */
   private async write(
     session: StoredSession,
-    condition: Pick<ConstructorParameters<typeof PutItemCommand>[0], 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
-  ): Promise<boolean> {
-    const json = JSON.stringify(session.data);
+    condition: Condition,
+    serializedData?: string,
+    returnCurrent = false,
+  ): Promise<{ written: boolean; current?: Record<string, AttributeValue> }> {
+    const json = serializedData ?? JSON.stringify(session.data);
     const dataBytes = Buffer.byteLength(json);
     if (dataBytes > this.maxSessionBytes) throw new SessionTooLargeError(dataBytes, this.maxSessionBytes);
     const base: Record<string, AttributeValue> = {
@@ -244,12 +271,19 @@ export class DynamoDbStore implements SessionStore {
         );
       }
       try {
-        const out = await this.client.send(new PutItemCommand({ TableName: this.table, Item: item, ReturnValues: 'ALL_OLD', ...condition }), {
-          abortSignal,
-        });
+        const out = await this.client.send(
+          new PutItemCommand({
+            TableName: this.table,
+            Item: item,
+            ReturnValues: 'ALL_OLD',
+            ...(returnCurrent ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
+            ...condition,
+          }),
+          { abortSignal },
+        );
         return { written: true, previousRef: out.Attributes?.dataRef?.S };
       } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) return { written: false, previousRef: undefined };
+        if (err instanceof ConditionalCheckFailedException) return { written: false, previousRef: undefined, current: err.Item };
         throw err;
       }
     });
@@ -257,7 +291,83 @@ export class DynamoDbStore implements SessionStore {
     if (result.written && result.previousRef !== undefined && result.previousRef !== objectKey) {
       await this.removeObject(result.previousRef, `replaced by ${session.id} v${session.version}`);
     }
-    return result.written;
+    return { written: result.written, current: result.current };
+  }
+
+  /**
+   * The live session `id`: one strongly consistent GetItem (plus the overflow object, plus the
+   * slide when due). With `writingOver`, a session that is still that write is not slid: the
+   * caller is about to write it, which slides it anyway.
+   */
+  private async read(id: string, opts: LoadOptions, abortSignal: AbortSignal, writingOver?: WriteStamp): Promise<StoredSession | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { id: { S: id } }, ConsistentRead: true }), { abortSignal });
+      if (out.Item === undefined) return undefined;
+      const live = this.liveSession(id, out.Item, opts);
+      if (live === undefined) return undefined;
+      const data = await this.dataOf(id, out.Item, abortSignal);
+      if (data !== undefined) {
+        const session: StoredSession = { ...live, data };
+        return writingOver !== undefined && sameWrite(session, writingOver) ? session : this.slide(session, opts, abortSignal);
+      }
+      // The overflow object was replaced by a concurrent write after our item read: read again.
+      if (attempt >= POINTER_ATTEMPTS) {
+        throw new Error(`dynamodb load of ${id}: overflow object ${out.Item.dataRef?.S} is missing after ${attempt} reads`);
+      }
+    }
+  }
+
+  /** The session in an item a failed condition returned (read and slid as load would); undefined when expired. */
+  private async fromItem(id: string, item: Record<string, AttributeValue>, opts: LoadOptions, abortSignal: AbortSignal): Promise<StoredSession | undefined> {
+    const live = this.liveSession(id, item, opts);
+    if (live === undefined) return undefined;
+    const data = await this.dataOf(id, item, abortSignal);
+    // The object went with a write made since the item was returned: read the session afresh.
+    if (data === undefined) return this.read(id, opts, abortSignal);
+    return this.slide({ ...live, data }, opts, abortSignal);
+  }
+
+  /** An item's session fields, or undefined when it is past its idle expiry or its absolute timeout at `opts.now`. */
+  private liveSession(id: string, item: Record<string, AttributeValue>, opts: LoadOptions): Omit<StoredSession, 'data'> | undefined {
+    const createdAt = readNumber(item, 'createdAt');
+    const expiresAt = readNumber(item, 'expiresAt');
+    if (expiresAt <= opts.now || createdAt + opts.absoluteTimeoutSeconds * 1000 <= opts.now) return undefined;
+    return { id, version: readNumber(item, 'version'), token: item.writeToken?.S ?? '', createdAt, expiresAt };
+  }
+
+  /**
+   * Slides the idle expiry of a session just read, only when less than half the idle timeout is
+   * left and sliding moves it: a conditional UpdateItem on the same write (version and token).
+   * Returns the session as slid, or as read when another write got there first.
+   */
+  private async slide(session: StoredSession, opts: LoadOptions, abortSignal: AbortSignal): Promise<StoredSession> {
+    const idleMs = opts.idleTimeoutSeconds * 1000;
+    if (session.expiresAt - opts.now >= idleMs / 2) return session;
+    const slidTo = Math.min(opts.now + idleMs, session.createdAt + opts.absoluteTimeoutSeconds * 1000);
+    if (slidTo <= session.expiresAt) return session;
+    const token = checkWriteToken(session.token);
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { id: { S: session.id } },
+          UpdateExpression: 'SET #e = :e, #t = :t',
+          ConditionExpression: `#v = :v AND ${token === '' ? 'attribute_not_exists(#k)' : '#k = :token'}`,
+          ExpressionAttributeNames: { '#e': 'expiresAt', '#t': this.ttl, '#v': 'version', '#k': 'writeToken' },
+          ExpressionAttributeValues: {
+            ':e': num(slidTo),
+            ':t': num(ttlSeconds(slidTo)),
+            ':v': num(session.version),
+            ...(token === '' ? {} : { ':token': { S: token } }),
+          },
+        }),
+        { abortSignal },
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return session; // written or deleted since: the read stands
+      throw err;
+    }
+    return { ...session, expiresAt: slidTo };
   }
 
   /** The session data of an item: inline, or read from S3; undefined when the object is gone. */
