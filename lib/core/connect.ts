@@ -70,10 +70,16 @@ export function storeCookieSecret(store: IConstruct): secretsmanager.ISecret {
 
 /**
  * What every store's `connect()` does: checks that the consumer can reach the store (a VPC store
- * needs a consumer in the same VPC), binds it (grants + network + the store's variables), lets
- * it read the cookie secret, and sets the whole environment on it.
+ * needs a consumer in the same VPC), binds it (grants + network + the store's variables; `bind`
+ * chooses how, default `store.bind`), lets it read the cookie secret, and sets the whole
+ * environment on it.
  */
-export function connectSessionConsumer(store: ISessionStore, consumer: ISessionConsumer, options: SessionConnectOptions = {}): SessionStoreBinding {
+export function connectSessionConsumer(
+  store: ISessionStore,
+  consumer: ISessionConsumer,
+  options: SessionConnectOptions = {},
+  bind: (consumer: ISessionConsumer) => SessionStoreBinding = (c) => store.bind(c),
+): SessionStoreBinding {
   const problems = validateRuntimeOptions(options);
   if (options.userPool !== undefined && options.userPoolClient === undefined) problems.push('userPool needs userPoolClient (the app client the runtime logs in through)');
   if (store.vpc !== undefined) {
@@ -88,7 +94,7 @@ export function connectSessionConsumer(store: ISessionStore, consumer: ISessionC
   }
   validateProps(store, problems);
 
-  const binding = store.bind(consumer);
+  const binding = bind(consumer);
   const secret = options.cookieSecret ?? storeCookieSecret(store);
   secret.grantRead(consumer);
   const V = SessionEnvVars;

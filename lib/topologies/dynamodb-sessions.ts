@@ -24,7 +24,7 @@ export interface DynamoDbSessionsProps extends IamStoreTopologyProps {
  * an instance fleet on the same table. No VPC needed for the API.
  */
 export class DynamoDbSessions extends IamStoreTopology<DynamoDbSessionStore> {
-  public readonly table: dynamodb.ITableV2;
+  public readonly table: dynamodb.ITable;
 
   constructor(scope: Construct, id: string, props: DynamoDbSessionsProps = {}) {
     super(scope, id, 'DynamoDbSessions', props, (s, storeId) => new DynamoDbSessionStore(s, storeId, props.storeProps));

@@ -29,7 +29,7 @@ export interface JwtSessionsProps extends TopologyRuntimeProps {
 export class JwtSessions extends Construct {
   public readonly keys: JwtSessionKeys;
   public readonly signingKey: kms.IKey;
-  public readonly revocationTable: dynamodb.ITableV2;
+  public readonly revocationTable: dynamodb.ITable;
   public readonly api: SessionApi;
   public readonly cookieSecret: secretsmanager.ISecret;
   /** The Cognito user pool whose users log in: a token is signed only for a user it authenticated. */

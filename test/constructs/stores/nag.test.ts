@@ -6,7 +6,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { DynamoDbSessionStore, JwtSessionKeys, RedisSessionStore, ReplicationGroup, S3SessionStore } from '../../../lib/stores';
+import { DynamoDbSessionStore, JwtSessionKeys, RedisSessionStore, ReplicationGroup, ReplicationGroupEngine, S3SessionStore } from '../../../lib/stores';
 import { nagFindingsOf, nagFindingsOfVpcStore, newConsumer, newVpc } from '../helpers';
 
 describe('cdk-nag AwsSolutions: zero unacknowledged findings with default props', () => {
@@ -69,7 +69,7 @@ describe('cdk-nag acknowledgments are exact', () => {
   });
 
   test('a redis replication group on port 6379 fails AEC5 (default port)', () => {
-    const findings = nagFindingsOf((stack) => new ReplicationGroup(stack, 'Group', { vpc: newVpc(stack), engine: 'redis', port: 6379 }));
+    const findings = nagFindingsOf((stack) => new ReplicationGroup(stack, 'Group', { vpc: newVpc(stack), engine: ReplicationGroupEngine.REDIS, port: 6379 }));
     expect(findings).toEqual([{ rule: 'AwsSolutions-AEC5', path: 'Test/Group/Resource', severity: 'error' }]);
   });
 
