@@ -383,7 +383,7 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
     const schemaProperties = {
       SecretArn: this.secret.secretArn,
       Host: schemaTarget.host,
-      Port: Token.asString(schemaTarget.port),
+      Port: Token.isUnresolved(schemaTarget.port) ? Token.asString(schemaTarget.port) : String(schemaTarget.port),
       Database: databaseName,
       Table: tableName,
     };
