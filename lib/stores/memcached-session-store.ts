@@ -325,8 +325,8 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
 
   /**
    * Nothing to grant: ElastiCache for Memcached has no authentication and no IAM data actions; the
-   * security group is the only gate (opened by `bind()`/`connect()`). Returns an empty grant, so
-   * that every store has `grantReadWrite`.
+   * security group is the only gate (opened by `bind()`/`connect()`). Returns a dropped grant
+   * (`iam.Grant.drop`: no statement, `success` false), so that every store has `grantReadWrite`.
    */
   public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.drop(grantee, `read and write the sessions of ${this.node.path} (network access only)`);
