@@ -124,7 +124,7 @@ export class JwtSessionKeys extends Construct implements ISessionStore, ec2.ICon
   /** The signing key. */
   public readonly key: kms.IKey;
   /** Earlier signing keys that still verify. */
-  public readonly previousKeys: readonly kms.IKey[];
+  public readonly previousKeys: kms.IKey[];
   /** The alias, when one was asked for. */
   public readonly alias?: kms.Alias;
   /** The revocation (denylist) table. */
