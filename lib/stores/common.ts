@@ -3,7 +3,7 @@
  * (Redis/Valkey, Memcached, PostgreSQL) where they go, who may reach them, how a consumer reads
  * their secret. Not exported from the package.
  */
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
@@ -229,4 +229,13 @@ export function noSuchMetric(store: Construct, metricName: string, variant: stri
 /** The removal policy of a store's secret: the store's, except SNAPSHOT (a secret has none), which retains it. */
 export function secretRemovalPolicy(policy: RemovalPolicy): RemovalPolicy {
   return policy === RemovalPolicy.SNAPSHOT ? RemovalPolicy.RETAIN : policy;
+}
+
+/**
+ * `CacheClusterId` of a member node: `<id>-00<node>`, or `<id>-<shard 4 digits>-<node 3 digits>`
+ * in cluster mode (node 1 is the shard's primary at creation).
+ */
+export function memberClusterId(replicationGroupId: string, clusterMode: boolean, shard: number, node: number): string {
+  const suffix = clusterMode ? `-${String(shard).padStart(4, '0')}-${String(node).padStart(3, '0')}` : `-${String(node).padStart(3, '0')}`;
+  return Token.isUnresolved(replicationGroupId) ? Fn.join('', [replicationGroupId, suffix]) : `${replicationGroupId}${suffix}`;
 }

@@ -18,13 +18,14 @@ import {
   elastiCacheAuthTokenGenerator,
   elastiCacheMetric,
   grantSecretValue,
+  memberClusterId,
   noSuchMetric,
   secretRemovalPolicy,
   selectPrivateSubnets,
   serverlessCacheMetric,
   storeSubnetSelection,
 } from './common';
-import { memberClusterId, ReplicationGroup, ReplicationGroupMetricOptions, ReplicationGroupOptions } from './replication-group';
+import { ReplicationGroup, ReplicationGroupMetricOptions, ReplicationGroupOptions } from './replication-group';
 
 /** Options for the serverless variant of {@link RedisSessionStore}. */
 export interface RedisServerlessOptions {

@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Fn, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
@@ -12,6 +12,7 @@ import {
   elastiCacheAuthTokenGenerator,
   elastiCacheMetric,
   grantSecretValue,
+  memberClusterId,
   secretRemovalPolicy,
   selectPrivateSubnets,
   storeSubnetSelection,
@@ -128,14 +129,6 @@ export interface ReplicationGroupProps extends ReplicationGroupOptions {
   readonly vpc: ec2.IVpc;
 }
 
-/**
- * `CacheClusterId` of a member node: `<id>-00<node>`, or `<id>-<shard 4 digits>-<node 3 digits>`
- * in cluster mode (node 1 is the shard's primary at creation).
- */
-export function memberClusterId(replicationGroupId: string, clusterMode: boolean, shard: number, node: number): string {
-  const suffix = clusterMode ? `-${pad(shard, 4)}-${pad(node, 3)}` : `-${pad(node, 3)}`;
-  return Token.isUnresolved(replicationGroupId) ? Fn.join('', [replicationGroupId, suffix]) : `${replicationGroupId}${suffix}`;
-}
 
 /** Options of the metric helpers. */
 export interface ReplicationGroupMetricOptions extends cloudwatch.MetricOptions {
@@ -387,8 +380,4 @@ export class ReplicationGroup extends Resource implements ec2.IConnectable {
   public metricCurrConnections(props?: ReplicationGroupMetricOptions): cloudwatch.Metric {
     return this.metric('CurrConnections', { statistic: 'Maximum', ...props });
   }
-}
-
-function pad(n: number, width: number): string {
-  return String(n).padStart(width, '0');
 }
