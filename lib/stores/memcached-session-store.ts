@@ -47,6 +47,38 @@ export interface MemcachedServerlessOptions {
   readonly maxEcpuPerSecond?: number;
 }
 
+/**
+ * A Memcached cache this library did not create (node-based or serverless), as
+ * {@link MemcachedSessionStoreProps.existingCache} takes it.
+ */
+export interface MemcachedCacheAttributes {
+  /**
+   * Every `host:port` the runtime talks to: each node's endpoint for a node-based cluster (every
+   * client must see the same list: keys are spread over it by rendezvous hashing), or the one
+   * serverless endpoint.
+   */
+  readonly servers: string[];
+  /** The port consumers connect to (the nodes' port). */
+  readonly port: number;
+  /** The cache's security groups: `connect()` opens `port` on them to each consumer. */
+  readonly securityGroups: ec2.ISecurityGroup[];
+  /**
+   * Whether clients must use TLS (serverless: always).
+   * @default true
+   */
+  readonly tls?: boolean;
+  /**
+   * `CacheClusterId` of the node-based cluster, for the `metric*()` methods.
+   * @default - no node metrics
+   */
+  readonly cacheClusterId?: string;
+  /**
+   * Name of the serverless cache, for the `metric*()` methods. Not with `cacheClusterId`.
+   * @default - no serverless metrics
+   */
+  readonly serverlessCacheName?: string;
+}
+
 /** Properties of a {@link MemcachedSessionStore}. */
 export interface MemcachedSessionStoreProps {
   /** The VPC the cache lives in; consumers must run in it (see `bind`). */
@@ -114,6 +146,12 @@ export interface MemcachedSessionStoreProps {
    * @default - AWS-owned key, no usage limits
    */
   readonly serverlessOptions?: MemcachedServerlessOptions;
+  /**
+   * A cache made elsewhere (in `vpc`), by its servers, port and security groups. Not with the
+   * props that shape a new cache.
+   * @default - a new cache
+   */
+  readonly existingCache?: MemcachedCacheAttributes;
 }
 
 /** Options of the node-based metric helpers. */
@@ -165,8 +203,29 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
    */
   public readonly endpointAddress: string;
 
+  private readonly existing?: MemcachedCacheAttributes;
+
   constructor(scope: Construct, id: string, props: MemcachedSessionStoreProps) {
     super(scope, id);
+    if (props.existingCache) {
+      const problems: string[] = [];
+      const { existingCache: existing, vpc, ...rest } = props;
+      const set = Object.entries(rest).filter(([, v]) => v !== undefined).map(([k]) => k);
+      if (set.length > 0) problems.push(`${set.join(', ')} only apply to a cache this construct creates, not to existingCache`);
+      if (existing.servers.length === 0) problems.push('existingCache.servers must list at least one host:port');
+      if (existing.securityGroups.length === 0) problems.push('existingCache.securityGroups must name at least one security group: connect() opens the port on them');
+      checkInt(problems, 'existingCache.port', existing.port, 1, 65535);
+      validateProps(this, problems);
+      this.vpc = vpc;
+      this.existing = existing;
+      this.securityGroup = existing.securityGroups[0];
+      this.connections = new ec2.Connections({ securityGroups: existing.securityGroups, defaultPort: ec2.Port.tcp(existing.port) });
+      this.servers = [...existing.servers];
+      this.tls = existing.tls ?? true;
+      this.port = existing.port;
+      this.endpointAddress = existing.servers[0].replace(/:[^:]*$/, '');
+      return;
+    }
     const serverless = props.serverless ?? false;
     const numCacheNodes = props.numCacheNodes ?? 2;
     const port = props.port ?? DEFAULT_MEMCACHED_PORT;
@@ -291,7 +350,7 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
 
   /** The configuration endpoint (`host:port`) of the node-based cluster, for auto-discovery clients. */
   public get configurationEndpoint(): string {
-    if (!this.cacheCluster) throw new Error(`${this.node.path} is serverless: it has one endpoint, see servers`);
+    if (!this.cacheCluster) throw new Error(`${this.node.path} is serverless or imported: see servers for its endpoints`);
     return `${this.cacheCluster.attrConfigurationEndpointAddress}:${this.cacheCluster.attrConfigurationEndpointPort}`;
   }
 
@@ -338,13 +397,22 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
    */
   public metric(metricName: string, props?: MemcachedMetricOptions): cloudwatch.Metric {
     const { cacheNodeId, ...rest } = props ?? {};
-    if (this.serverlessCache) return serverlessCacheMetric(metricName, this.serverlessCache.serverlessCacheName, rest);
-    return elastiCacheMetric(metricName, { CacheClusterId: this.cacheCluster!.ref, CacheNodeId: cacheNodeId ?? nodeId(1) }, rest);
+    const serverlessName = this.serverlessCache?.serverlessCacheName ?? this.existing?.serverlessCacheName;
+    if (serverlessName !== undefined) return serverlessCacheMetric(metricName, serverlessName, rest);
+    const clusterId = this.cacheCluster?.ref ?? this.existing?.cacheClusterId;
+    if (clusterId === undefined) {
+      throw new Error(`${this.node.path} was imported without cacheClusterId or serverlessCacheName: give one in existingCache to read its metrics`);
+    }
+    return elastiCacheMetric(metricName, { CacheClusterId: clusterId, CacheNodeId: cacheNodeId ?? nodeId(1) }, rest);
+  }
+
+  private get isServerless(): boolean {
+    return this.serverlessCache !== undefined || this.existing?.serverlessCacheName !== undefined;
   }
 
   /** Percent CPU of a node (CPUUtilization). Node-based only; serverless bills ECPUs instead. Average over 5 minutes. */
   public metricCPUUtilization(props?: MemcachedMetricOptions): cloudwatch.Metric {
-    if (this.serverlessCache) throw noSuchMetric(this, 'CPUUtilization', 'serverless', 'metricElastiCacheProcessingUnits()');
+    if (this.isServerless) throw noSuchMetric(this, 'CPUUtilization', 'serverless', 'metricElastiCacheProcessingUnits()');
     return this.metric('CPUUtilization', props);
   }
 
@@ -353,18 +421,18 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
    * BytesUsedForCache of the whole cache for serverless. Maximum over 5 minutes.
    */
   public metricBytesUsedForCache(props?: MemcachedMetricOptions): cloudwatch.Metric {
-    return this.metric(this.serverlessCache ? 'BytesUsedForCache' : 'BytesUsedForCacheItems', { statistic: 'Maximum', ...props });
+    return this.metric(this.isServerless ? 'BytesUsedForCache' : 'BytesUsedForCacheItems', { statistic: 'Maximum', ...props });
   }
 
   /** ElastiCache Processing Units consumed (ElastiCacheProcessingUnits): what a serverless cache bills. Serverless only. Sum over 5 minutes. */
   public metricElastiCacheProcessingUnits(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    if (!this.serverlessCache) throw noSuchMetric(this, 'ElastiCacheProcessingUnits', 'node-based', 'metricCPUUtilization()');
+    if (!this.isServerless) throw noSuchMetric(this, 'ElastiCacheProcessingUnits', 'node-based', 'metricCPUUtilization()');
     return this.metric('ElastiCacheProcessingUnits', { statistic: 'Sum', ...props });
   }
 
   /** Commands throttled while the cache scaled (ThrottledCmds): each is a session request answered 503. Serverless only. Sum over 5 minutes. */
   public metricThrottledCmds(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    if (!this.serverlessCache) throw noSuchMetric(this, 'ThrottledCmds', 'node-based', 'metricCPUUtilization()');
+    if (!this.isServerless) throw noSuchMetric(this, 'ThrottledCmds', 'node-based', 'metricCPUUtilization()');
     return this.metric('ThrottledCmds', { statistic: 'Sum', ...props });
   }
 

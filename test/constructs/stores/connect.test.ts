@@ -216,6 +216,36 @@ describe('stores on existing resources still bind, connect and grant', () => {
     w.template.resourceCountIs('AWS::ElastiCache::ReplicationGroup', 0);
   });
 
+  test('Memcached on an existing cluster: the servers as given, the port opened on its security groups, its metrics by cluster id', () => {
+    let store!: MemcachedSessionStore;
+    const w = wire((s, vpc) => {
+      const sg = new ec2.SecurityGroup(s, 'CacheSg', { vpc, allowAllOutbound: false });
+      store = new MemcachedSessionStore(s, 'Store', {
+        vpc,
+        existingCache: { servers: ['n1.team.cache:11211', 'n2.team.cache:11211'], port: 11211, securityGroups: [sg], cacheClusterId: 'team' },
+      });
+      return store;
+    });
+    expect(w.env).toMatchObject({ SESSION_MEMCACHED_SERVERS: 'n1.team.cache:11211,n2.team.cache:11211', SESSION_MEMCACHED_TLS: 'true' });
+    w.template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CacheSg'), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FnSecurityGroup'), 'GroupId'] },
+      FromPort: 11211,
+    });
+    w.template.resourceCountIs('AWS::ElastiCache::CacheCluster', 0);
+    expect(store.metricCPUUtilization().dimensions).toEqual({ CacheClusterId: 'team', CacheNodeId: '0001' });
+    expect(store.endpointAddress).toBe('n1.team.cache');
+  });
+
+  test('Memcached existingCache with props that shape a new cache is refused', () => {
+    const stack = newStack();
+    const vpc = newVpc(stack);
+    const sg = new ec2.SecurityGroup(stack, 'Sg', { vpc });
+    expect(() => new MemcachedSessionStore(stack, 'Store', { vpc, numCacheNodes: 3, existingCache: { servers: [], port: 11211, securityGroups: [sg] } })).toThrow(
+      /numCacheNodes only apply to a cache this construct creates[\s\S]*existingCache.servers must list at least one/,
+    );
+  });
+
   test('PostgreSQL on an existing proxy and secret: URL through the proxy, secret granted, port 5432 on its security groups, schema still applied', () => {
     const w = wire((s, vpc) => {
       const proxySg = new ec2.SecurityGroup(s, 'ProxySg', { vpc, allowAllOutbound: false });
