@@ -230,7 +230,7 @@ export class RedisSessionStore extends Construct implements ISessionStore, ec2.I
       this.connections = new ec2.Connections({ securityGroups: existing.securityGroups, defaultPort: ec2.Port.tcp(existing.port) });
       this.authSecret = existing.authSecret;
       this.endpointAddress = existing.endpointAddress;
-      this.endpointPort = Token.asString(existing.port);
+      this.endpointPort = Token.isUnresolved(existing.port) ? Token.asString(existing.port) : String(existing.port);
       this.port = existing.port;
       this.cluster = existing.cluster ?? false;
     } else if (props.serverless) {
