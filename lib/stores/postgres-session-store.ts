@@ -68,7 +68,8 @@ export interface PostgresSessionStoreProps {
    */
   readonly databaseName?: string;
   /**
-   * Master user name (the generated secret's `username`).
+   * Master user name (the generated secret's `username`); with `existingSecret`, the user that
+   * secret holds (the URL names it).
    * @default 'sessions_owner'
    */
   readonly username?: string;
@@ -269,7 +270,7 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
     const existing = props.existingCluster !== undefined || props.existingProxy !== undefined;
     if (existing) {
       const shaping: (keyof PostgresSessionStoreProps)[] = [
-        'engineVersion', 'minCapacity', 'maxCapacity', 'readers', 'username', 'encryptionKey', 'iamAuthentication', 'deletionProtection',
+        'engineVersion', 'minCapacity', 'maxCapacity', 'readers', 'encryptionKey', 'iamAuthentication', 'deletionProtection',
         'removalPolicy', 'backupRetentionDays', 'rotationSchedule', 'disableRotation', 'logRetention',
       ];
       for (const k of shaping) if (props[k] !== undefined) problems.push(`${k} only applies to a cluster this construct creates, not to existingCluster or existingProxy`);
