@@ -70,25 +70,33 @@ export function storeCookieSecret(store: IConstruct): secretsmanager.ISecret {
 
 /**
  * What every store's `connect()` does: checks that the consumer can reach the store (a VPC store
- * needs a consumer in the same VPC), binds it (grants + network + the store's variables), lets
- * it read the cookie secret, and sets the whole environment on it.
+ * needs a consumer in the same VPC), binds it (grants + network + the store's variables; `bind`
+ * chooses how, default `store.bind`), lets it read the cookie secret, and sets the whole
+ * environment on it.
  */
-export function connectSessionConsumer(store: ISessionStore, consumer: ISessionConsumer, options: SessionConnectOptions = {}): SessionStoreBinding {
+export function connectSessionConsumer(
+  store: ISessionStore,
+  consumer: ISessionConsumer,
+  options: SessionConnectOptions = {},
+  bind: (consumer: ISessionConsumer) => SessionStoreBinding = (c) => store.bind(c),
+): SessionStoreBinding {
   const problems = validateRuntimeOptions(options);
   if (options.userPool !== undefined && options.userPoolClient === undefined) problems.push('userPool needs userPoolClient (the app client the runtime logs in through)');
   if (store.vpc !== undefined) {
+    const consumerVpcId = consumer.vpc?.vpcId ?? consumer.vpcId;
     if (consumer.connections === undefined) {
       problems.push(
-        `${consumer.consumerName} runs in no VPC, but ${store.node.path} is reachable only inside its VPC: ` +
-          'attach the consumer to that VPC (private subnets) and connect it again',
+        `${consumer.consumerName} runs in no VPC (or its network is unknown), but ${store.node.path} is reachable only inside its VPC: ` +
+          'attach the consumer to that VPC (private subnets) and connect it again; for ECS, connect the service ' +
+          '(SessionConsumer.fromFargateService), not its task definition',
       );
-    } else if (consumer.vpc !== undefined && consumer.vpc.vpcId !== store.vpc.vpcId && !sameVpc(consumer, store)) {
+    } else if (consumerVpcId !== undefined && otherVpc(store, consumerVpcId, store.vpc.vpcId)) {
       problems.push(`${consumer.consumerName} runs in another VPC than ${store.node.path}: put it in the store's VPC`);
     }
   }
   validateProps(store, problems);
 
-  const binding = store.bind(consumer);
+  const binding = bind(consumer);
   const secret = options.cookieSecret ?? storeCookieSecret(store);
   secret.grantRead(consumer);
   const V = SessionEnvVars;
@@ -100,15 +108,26 @@ export function connectSessionConsumer(store: ISessionStore, consumer: ISessionC
     [V.COOKIE_SECRET_ARN]: secret.secretArn,
     [V.COOKIE_SECURE]: options.secureCookie === false ? 'false' : 'true',
     [V.COOKIE_NAME]: options.cookieName ?? DEFAULTS.cookieName,
-    ...(options.idleTimeout ? { [V.IDLE_TIMEOUT]: String(options.idleTimeout.toSeconds()) } : {}),
-    ...(options.absoluteTimeout ? { [V.ABSOLUTE_TIMEOUT]: String(options.absoluteTimeout.toSeconds()) } : {}),
+    // Always explicit, so that every consumer of these sessions agrees even across runtime versions.
+    [V.IDLE_TIMEOUT]: String(options.idleTimeout?.toSeconds() ?? DEFAULTS.idleTimeoutSeconds),
+    [V.ABSOLUTE_TIMEOUT]: String(options.absoluteTimeout?.toSeconds() ?? DEFAULTS.absoluteTimeoutSeconds),
     ...binding.environment,
   };
   for (const [key, value] of Object.entries(environment)) consumer.addEnvironment(key, value);
   return { environment };
 }
 
-function sameVpc(consumer: ISessionConsumer, store: ISessionStore): boolean {
-  // Two references to one VPC construct resolve to the same token; imported VPCs compare by id.
-  return Stack.of(store).resolve(consumer.vpc!.vpcId) === Stack.of(store).resolve(store.vpc!.vpcId);
+/**
+ * True only when the two VPC ids are known to differ: two literal ids (imported VPCs), or two
+ * references to VPC constructs of this app (`{Ref}`), that are not the same. Anything else (a
+ * literal against a reference, an import from another stack) may be one VPC, so it passes.
+ */
+function otherVpc(scope: IConstruct, a: string, b: string): boolean {
+  if (a === b) return false;
+  const stack = Stack.of(scope);
+  const ra = stack.resolve(a);
+  const rb = stack.resolve(b);
+  if (typeof ra === 'string' && typeof rb === 'string') return ra !== rb;
+  const ref = (v: unknown) => (typeof v === 'object' && v !== null && Object.keys(v).length === 1 && 'Ref' in v ? (v as { Ref: string }).Ref : undefined);
+  return ref(ra) !== undefined && ref(rb) !== undefined && ref(ra) !== ref(rb);
 }

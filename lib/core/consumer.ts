@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { validateProps } from './validate';
 
 /**
  * Whatever runs a team's own code that reads and writes sessions: a Lambda function, a Fargate
@@ -23,6 +24,13 @@ export interface ISessionConsumer extends iam.IGrantable {
    * @default - unknown
    */
   readonly vpc?: ec2.IVpc;
+  /**
+   * The id of the VPC the consumer runs in, when its `vpc` is not known but its id is (a Lambda
+   * function or an Auto Scaling group: read from the security groups they created); `connect()`
+   * refuses a store in another VPC.
+   * @default - unknown
+   */
+  readonly vpcId?: string;
   /** Sets one variable of the session runtime's environment on the consumer. */
   addEnvironment(key: string, value: string): void;
 }
@@ -42,9 +50,19 @@ export interface AutoScalingGroupConsumerOptions {
    * File the instances' user data writes the environment to (`KEY=value` lines), for a systemd
    * `EnvironmentFile=` or `set -a; . file`. User data appends the lines when `connect()` runs, so
    * start your server after them (e.g. with a systemd unit, not inline in earlier user data).
+   * The file is owned by root, mode 0640: systemd reads `EnvironmentFile=` as root before it
+   * switches to the unit's `User=`, so the service user needs no access of its own. It holds
+   * ARNs and names, never a secret value (the runtime reads the secrets from Secrets Manager).
    * @default '/etc/cdk-sessions/session.env'
    */
   readonly environmentFile?: string;
+  /**
+   * A group that may read the environment file too (mode 0640, group `environmentFileGroup`), for a
+   * server that sources the file itself (`set -a; . file`) as a non-root user. The group must exist
+   * when user data runs.
+   * @default - group root: only root (and systemd, for `EnvironmentFile=`) reads it
+   */
+  readonly environmentFileGroup?: string;
 }
 
 /** Options of {@link SessionConsumer.fromRole}. */
@@ -66,12 +84,18 @@ export const DEFAULT_CONSUMER_ENVIRONMENT_FILE = '/etc/cdk-sessions/session.env'
 
 /** Makes an {@link ISessionConsumer} out of what a team runs its code on. */
 export class SessionConsumer {
-  /** A Lambda function: environment variables on the function, grants on its role, its security groups when in a VPC. */
+  /**
+   * A Lambda function: environment variables on the function, grants on its role, its security
+   * groups when in a VPC. aws-cdk-lib does not expose a function's VPC, so its VPC id is read from
+   * the security groups it runs with when they were made in this app (the function's own, or
+   * yours); with imported security groups only, the VPC is unknown and not checked.
+   */
   public static fromFunction(fn: lambda.Function): ISessionConsumer {
     return {
       consumerName: fn.node.path,
       grantPrincipal: fn.grantPrincipal,
       connections: fn.isBoundToVpc ? fn.connections : undefined,
+      vpcId: fn.isBoundToVpc ? vpcIdOfSecurityGroups(fn.connections.securityGroups) : undefined,
       addEnvironment: (key, value) => {
         fn.addEnvironment(key, value);
       },
@@ -91,8 +115,9 @@ export class SessionConsumer {
   }
 
   /**
-   * A task definition without its service: environment and grants only. Use
-   * {@link fromFargateService} for a store in a VPC (the network path belongs to the service).
+   * A task definition without its service: environment and grants only, so only for a store
+   * reached through its AWS API (DynamoDB, S3, JWT). `connect()` refuses it for a store in a VPC:
+   * use {@link fromFargateService}, since the network path belongs to the service.
    */
   public static fromTaskDefinition(taskDefinition: ecs.TaskDefinition, options: ContainerConsumerOptions = {}): ISessionConsumer {
     const container = SessionConsumer.container(taskDefinition, options, taskDefinition.node.path);
@@ -103,21 +128,35 @@ export class SessionConsumer {
     };
   }
 
-  /** An Auto Scaling group: grants on its role, its security groups, the environment written to a file by user data. */
+  /**
+   * An Auto Scaling group: grants on its role, its security groups (and the VPC id read from them
+   * when they were made in this app), the environment written by user data to a file only root
+   * (and `environmentFileGroup`) can read — see {@link AutoScalingGroupConsumerOptions.environmentFile}.
+   */
   public static fromAutoScalingGroup(asg: autoscaling.AutoScalingGroup, options: AutoScalingGroupConsumerOptions = {}): ISessionConsumer {
     const file = options.environmentFile ?? DEFAULT_CONSUMER_ENVIRONMENT_FILE;
-    if (!/^\/[A-Za-z0-9._/-]+$/.test(file)) throw new Error(`environmentFile must be an absolute path of letters, digits, ".", "_", "-" and "/", got "${file}"`);
-    let first = true;
+    const group = options.environmentFileGroup ?? 'root';
+    const problems: string[] = [];
+    if (!/^\/[A-Za-z0-9._/-]+$/.test(file) || file.split('/').includes('..')) {
+      problems.push(`environmentFile must be an absolute path of letters, digits, ".", "_", "-" and "/" (no ".."), got "${file}"`);
+    }
+    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(group)) problems.push(`environmentFileGroup must be a group name (lower-case letters, digits, "_", "-"), got "${group}"`);
+    validateProps(asg, problems);
     return {
       consumerName: asg.node.path,
       grantPrincipal: asg.grantPrincipal,
       connections: asg.connections,
+      vpcId: vpcIdOfSecurityGroups(asg.connections.securityGroups),
       addEnvironment: (key, value) => {
-        if (first) {
-          asg.addUserData(`install -d -m 0755 ${dirname(file)}`, `install -m 0640 /dev/null ${file}`);
-          first = false;
+        // Created once per group and file, however many stores or consumers write to it: a second
+        // `install /dev/null` would empty the lines written before.
+        const files = CREATED_ENV_FILES.get(asg) ?? new Set<string>();
+        CREATED_ENV_FILES.set(asg, files);
+        if (!files.has(file)) {
+          asg.addUserData(`install -d -m 0755 -o root -g root ${dirname(file)}`, `install -m 0640 -o root -g ${group} /dev/null ${file}`);
+          files.add(file);
         }
-        asg.addUserData(`printf '%s\\n' '${key}=${value}' >> ${file}`);
+        asg.addUserData(`printf '%s\\n' ${shellQuote(`${key}=${value}`)} >> ${file}`);
       },
     };
   }
@@ -146,6 +185,26 @@ export class SessionConsumer {
   }
 
   private constructor() {}
+}
+
+/** The environment files whose creation is already in an Auto Scaling group's user data. */
+const CREATED_ENV_FILES = new WeakMap<autoscaling.AutoScalingGroup, Set<string>>();
+
+/** Single-quoted for sh: `'` becomes `'\''`. */
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The VPC id of the first security group made in this app (`ec2.SecurityGroup`, whose
+ * CloudFormation resource names its VPC), or undefined when all are imported.
+ */
+function vpcIdOfSecurityGroups(groups: ec2.ISecurityGroup[]): string | undefined {
+  for (const sg of groups) {
+    const cfn = sg.node.defaultChild;
+    if (cfn instanceof ec2.CfnSecurityGroup && cfn.vpcId !== undefined) return cfn.vpcId;
+  }
+  return undefined;
 }
 
 function dirname(file: string): string {

@@ -20,6 +20,10 @@ export interface SessionBucketOptions {
   readonly serverAccessLogsPrefix?: string;
   /** Extra bucket props; they cannot weaken the checks in {@link checkSessionBucketProps}. */
   readonly bucketProps?: s3.BucketProps;
+  /** Removal policy; wins over `bucketProps.removalPolicy`. Default RETAIN. */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Id of a request-metrics configuration filtered to `prefix`, when one is asked for. */
+  readonly requestMetricsId?: string;
 }
 
 /** Problems with user-given bucket props or expiration, for `validateProps`. */
@@ -47,6 +51,9 @@ export function createSessionBucket(scope: Construct, id: string, opts: SessionB
   const bucket = new s3.Bucket(scope, id, {
     removalPolicy: RemovalPolicy.RETAIN,
     ...opts.bucketProps,
+    ...(opts.removalPolicy !== undefined ? { removalPolicy: opts.removalPolicy } : {}),
+    metrics:
+      opts.requestMetricsId !== undefined ? [...(opts.bucketProps?.metrics ?? []), { id: opts.requestMetricsId, prefix: opts.prefix }] : opts.bucketProps?.metrics,
     encryption: opts.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
     encryptionKey: opts.encryptionKey,
     bucketKeyEnabled: opts.encryptionKey ? true : undefined,

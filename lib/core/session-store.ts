@@ -18,7 +18,7 @@ export interface ISessionStoreConsumer extends iam.IGrantable {
 /** What `bind()` hands back to the consumer. */
 export interface SessionStoreBinding {
   /** Environment variables for the consumer, named as in `lambda/session/env.ts`. */
-  readonly environment: Record<string, string>;
+  readonly environment: { [key: string]: string };
 }
 
 /** A session store construct: the infrastructure half of a runtime store of the same kind. */

@@ -3,7 +3,7 @@
  * (Redis/Valkey, Memcached, PostgreSQL) where they go, who may reach them, how a consumer reads
  * their secret. Not exported from the package.
  */
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
@@ -70,6 +70,23 @@ export function checkReplicaRegions(problems: string[], stack: Stack, regions: R
 /** The VPC's private subnets with egress, or its isolated subnets when it has none. */
 export function defaultPrivateSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
   return { subnetType: vpc.privateSubnets.length > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED };
+}
+
+/**
+ * The subnets a store goes in: `selection` when given, else {@link defaultPrivateSubnets}. A VPC
+ * with neither private nor isolated subnets (and no `selection`) is a problem named after the
+ * prop, instead of aws-cdk-lib's bare "There are no 'Isolated' subnet groups in this VPC".
+ */
+export function storeSubnetSelection(problems: string[], vpc: ec2.IVpc, selection: ec2.SubnetSelection | undefined, name = 'vpcSubnets'): ec2.SubnetSelection | undefined {
+  if (selection !== undefined) return selection;
+  if (vpc.privateSubnets.length === 0 && vpc.isolatedSubnets.length === 0) {
+    problems.push(
+      `vpc ${vpc.node.path} has no private subnets (with egress or isolated), and a session store is never placed in public ones: ` +
+        `add private subnets to the VPC, or select subnets with ${name}`,
+    );
+    return undefined;
+  }
+  return defaultPrivateSubnets(vpc);
 }
 
 /** Checks of {@link selectPrivateSubnets} beyond "no public subnet". */
@@ -192,4 +209,33 @@ export function elastiCacheMetric(metricName: string, dimensionsMap: cloudwatch.
     statistic: 'Average',
     ...props,
   });
+}
+
+/**
+ * A metric of an ElastiCache Serverless cache (namespace AWS/ElastiCache, dimension
+ * `ServerlessCacheName`, as `@aws-cdk/aws-elasticache-alpha`'s `ServerlessCache.metric()` reads
+ * it): Average over 5 minutes unless `props` says otherwise. Made here, not by the alpha, so that
+ * an imported cache (by name) has the same metrics.
+ */
+export function serverlessCacheMetric(metricName: string, serverlessCacheName: string, props: cloudwatch.MetricOptions): cloudwatch.Metric {
+  return elastiCacheMetric(metricName, { ServerlessCacheName: serverlessCacheName }, props);
+}
+
+/** The error a store's metric method throws when the store's variant does not publish that metric. */
+export function noSuchMetric(store: Construct, metricName: string, variant: string, instead: string): Error {
+  return new Error(`${store.node.path} is ${variant}: ElastiCache publishes no ${metricName} for it; use ${instead}`);
+}
+
+/** The removal policy of a store's secret: the store's, except SNAPSHOT (a secret has none), which retains it. */
+export function secretRemovalPolicy(policy: RemovalPolicy): RemovalPolicy {
+  return policy === RemovalPolicy.SNAPSHOT ? RemovalPolicy.RETAIN : policy;
+}
+
+/**
+ * `CacheClusterId` of a member node: `<id>-00<node>`, or `<id>-<shard 4 digits>-<node 3 digits>`
+ * in cluster mode (node 1 is the shard's primary at creation).
+ */
+export function memberClusterId(replicationGroupId: string, clusterMode: boolean, shard: number, node: number): string {
+  const suffix = clusterMode ? `-${String(shard).padStart(4, '0')}-${String(node).padStart(3, '0')}` : `-${String(node).padStart(3, '0')}`;
+  return Token.isUnresolved(replicationGroupId) ? Fn.join('', [replicationGroupId, suffix]) : `${replicationGroupId}${suffix}`;
 }

@@ -1,5 +1,7 @@
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -9,12 +11,23 @@ import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../co
 import { connectSessionConsumer, SessionConnectOptions } from '../core/connect';
 import { ISessionConsumer } from '../core/consumer';
 import { checkExclusive, checkInt, validateProps } from '../core/validate';
-import { TABLE_KEY_ACTIONS } from './dynamodb-session-store';
+import { SessionTableOptions, TABLE_KEY_ACTIONS } from './dynamodb-session-store';
 
 /** Partition key of the revocation (denylist) table: `sid#<session id>`, `user#<subject>` or `jti#<token id>`. */
 export const REVOCATION_TABLE_PARTITION_KEY = 'pk';
 /** TTL attribute of the revocation table: an entry may go once the token it revokes has expired. */
 export const REVOCATION_TABLE_TTL_ATTRIBUTE = 'ttl';
+
+/** Whether verifiers consult the revocation table (`SESSION_REVOCATION_CHECK`). */
+export enum RevocationCheck {
+  /** On every request: a revoked session, user or token is refused at once. */
+  ALWAYS = 'always',
+  /** Never: a token stays valid until it expires (`tokenTtlSeconds`); no table read per request. */
+  NEVER = 'never',
+}
+
+/** The revocation-table operations the runtime calls, which the throttle and error metrics add up. */
+const REVOCATION_TABLE_OPERATIONS = [dynamodb.Operation.GET_ITEM, dynamodb.Operation.BATCH_GET_ITEM, dynamodb.Operation.PUT_ITEM];
 
 /** Properties of {@link JwtSessionKeys}. */
 export interface JwtSessionKeysProps {
@@ -70,52 +83,58 @@ export interface JwtSessionKeysProps {
    */
   readonly tokenTtlSeconds?: number;
   /**
-   * A revocation table you made yourself: partition key `pk` (S), TTL `ttl`. Not with
-   * `revocationTableProps`.
+   * A revocation table you made yourself (`TableV2`, `Table` or an import; with its
+   * `encryptionKey` when it uses a customer-managed key): partition key `pk` (S), TTL `ttl`. Not
+   * with `revocationTableProps`.
    * @default - a new TableV2
    */
-  readonly existingRevocationTable?: dynamodb.ITableV2;
+  readonly existingRevocationTable?: dynamodb.ITable;
   /**
    * Extra props of the revocation table this construct creates (key, TTL, billing and PITR are fixed).
    * @default - none
    */
-  readonly revocationTableProps?: Omit<dynamodb.TablePropsV2, 'partitionKey' | 'timeToLiveAttribute' | 'billing' | 'pointInTimeRecovery' | 'pointInTimeRecoverySpecification'>;
+  readonly revocationTableProps?: SessionTableOptions;
   /**
    * Whether verifiers consult the revocation table on every request (`SESSION_REVOCATION_CHECK`).
-   * @default 'always'
+   * @default RevocationCheck.ALWAYS
    */
-  readonly revocationCheck?: 'always' | 'never';
+  readonly revocationCheck?: RevocationCheck;
 }
 
 /**
  * Keys for stateless JWT sessions: an asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY; ES256)
  * whose private half never leaves KMS, and a DynamoDB revocation (denylist) table.
  *
- * - `grantSign(issuer)`: kms:Sign only. `grantVerify(verifier)`: kms:GetPublicKey (current and previous keys).
- * - `bindIssuer(consumer)` (also `bind`, so it is an {@link ISessionStore} of kind 'jwt'): sign +
- *   verify + revocation read/write; returns the full `SESSION_STORE=jwt` environment.
- * - `bindVerifier(consumer)`: verify + revocation read; same environment (the runtime only
- *   signs where it issues tokens).
+ * - `grantReadWrite(issuer)`: issue, verify and revoke: kms:Sign, kms:GetPublicKey (current and
+ *   previous keys), revocation read + write. `connect()` and `bind()` grant it.
+ * - `grantRead(verifier)`: verify only: kms:GetPublicKey and revocation read. `connectVerifier()`
+ *   and `bindVerifier()` grant it.
+ * - `grantSign(issuer)`: kms:Sign on the current key only, as `kms.Key.grantSign`.
  */
-export class JwtSessionKeys extends Construct implements ISessionStore {
+export class JwtSessionKeys extends Construct implements ISessionStore, ec2.IConnectable {
   /** Always 'jwt'. */
   public readonly kind = 'jwt' as const;
   /** No VPC: KMS and DynamoDB are reached through their APIs. */
-  public readonly vpc = undefined;
+  public readonly vpc?: ec2.IVpc;
+  /**
+   * Empty: KMS and DynamoDB are reached through their APIs, so there is no security group to open.
+   * Present so that every store is `ec2.IConnectable`; `connect()` adds no network rule.
+   */
+  public readonly connections: ec2.Connections = new ec2.Connections();
   /** The signing key. */
   public readonly key: kms.IKey;
   /** Earlier signing keys that still verify. */
-  public readonly previousKeys: readonly kms.IKey[];
+  public readonly previousKeys: kms.IKey[];
   /** The alias, when one was asked for. */
   public readonly alias?: kms.Alias;
   /** The revocation (denylist) table. */
-  public readonly revocationTable: dynamodb.ITableV2;
+  public readonly revocationTable: dynamodb.ITable;
   /** `iss` claim. */
   public readonly issuer: string;
   /** `aud` claim. */
   public readonly audience: string;
   private readonly tokenTtlSeconds: number;
-  private readonly revocationCheck: 'always' | 'never';
+  private readonly revocationCheck: RevocationCheck;
 
   constructor(scope: Construct, id: string, props: JwtSessionKeysProps = {}) {
     super(scope, id);
@@ -135,7 +154,7 @@ export class JwtSessionKeys extends Construct implements ISessionStore {
     for (const [name, v] of [['issuer', props.issuer], ['audience', props.audience]] as const) {
       if (v !== undefined && !Token.isUnresolved(v) && v.trim() === '') problems.push(`${name} must not be empty`);
     }
-    if (props.revocationCheck !== undefined && props.revocationCheck !== 'always' && props.revocationCheck !== 'never') {
+    if (props.revocationCheck !== undefined && !Object.values(RevocationCheck).includes(props.revocationCheck)) {
       problems.push(`revocationCheck must be 'always' or 'never', got '${props.revocationCheck}'`);
     }
     validateProps(this, problems);
@@ -144,7 +163,7 @@ export class JwtSessionKeys extends Construct implements ISessionStore {
     this.issuer = props.issuer ?? 'cdk-sessions';
     this.audience = props.audience ?? 'cdk-sessions';
     this.tokenTtlSeconds = props.tokenTtlSeconds ?? DEFAULTS.jwtTtlSeconds;
-    this.revocationCheck = props.revocationCheck ?? 'always';
+    this.revocationCheck = props.revocationCheck ?? RevocationCheck.ALWAYS;
 
     this.previousKeys = [...(props.previousSigningKeys ?? [])];
     this.key = props.existingSigningKey ?? new kms.Key(this, 'SigningKey', {
@@ -172,16 +191,40 @@ export class JwtSessionKeys extends Construct implements ISessionStore {
       });
   }
 
-  /** `kms:Sign` on this key only. */
+  /** `kms:Sign` on the current signing key only (what `kms.Key.grantSign` grants). */
   public grantSign(issuer: iam.IGrantable): iam.Grant {
     return this.key.grant(issuer, 'kms:Sign');
   }
 
   /**
-   * `kms:GetPublicKey` on the signing key and the previous keys: the runtime verifies locally
-   * with the public keys (jose), so it never calls kms:Verify.
+   * Everything an issuer needs: issue (kms:Sign), verify (kms:GetPublicKey on the current and
+   * previous keys) and revoke (revocation table GetItem/BatchGetItem/PutItem, and the table key's
+   * grants when it is customer-managed).
    */
-  public grantVerify(verifier: iam.IGrantable): iam.Grant {
+  public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
+    const grant = this.grantSign(grantee);
+    this.grantPublicKeys(grantee);
+    this.grantRevocationRead(grantee);
+    this.grantRevocationWrite(grantee);
+    return grant;
+  }
+
+  /**
+   * Everything a verifier needs: kms:GetPublicKey on the current and previous keys and revocation
+   * table GetItem/BatchGetItem. No kms:Sign, no table writes.
+   */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    const grant = this.grantPublicKeys(grantee);
+    this.grantRevocationRead(grantee);
+    return grant;
+  }
+
+  /**
+   * `kms:GetPublicKey` on the signing key and the previous keys: the runtime verifies locally
+   * with the public keys (jose), so it never calls kms:Verify (hence not named `grantVerify`,
+   * which on `kms.Key` grants kms:Verify).
+   */
+  public grantPublicKeys(verifier: iam.IGrantable): iam.Grant {
     const grant = this.key.grant(verifier, 'kms:GetPublicKey');
     for (const k of this.previousKeys) k.grant(verifier, 'kms:GetPublicKey');
     return grant;
@@ -204,20 +247,24 @@ export class JwtSessionKeys extends Construct implements ISessionStore {
     return grant;
   }
 
-  /** Issuer binding: sign, verify, revocation read + write. Returns the `SESSION_STORE=jwt` environment. */
+  /** Issuer binding: {@link grantReadWrite}. Returns the `SESSION_STORE=jwt` environment. */
   public bindIssuer(consumer: ISessionStoreConsumer): SessionStoreBinding {
-    this.grantSign(consumer);
-    this.grantVerify(consumer);
-    this.grantRevocationRead(consumer);
-    this.grantRevocationWrite(consumer);
+    this.grantReadWrite(consumer);
     return { environment: this.environment() };
   }
 
-  /** Verifier binding: verify and revocation read only (no kms:Sign, no table writes). */
+  /** Verifier binding: {@link grantRead} only (no kms:Sign, no table writes). Same environment. */
   public bindVerifier(consumer: ISessionStoreConsumer): SessionStoreBinding {
-    this.grantVerify(consumer);
-    this.grantRevocationRead(consumer);
+    this.grantRead(consumer);
     return { environment: this.environment() };
+  }
+
+  /**
+   * {@link connect} for code that only verifies tokens (it never logs users in or out): the same
+   * environment, with {@link grantRead} instead of {@link grantReadWrite}.
+   */
+  public connectVerifier(consumer: ISessionConsumer, options: SessionConnectOptions = {}): SessionStoreBinding {
+    return connectSessionConsumer(this, consumer, options, (c) => this.bindVerifier(c));
   }
 
   /**
@@ -247,5 +294,23 @@ export class JwtSessionKeys extends Construct implements ISessionStore {
       [SessionEnvVars.REVOCATION_TABLE]: this.revocationTable.tableName,
       [SessionEnvVars.REVOCATION_CHECK]: this.revocationCheck,
     };
+  }
+
+  /** A metric of the revocation table (namespace AWS/DynamoDB, dimension TableName). */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.revocationTable.metric(metricName, props);
+  }
+
+  /**
+   * Revocation-table requests DynamoDB throttled (ThrottledRequests), summed over GetItem,
+   * BatchGetItem and PutItem: with `RevocationCheck.ALWAYS` each is a request answered 503. Sum over 5 minutes.
+   */
+  public metricThrottledRequests(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.revocationTable.metricThrottledRequestsForOperations({ operations: REVOCATION_TABLE_OPERATIONS, ...props });
+  }
+
+  /** Revocation-table requests that failed inside DynamoDB (SystemErrors), summed over the same operations. Sum over 5 minutes. */
+  public metricSystemErrors(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.revocationTable.metricSystemErrorsForOperations({ operations: REVOCATION_TABLE_OPERATIONS, ...props });
   }
 }

@@ -1,8 +1,9 @@
 import * as elasticacheAlpha from '@aws-cdk/aws-elasticache-alpha';
-import { Annotations, Duration, Fn, RemovalPolicy, Size, Token } from 'aws-cdk-lib';
+import { Annotations, Fn, RemovalPolicy, Size, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { SessionEnvVars } from '../../lambda/session/env';
@@ -10,7 +11,16 @@ import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../co
 import { connectSessionConsumer, SessionConnectOptions } from '../core/connect';
 import { ISessionConsumer } from '../core/consumer';
 import { checkInt, validateProps } from '../core/validate';
-import { allowConsumer, createElastiCacheNetwork, createStoreSecurityGroup, defaultPrivateSubnets, elastiCacheMetric, selectPrivateSubnets } from './common';
+import {
+  allowConsumer,
+  createElastiCacheNetwork,
+  createStoreSecurityGroup,
+  elastiCacheMetric,
+  noSuchMetric,
+  selectPrivateSubnets,
+  serverlessCacheMetric,
+  storeSubnetSelection,
+} from './common';
 
 /** Default port of the node-based cluster: deliberately not the well-known 11211 (cdk-nag AwsSolutions-AEC5). */
 export const DEFAULT_MEMCACHED_PORT = 11212;
@@ -20,11 +30,6 @@ export const DEFAULT_MEMCACHED_ENGINE_VERSION = '1.6.22';
 
 /** Options of the serverless variant of {@link MemcachedSessionStore}. */
 export interface MemcachedServerlessOptions {
-  /**
-   * Where the cache endpoints go. Must select private subnets only.
-   * @default - the VPC's private subnets with egress, or its isolated subnets when it has none
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
   /**
    * Customer-managed KMS key for the cache data (serverless always encrypts at rest).
    * @default - AWS-owned key
@@ -42,6 +47,38 @@ export interface MemcachedServerlessOptions {
   readonly maxEcpuPerSecond?: number;
 }
 
+/**
+ * A Memcached cache this library did not create (node-based or serverless), as
+ * {@link MemcachedSessionStoreProps.existingCache} takes it.
+ */
+export interface MemcachedCacheAttributes {
+  /**
+   * Every `host:port` the runtime talks to: each node's endpoint for a node-based cluster (every
+   * client must see the same list: keys are spread over it by rendezvous hashing), or the one
+   * serverless endpoint.
+   */
+  readonly servers: string[];
+  /** The port consumers connect to (the nodes' port). */
+  readonly port: number;
+  /** The cache's security groups: `connect()` opens `port` on them to each consumer. */
+  readonly securityGroups: ec2.ISecurityGroup[];
+  /**
+   * Whether clients must use TLS (serverless: always).
+   * @default true
+   */
+  readonly tls?: boolean;
+  /**
+   * `CacheClusterId` of the node-based cluster, for the `metric*()` methods.
+   * @default - no node metrics
+   */
+  readonly cacheClusterId?: string;
+  /**
+   * Name of the serverless cache, for the `metric*()` methods. Not with `cacheClusterId`.
+   * @default - no serverless metrics
+   */
+  readonly serverlessCacheName?: string;
+}
+
 /** Properties of a {@link MemcachedSessionStore}. */
 export interface MemcachedSessionStoreProps {
   /** The VPC the cache lives in; consumers must run in it (see `bind`). */
@@ -54,8 +91,8 @@ export interface MemcachedSessionStoreProps {
    */
   readonly serverless?: boolean;
   /**
-   * Where the nodes go (node-based cluster). Must select private subnets only, in at least two
-   * AZs for the cross-AZ node placement.
+   * Where the nodes (or the serverless endpoints) go. Must select private subnets only; for a
+   * node-based cluster in at least two AZs, for the cross-AZ node placement.
    * @default - the VPC's private subnets with egress, or its isolated subnets when it has none
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
@@ -98,15 +135,23 @@ export interface MemcachedSessionStoreProps {
    */
   readonly preferredMaintenanceWindow?: string;
   /**
-   * What happens to the cluster when it leaves the stack. Memcached holds nothing to keep.
-   * @default RemovalPolicy.DESTROY
+   * What happens to the cache (node-based cluster or serverless cache) when it leaves the stack.
+   * Memcached has no snapshots, so RETAIN or DESTROY; it holds nothing worth keeping once no
+   * consumer reads it.
+   * @default - a node-based cluster is destroyed (`RemovalPolicy.DESTROY`); a serverless cache keeps CloudFormation's default, which deletes it
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
    * Shape the serverless cache (only with `serverless: true`).
-   * @default - private subnets, AWS-owned key, no usage limits
+   * @default - AWS-owned key, no usage limits
    */
   readonly serverlessOptions?: MemcachedServerlessOptions;
+  /**
+   * A cache made elsewhere (in `vpc`), by its servers, port and security groups. Not with the
+   * props that shape a new cache.
+   * @default - a new cache
+   */
+  readonly existingCache?: MemcachedCacheAttributes;
 }
 
 /** Options of the node-based metric helpers. */
@@ -152,9 +197,35 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
   public readonly tls: boolean;
   /** The port, as a number (a token for serverless). */
   public readonly port: number;
+  /**
+   * The cache's address: the configuration endpoint of a node-based cluster (the runtime gets every
+   * node's address in {@link servers} instead), or the serverless endpoint.
+   */
+  public readonly endpointAddress: string;
+
+  private readonly existing?: MemcachedCacheAttributes;
 
   constructor(scope: Construct, id: string, props: MemcachedSessionStoreProps) {
     super(scope, id);
+    if (props.existingCache) {
+      const problems: string[] = [];
+      const { existingCache: existing, vpc, ...rest } = props;
+      const set = Object.entries(rest).filter(([, v]) => v !== undefined).map(([k]) => k);
+      if (set.length > 0) problems.push(`${set.join(', ')} only apply to a cache this construct creates, not to existingCache`);
+      if (existing.servers.length === 0) problems.push('existingCache.servers must list at least one host:port');
+      if (existing.securityGroups.length === 0) problems.push('existingCache.securityGroups must name at least one security group: connect() opens the port on them');
+      checkInt(problems, 'existingCache.port', existing.port, 1, 65535);
+      validateProps(this, problems);
+      this.vpc = vpc;
+      this.existing = existing;
+      this.securityGroup = existing.securityGroups[0];
+      this.connections = new ec2.Connections({ securityGroups: existing.securityGroups, defaultPort: ec2.Port.tcp(existing.port) });
+      this.servers = [...existing.servers];
+      this.tls = existing.tls ?? true;
+      this.port = existing.port;
+      this.endpointAddress = existing.servers[0].replace(/:[^:]*$/, '');
+      return;
+    }
     const serverless = props.serverless ?? false;
     const numCacheNodes = props.numCacheNodes ?? 2;
     const port = props.port ?? DEFAULT_MEMCACHED_PORT;
@@ -163,7 +234,6 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
 
     const problems: string[] = [];
     const nodeProps: Record<string, unknown> = {
-      vpcSubnets: props.vpcSubnets,
       cacheNodeType: props.cacheNodeType,
       numCacheNodes: props.numCacheNodes,
       engineVersion: props.engineVersion,
@@ -196,12 +266,12 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
     checkInt(problems, 'serverlessOptions.maxDataStorageGb', limits?.maxDataStorageGb, 1, 5000);
     checkInt(problems, 'serverlessOptions.maxEcpuPerSecond', limits?.maxEcpuPerSecond, 1000, 15_000_000);
 
-    const selection = (serverless ? props.serverlessOptions?.vpcSubnets : props.vpcSubnets) ?? defaultPrivateSubnets(props.vpc);
-    const subnetsName = serverless ? 'serverlessOptions.vpcSubnets' : 'vpcSubnets';
-    const subnets = selectPrivateSubnets(problems, props.vpc, selection, {
-      name: subnetsName,
+    if (props.removalPolicy === RemovalPolicy.SNAPSHOT) problems.push('removalPolicy SNAPSHOT is not available: Memcached has no snapshots; use RETAIN or DESTROY');
+    const selection = storeSubnetSelection(problems, props.vpc, props.vpcSubnets);
+    const subnets = !selection ? [] : selectPrivateSubnets(problems, props.vpc, selection, {
+      name: 'vpcSubnets',
       nonEmpty: true,
-      twoAzsProblem: serverless ? undefined : `${subnetsName} must span at least two availability zones: the nodes are placed across AZs`,
+      twoAzsProblem: serverless ? undefined : 'vpcSubnets must span at least two availability zones: the nodes are placed across AZs',
     });
     validateProps(this, problems);
     this.vpc = props.vpc;
@@ -225,8 +295,10 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
               }
             : undefined,
       });
+      if (props.removalPolicy !== undefined) this.serverlessCache.applyRemovalPolicy(props.removalPolicy);
       this.securityGroup = securityGroup;
       this.connections = this.serverlessCache.connections;
+      this.endpointAddress = this.serverlessCache.serverlessCacheEndpointAddress;
       this.servers = [`${this.serverlessCache.serverlessCacheEndpointAddress}:${this.serverlessCache.serverlessCacheEndpointPort}`];
       this.tls = true;
       this.port = Token.asNumber(this.serverlessCache.serverlessCacheEndpointPort);
@@ -259,6 +331,7 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
       autoMinorVersionUpgrade: true,
     });
     this.cacheCluster.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.DESTROY);
+    this.endpointAddress = this.cacheCluster.attrConfigurationEndpointAddress;
     if (port === 11211) {
       Annotations.of(this).addWarningV2('cdk-sessions:defaultCachePort', 'port 11211 is the well-known Memcached port; a non-default port (default 11212) avoids untargeted scans');
     }
@@ -277,7 +350,7 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
 
   /** The configuration endpoint (`host:port`) of the node-based cluster, for auto-discovery clients. */
   public get configurationEndpoint(): string {
-    if (!this.cacheCluster) throw new Error(`${this.node.path} is serverless: it has one endpoint, see servers`);
+    if (!this.cacheCluster) throw new Error(`${this.node.path} is serverless or imported: see servers for its endpoints`);
     return `${this.cacheCluster.attrConfigurationEndpointAddress}:${this.cacheCluster.attrConfigurationEndpointPort}`;
   }
 
@@ -299,6 +372,7 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
    */
   public bind(consumer: ISessionStoreConsumer): SessionStoreBinding {
     allowConsumer(this, consumer, 'Memcached');
+    this.grantReadWrite(consumer);
     return {
       environment: {
         [SessionEnvVars.STORE]: 'memcached',
@@ -309,19 +383,57 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
   }
 
   /**
+   * Nothing to grant: ElastiCache for Memcached has no authentication and no IAM data actions; the
+   * security group is the only gate (opened by `bind()`/`connect()`). Returns a dropped grant
+   * (`iam.Grant.drop`: no statement, `success` false), so that every store has `grantReadWrite`.
+   */
+  public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.drop(grantee, `read and write the sessions of ${this.node.path} (network access only)`);
+  }
+
+  /**
    * A metric of the cache, namespace AWS/ElastiCache: per node (`CacheClusterId` + `CacheNodeId`)
-   * for a node-based cluster, per cache (`clusterId`) for serverless. Average over 5 minutes.
+   * for a node-based cluster, per cache (`ServerlessCacheName`) for serverless. Average over 5 minutes.
    */
   public metric(metricName: string, props?: MemcachedMetricOptions): cloudwatch.Metric {
     const { cacheNodeId, ...rest } = props ?? {};
-    if (this.serverlessCache) return this.serverlessCache.metric(metricName, { period: Duration.minutes(5), statistic: 'Average', ...rest });
-    return elastiCacheMetric(metricName, { CacheClusterId: this.cacheCluster!.ref, CacheNodeId: cacheNodeId ?? nodeId(1) }, rest);
+    const serverlessName = this.serverlessCache?.serverlessCacheName ?? this.existing?.serverlessCacheName;
+    if (serverlessName !== undefined) return serverlessCacheMetric(metricName, serverlessName, rest);
+    const clusterId = this.cacheCluster?.ref ?? this.existing?.cacheClusterId;
+    if (clusterId === undefined) {
+      throw new Error(`${this.node.path} was imported without cacheClusterId or serverlessCacheName: give one in existingCache to read its metrics`);
+    }
+    return elastiCacheMetric(metricName, { CacheClusterId: clusterId, CacheNodeId: cacheNodeId ?? nodeId(1) }, rest);
+  }
+
+  private get isServerless(): boolean {
+    return this.serverlessCache !== undefined || this.existing?.serverlessCacheName !== undefined;
   }
 
   /** Percent CPU of a node (CPUUtilization). Node-based only; serverless bills ECPUs instead. Average over 5 minutes. */
   public metricCPUUtilization(props?: MemcachedMetricOptions): cloudwatch.Metric {
-    if (this.serverlessCache) throw new Error(`${this.node.path} is serverless: it has no CPUUtilization, use serverlessCache.metricProcessingUnitsConsumed()`);
+    if (this.isServerless) throw noSuchMetric(this, 'CPUUtilization', 'serverless', 'metricElastiCacheProcessingUnits()');
     return this.metric('CPUUtilization', props);
+  }
+
+  /**
+   * Bytes of stored items: BytesUsedForCacheItems of a node for a node-based cluster,
+   * BytesUsedForCache of the whole cache for serverless. Maximum over 5 minutes.
+   */
+  public metricBytesUsedForCache(props?: MemcachedMetricOptions): cloudwatch.Metric {
+    return this.metric(this.isServerless ? 'BytesUsedForCache' : 'BytesUsedForCacheItems', { statistic: 'Maximum', ...props });
+  }
+
+  /** ElastiCache Processing Units consumed (ElastiCacheProcessingUnits): what a serverless cache bills. Serverless only. Sum over 5 minutes. */
+  public metricElastiCacheProcessingUnits(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (!this.isServerless) throw noSuchMetric(this, 'ElastiCacheProcessingUnits', 'node-based', 'metricCPUUtilization()');
+    return this.metric('ElastiCacheProcessingUnits', { statistic: 'Sum', ...props });
+  }
+
+  /** Commands throttled while the cache scaled (ThrottledCmds): each is a session request answered 503. Serverless only. Sum over 5 minutes. */
+  public metricThrottledCmds(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (!this.isServerless) throw noSuchMetric(this, 'ThrottledCmds', 'node-based', 'metricCPUUtilization()');
+    return this.metric('ThrottledCmds', { statistic: 'Sum', ...props });
   }
 
   /** Items evicted for lack of memory (Evictions): for a session store every one is a lost login. Sum over 5 minutes. */

@@ -1,4 +1,5 @@
 import { Annotations, CustomResource, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -19,7 +20,7 @@ import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../co
 import { connectSessionConsumer, SessionConnectOptions } from '../core/connect';
 import { ISessionConsumer } from '../core/consumer';
 import { checkInt, validateProps } from '../core/validate';
-import { allowConsumer, defaultPrivateSubnets, selectPrivateSubnets } from './common';
+import { allowConsumer, secretRemovalPolicy, selectPrivateSubnets, storeSubnetSelection } from './common';
 
 /** The Aurora PostgreSQL version new stores get: the newest 17.x this aws-cdk-lib knows that RDS Proxy supports. */
 export const DEFAULT_AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.VER_17_7;
@@ -67,7 +68,8 @@ export interface PostgresSessionStoreProps {
    */
   readonly databaseName?: string;
   /**
-   * Master user name (the generated secret's `username`).
+   * Master user name (the generated secret's `username`); with `existingSecret`, the user that
+   * secret holds (the URL names it).
    * @default 'sessions_owner'
    */
   readonly username?: string;
@@ -102,10 +104,36 @@ export interface PostgresSessionStoreProps {
    */
   readonly deletionProtection?: boolean;
   /**
-   * What happens to the cluster when it leaves the stack.
-   * @default RemovalPolicy.SNAPSHOT
+   * What happens to the cluster (and its instances) when it leaves the stack; when given, also to
+   * the credentials secret (SNAPSHOT retains it: a secret has no snapshot).
+   * @default - a final snapshot of the cluster (`RemovalPolicy.SNAPSHOT`); the secret keeps aws-cdk-lib's default
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * An Aurora PostgreSQL (or RDS PostgreSQL) cluster made elsewhere, in `vpc`: consumers connect to
+   * it directly, unless `existingProxy` is given too. Needs `existingSecret`. The store then creates
+   * no cluster, proxy or rotation; it still applies the session schema on deploy (to `databaseName`,
+   * which must exist) and sweeps expired sessions. Not with the props that shape a new cluster.
+   * @default - a new Aurora Serverless v2 cluster
+   */
+  readonly existingCluster?: rds.IDatabaseCluster;
+  /**
+   * An RDS Proxy made elsewhere, in `vpc`, that consumers connect through (port 5432). Needs
+   * `existingSecret` and `existingProxySecurityGroups`.
+   * @default - a new proxy in front of the new cluster
+   */
+  readonly existingProxy?: rds.IDatabaseProxy;
+  /**
+   * The security groups of `existingProxy`: `connect()` opens port 5432 on them to each consumer.
+   * @default - none (required with existingProxy)
+   */
+  readonly existingProxySecurityGroups?: ec2.ISecurityGroup[];
+  /**
+   * The credentials of the session user of `existingCluster`/`existingProxy`: an RDS JSON secret
+   * (`username`, `password`). The user needs CREATE on the database's schema for the schema step.
+   * @default - none (required with existingCluster or existingProxy)
+   */
+  readonly existingSecret?: secretsmanager.ISecret;
   /**
    * Days of automated backups, 1-35 (point-in-time restore within them).
    * @default 7
@@ -165,20 +193,24 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
   public readonly kind = 'postgres' as const;
   /** The VPC consumers must run in. */
   public readonly vpc: ec2.IVpc;
-  /** Network access to the proxy (what consumers connect to), default port 5432. */
+  /** Network access to what consumers connect to (the proxy, or an existing cluster without one), default port {@link port}. */
   public readonly connections: ec2.Connections;
-  /** The Aurora cluster. */
-  public readonly cluster: rds.DatabaseCluster;
-  /** The cluster's security group. */
-  public readonly clusterSecurityGroup: ec2.SecurityGroup;
-  /** Where Aurora exports the PostgreSQL log (`/aws/rds/cluster/<cluster id>/postgresql`). */
-  public readonly postgresLogGroup: logs.LogGroup;
-  /** The RDS Proxy consumers connect through. */
-  public readonly proxy: rds.DatabaseProxy;
-  /** The proxy's security group. */
-  public readonly proxySecurityGroup: ec2.SecurityGroup;
-  /** The generated master credentials (RDS JSON secret: username, password, host, port, dbname). */
+  /** The Aurora cluster (undefined for a store on an existing proxy alone). */
+  public readonly cluster?: rds.IDatabaseCluster;
+  /** The cluster's security group, when this construct made the cluster. */
+  public readonly clusterSecurityGroup?: ec2.SecurityGroup;
+  /** Where Aurora exports the PostgreSQL log (`/aws/rds/cluster/<cluster id>/postgresql`), when this construct made the cluster. */
+  public readonly postgresLogGroup?: logs.LogGroup;
+  /** The RDS Proxy consumers connect through (undefined for a store on an existing cluster without a proxy). */
+  public readonly proxy?: rds.IDatabaseProxy;
+  /** The proxy's security group, when this construct made the proxy. */
+  public readonly proxySecurityGroup?: ec2.SecurityGroup;
+  /** The credentials: generated (RDS JSON secret: username, password, host, port, dbname), or `existingSecret`. */
   public readonly secret: secretsmanager.ISecret;
+  /** The host consumers connect to: the proxy endpoint, or the existing cluster's endpoint. */
+  public readonly endpointAddress: string;
+  /** The port consumers connect to (5432 through a proxy). */
+  public readonly port: number;
   /** The rotation of {@link secret}, unless turned off. */
   public readonly rotation?: secretsmanager.SecretRotation;
   /** Security group of the rotation function (it needs Secrets Manager and the cluster). */
@@ -195,6 +227,7 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
   public readonly username: string;
   /** Session table. */
   public readonly tableName: string;
+  private readonly proxyIamAuth: boolean;
 
   constructor(scope: Construct, id: string, props: PostgresSessionStoreProps) {
     super(scope, id);
@@ -234,10 +267,26 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
     if (sweepMinutes !== undefined && (sweepMinutes < 1 || sweepMinutes > 1440 || !Number.isInteger(sweepMinutes))) {
       problems.push(`sweepSchedule must be a whole number of minutes from 1 to 1440, got ${sweepMinutes}`);
     }
-    const selection = props.vpcSubnets ?? defaultPrivateSubnets(props.vpc);
-    const subnets = selectPrivateSubnets(problems, props.vpc, selection, {
+    const existing = props.existingCluster !== undefined || props.existingProxy !== undefined;
+    if (existing) {
+      const shaping: (keyof PostgresSessionStoreProps)[] = [
+        'engineVersion', 'minCapacity', 'maxCapacity', 'readers', 'encryptionKey', 'iamAuthentication', 'deletionProtection',
+        'removalPolicy', 'backupRetentionDays', 'rotationSchedule', 'disableRotation', 'logRetention',
+      ];
+      for (const k of shaping) if (props[k] !== undefined) problems.push(`${k} only applies to a cluster this construct creates, not to existingCluster or existingProxy`);
+      if (!props.existingSecret) problems.push('existingCluster or existingProxy needs existingSecret: the credentials the runtime signs in with');
+    } else if (props.existingSecret) {
+      problems.push('existingSecret only applies with existingCluster or existingProxy');
+    }
+    if (props.existingProxy && !props.existingProxySecurityGroups?.length) {
+      problems.push('existingProxy needs existingProxySecurityGroups: connect() opens port 5432 on them to each consumer');
+    }
+    if (props.existingProxySecurityGroups && !props.existingProxy) problems.push('existingProxySecurityGroups only applies with existingProxy');
+    if (props.existingCluster && !props.existingProxy && props.proxyIamAuth) problems.push('proxyIamAuth needs a proxy: give existingProxy, or remove proxyIamAuth');
+    const selection = storeSubnetSelection(problems, props.vpc, props.vpcSubnets);
+    const subnets = !selection ? [] : selectPrivateSubnets(problems, props.vpc, selection, {
       name: 'vpcSubnets',
-      twoAzsProblem: 'vpcSubnets must span at least two availability zones (Aurora and RDS Proxy need two)',
+      twoAzsProblem: existing ? undefined : 'vpcSubnets must span at least two availability zones (Aurora and RDS Proxy need two)',
     });
     validateProps(this, problems);
 
@@ -245,123 +294,45 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
     this.databaseName = databaseName;
     this.username = username;
     this.tableName = tableName;
+    this.proxyIamAuth = props.proxyIamAuth ?? false;
     const stack = Stack.of(this);
 
-    // ---- cluster ------------------------------------------------------------------------
-    this.clusterSecurityGroup = new ec2.SecurityGroup(this, 'ClusterSecurityGroup', {
-      vpc: props.vpc,
-      description: `Session database ${this.node.path}: ingress only from its proxy, schema and rotation functions`,
-      allowAllOutbound: false,
-    });
-    const azs = [...new Set(subnets.map((s) => s.availabilityZone))];
-    // The PostgreSQL log goes to CloudWatch Logs. RDS writes it to /aws/rds/cluster/<id>/postgresql
-    // and makes that group itself on the first export, so the group is made here first, with its
-    // retention, under a cluster identifier known at synth (no log-retention custom resource).
-    const clusterIdentifier = rdsIdentifier(this, 63).toLowerCase();
-    this.postgresLogGroup = new logs.LogGroup(this, 'PostgresqlLog', {
-      logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    acknowledgeLogGroupDefaults(this.postgresLogGroup, props.logRetention ?? logs.RetentionDays.ONE_MONTH, "Aurora's PostgreSQL log (prop logRetention)");
-    this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
-      clusterIdentifier,
-      cloudwatchLogsExports: ['postgresql'],
-      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: props.engineVersion ?? DEFAULT_AURORA_POSTGRES_VERSION }),
-      credentials: rds.Credentials.fromGeneratedSecret(username, { encryptionKey: props.encryptionKey }),
-      defaultDatabaseName: databaseName,
-      writer: rds.ClusterInstance.serverlessV2('Writer', { availabilityZone: azs[0], autoMinorVersionUpgrade: true }),
-      readers: Array.from({ length: readers }, (_, i) =>
-        rds.ClusterInstance.serverlessV2(`Reader${i + 1}`, {
-          availabilityZone: azs[(i + 1) % azs.length],
-          scaleWithWriter: true,
-          autoMinorVersionUpgrade: true,
-        }),
-      ),
-      serverlessV2MinCapacity: minCapacity,
-      serverlessV2MaxCapacity: maxCapacity,
-      vpc: props.vpc,
-      vpcSubnets: selection,
-      securityGroups: [this.clusterSecurityGroup],
-      storageEncrypted: true,
-      storageEncryptionKey: props.encryptionKey,
-      iamAuthentication: props.iamAuthentication ?? true,
-      deletionProtection: props.deletionProtection ?? true,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.SNAPSHOT,
-      backup: { retention: Duration.days(backupDays) },
-      copyTagsToSnapshot: true,
-      autoMinorVersionUpgrade: true,
-    });
-    acknowledgeGuard(
-      this.cluster,
-      'rds_instance_enhanced_monitoring_enabled_check',
-      "The instances' CloudWatch metrics (ACU and CPU utilization, connections, replica lag) and the exported " +
-        'PostgreSQL log cover a session table; Enhanced Monitoring would add OS metrics billed as log ingestion and a ' +
-        'role with the AWS-managed AmazonRDSEnhancedMonitoringRole policy.',
-    );
-    this.cluster.node.defaultChild!.node.addDependency(this.postgresLogGroup);
-    this.secret = this.cluster.secret!;
-    if (readers === 0) {
-      Annotations.of(this).addWarningV2('cdk-sessions:singleAzDatabase', 'readers: 0 leaves the writer alone in one AZ; an AZ outage stops every session until Aurora recreates it');
-    }
-    if (props.iamAuthentication === false) {
-      Validations.of(this.cluster).acknowledge({
-        id: 'AwsSolutions-RDS6',
-        reason: 'IAM database authentication was turned off on purpose (iamAuthentication: false); clients sign in through the proxy with the rotated Secrets Manager password.',
-      });
-    }
-    if (props.deletionProtection === false) {
-      Validations.of(this.cluster).acknowledge({
-        id: 'AwsSolutions-RDS10',
-        reason: 'Deletion protection was turned off on purpose (deletionProtection: false), for a throw-away stack; sessions are transient data.',
-      });
-    }
-
-    if (props.disableRotation) {
-      Validations.of(this.cluster.node.findChild('Secret')).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason: 'Rotation was turned off on purpose (disableRotation: true); rotate by hand with the Secrets Manager PostgreSQL rotation function.',
-      });
+    // What the schema function connects to, and what must exist before it runs.
+    let schemaTarget: { host: string; port: number; connections: ec2.Connections; dependencies: Construct[] };
+    if (existing) {
+      this.secret = props.existingSecret!;
+      this.cluster = props.existingCluster;
+      this.proxy = props.existingProxy;
+      if (props.existingProxy) {
+        this.endpointAddress = props.existingProxy.endpoint;
+        this.port = RDS_PROXY_POSTGRES_PORT;
+        this.connections = new ec2.Connections({ securityGroups: props.existingProxySecurityGroups, defaultPort: ec2.Port.tcp(RDS_PROXY_POSTGRES_PORT) });
+      } else {
+        const cluster = props.existingCluster!;
+        this.endpointAddress = cluster.clusterEndpoint.hostname;
+        this.port = cluster.clusterEndpoint.port;
+        this.connections = new ec2.Connections({ securityGroups: cluster.connections.securityGroups, defaultPort: ec2.Port.tcp(this.port) });
+      }
+      schemaTarget = { host: this.endpointAddress, port: this.port, connections: this.connections, dependencies: [] };
     } else {
-      this.rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
-        vpc: props.vpc,
-        description: `Secret rotation of ${this.node.path}: egress to Secrets Manager and the cluster`,
-        allowAllOutbound: true,
-      });
-      this.rotation = this.cluster.addRotationSingleUser({
-        automaticallyAfter: props.rotationSchedule ?? Duration.days(30),
-        vpcSubnets: selection,
-        securityGroup: this.rotationSecurityGroup,
-      });
-    }
-
-    // ---- proxy --------------------------------------------------------------------------
-    this.proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
-      vpc: props.vpc,
-      description: `Session database proxy ${this.node.path}: ingress only from bound consumers`,
-      allowAllOutbound: false,
-    });
-    this.proxy = this.cluster.addProxy('Proxy', {
-      // Unique per stack and construct path (a plain 'Proxy' would collide between stacks in one account).
-      dbProxyName: rdsIdentifier(this, 60),
-      vpc: props.vpc,
-      vpcSubnets: selection,
-      securityGroups: [this.proxySecurityGroup],
-      secrets: [this.secret],
-      requireTLS: true,
-      iamAuth: props.proxyIamAuth ?? false,
-      clientPasswordAuthType: rds.ClientPasswordAuthType.POSTGRES_SCRAM_SHA_256,
-      borrowTimeout: Duration.seconds(30),
-      idleClientTimeout: Duration.minutes(30),
-      debugLogging: false,
-    });
-    this.connections = new ec2.Connections({ securityGroups: [this.proxySecurityGroup], defaultPort: ec2.Port.tcp(RDS_PROXY_POSTGRES_PORT) });
-    // The proxy reads the credentials secret from inside the VPC for every database connection it
-    // opens. In subnets with a NAT route it may reach Secrets Manager's public endpoint (HTTPS
-    // only, the one egress besides the cluster); a Secrets Manager interface endpoint in the VPC
-    // must admit it through allowSecretsManagerEndpoint().
-    if (subnets.length > 0 && subnets.every((sub) => props.vpc.privateSubnets.some((p) => p.subnetId === sub.subnetId))) {
-      this.proxySecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'RDS Proxy to Secrets Manager through the NAT gateway');
+      const created = this.createDatabase(props, selection!, subnets, { databaseName, username, minCapacity, maxCapacity, readers, backupDays });
+      this.cluster = created.cluster;
+      this.clusterSecurityGroup = created.clusterSecurityGroup;
+      this.postgresLogGroup = created.postgresLogGroup;
+      this.secret = created.cluster.secret!;
+      this.rotation = created.rotation;
+      this.rotationSecurityGroup = created.rotationSecurityGroup;
+      this.proxy = created.proxy;
+      this.proxySecurityGroup = created.proxySecurityGroup;
+      this.endpointAddress = created.proxy.endpoint;
+      this.port = RDS_PROXY_POSTGRES_PORT;
+      this.connections = new ec2.Connections({ securityGroups: [created.proxySecurityGroup], defaultPort: ec2.Port.tcp(RDS_PROXY_POSTGRES_PORT) });
+      schemaTarget = {
+        host: created.cluster.clusterEndpoint.hostname,
+        port: created.cluster.clusterEndpoint.port,
+        connections: created.cluster.connections,
+        dependencies: [created.cluster, created.clusterSecurityGroup],
+      };
     }
 
     // ---- schema on deploy ---------------------------------------------------------------
@@ -388,7 +359,7 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
       vpcSubnets: selection,
       securityGroups: [schemaSecurityGroup],
     });
-    this.cluster.connections.allowDefaultPortFrom(schemaSecurityGroup, 'Session schema function');
+    schemaTarget.connections.allowFrom(schemaSecurityGroup, ec2.Port.tcp(schemaTarget.port), 'Session schema function');
     this.grantReadSecret(schemaRole);
 
     const providerLogs = new logs.LogGroup(this, 'SchemaProviderLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
@@ -412,8 +383,8 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
     );
     const schemaProperties = {
       SecretArn: this.secret.secretArn,
-      Host: this.cluster.clusterEndpoint.hostname,
-      Port: Token.asString(this.cluster.clusterEndpoint.port),
+      Host: schemaTarget.host,
+      Port: Token.isUnresolved(schemaTarget.port) ? Token.asString(schemaTarget.port) : String(schemaTarget.port),
       Database: databaseName,
       Table: tableName,
     };
@@ -432,13 +403,142 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
     });
     this.sweepRule.node.addDependency(this.schema);
     // After every instance is up (the writer takes connections) and the network path is open.
-    this.schema.node.addDependency(this.cluster, this.clusterSecurityGroup);
+    this.schema.node.addDependency(...schemaTarget.dependencies);
     // cr.Provider grants lambda:InvokeFunction on the function and on `<arn>:*` (its versions).
     const invokeVersions = `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.schemaFunction.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`;
     Validations.of(providerRole.node.findChild('DefaultPolicy')).acknowledge({
       id: invokeVersions,
       reason: 'The provider framework invokes the one schema function, by ARN or by a version/alias of it (`<arn>:*`); no other function.',
     });
+  }
+
+  /** The cluster, its log group, the rotation and the proxy of a store that makes its own database. */
+  private createDatabase(
+    props: PostgresSessionStoreProps,
+    selection: ec2.SubnetSelection,
+    subnets: ec2.ISubnet[],
+    o: { databaseName: string; username: string; minCapacity: number; maxCapacity: number; readers: number; backupDays: number },
+  ) {
+    const { databaseName, username, minCapacity, maxCapacity, readers, backupDays } = o;
+    // ---- cluster ------------------------------------------------------------------------
+    const clusterSecurityGroup = new ec2.SecurityGroup(this, 'ClusterSecurityGroup', {
+      vpc: props.vpc,
+      description: `Session database ${this.node.path}: ingress only from its proxy, schema and rotation functions`,
+      allowAllOutbound: false,
+    });
+    const azs = [...new Set(subnets.map((s) => s.availabilityZone))];
+    // The PostgreSQL log goes to CloudWatch Logs. RDS writes it to /aws/rds/cluster/<id>/postgresql
+    // and makes that group itself on the first export, so the group is made here first, with its
+    // retention, under a cluster identifier known at synth (no log-retention custom resource).
+    const clusterIdentifier = rdsIdentifier(this, 63).toLowerCase();
+    const postgresLogGroup = new logs.LogGroup(this, 'PostgresqlLog', {
+      logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    acknowledgeLogGroupDefaults(postgresLogGroup, props.logRetention ?? logs.RetentionDays.ONE_MONTH, "Aurora's PostgreSQL log (prop logRetention)");
+    const cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      clusterIdentifier,
+      cloudwatchLogsExports: ['postgresql'],
+      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: props.engineVersion ?? DEFAULT_AURORA_POSTGRES_VERSION }),
+      credentials: rds.Credentials.fromGeneratedSecret(username, { encryptionKey: props.encryptionKey }),
+      defaultDatabaseName: databaseName,
+      writer: rds.ClusterInstance.serverlessV2('Writer', { availabilityZone: azs[0], autoMinorVersionUpgrade: true }),
+      readers: Array.from({ length: readers }, (_, i) =>
+        rds.ClusterInstance.serverlessV2(`Reader${i + 1}`, {
+          availabilityZone: azs[(i + 1) % azs.length],
+          scaleWithWriter: true,
+          autoMinorVersionUpgrade: true,
+        }),
+      ),
+      serverlessV2MinCapacity: minCapacity,
+      serverlessV2MaxCapacity: maxCapacity,
+      vpc: props.vpc,
+      vpcSubnets: selection,
+      securityGroups: [clusterSecurityGroup],
+      storageEncrypted: true,
+      storageEncryptionKey: props.encryptionKey,
+      iamAuthentication: props.iamAuthentication ?? true,
+      deletionProtection: props.deletionProtection ?? true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.SNAPSHOT,
+      backup: { retention: Duration.days(backupDays) },
+      copyTagsToSnapshot: true,
+      autoMinorVersionUpgrade: true,
+    });
+    acknowledgeGuard(
+      cluster,
+      'rds_instance_enhanced_monitoring_enabled_check',
+      "The instances' CloudWatch metrics (ACU and CPU utilization, connections, replica lag) and the exported " +
+        'PostgreSQL log cover a session table; Enhanced Monitoring would add OS metrics billed as log ingestion and a ' +
+        'role with the AWS-managed AmazonRDSEnhancedMonitoringRole policy.',
+    );
+    cluster.node.defaultChild!.node.addDependency(postgresLogGroup);
+    if (props.removalPolicy !== undefined) cluster.secret!.applyRemovalPolicy(secretRemovalPolicy(props.removalPolicy));
+    if (readers === 0) {
+      Annotations.of(this).addWarningV2('cdk-sessions:singleAzDatabase', 'readers: 0 leaves the writer alone in one AZ; an AZ outage stops every session until Aurora recreates it');
+    }
+    if (props.iamAuthentication === false) {
+      Validations.of(cluster).acknowledge({
+        id: 'AwsSolutions-RDS6',
+        reason: 'IAM database authentication was turned off on purpose (iamAuthentication: false); clients sign in through the proxy with the rotated Secrets Manager password.',
+      });
+    }
+    if (props.deletionProtection === false) {
+      Validations.of(cluster).acknowledge({
+        id: 'AwsSolutions-RDS10',
+        reason: 'Deletion protection was turned off on purpose (deletionProtection: false), for a throw-away stack; sessions are transient data.',
+      });
+    }
+
+    let rotation: secretsmanager.SecretRotation | undefined;
+    let rotationSecurityGroup: ec2.SecurityGroup | undefined;
+    if (props.disableRotation) {
+      Validations.of(cluster.node.findChild('Secret')).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'Rotation was turned off on purpose (disableRotation: true); rotate by hand with the Secrets Manager PostgreSQL rotation function.',
+      });
+    } else {
+      rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
+        vpc: props.vpc,
+        description: `Secret rotation of ${this.node.path}: egress to Secrets Manager and the cluster`,
+        allowAllOutbound: true,
+      });
+      rotation = cluster.addRotationSingleUser({
+        automaticallyAfter: props.rotationSchedule ?? Duration.days(30),
+        vpcSubnets: selection,
+        securityGroup: rotationSecurityGroup,
+      });
+    }
+
+    // ---- proxy --------------------------------------------------------------------------
+    const proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
+      vpc: props.vpc,
+      description: `Session database proxy ${this.node.path}: ingress only from bound consumers`,
+      allowAllOutbound: false,
+    });
+    const proxy = cluster.addProxy('Proxy', {
+      // Unique per stack and construct path (a plain 'Proxy' would collide between stacks in one account).
+      dbProxyName: rdsIdentifier(this, 60),
+      vpc: props.vpc,
+      vpcSubnets: selection,
+      securityGroups: [proxySecurityGroup],
+      secrets: [cluster.secret!],
+      requireTLS: true,
+      iamAuth: props.proxyIamAuth ?? false,
+      clientPasswordAuthType: rds.ClientPasswordAuthType.POSTGRES_SCRAM_SHA_256,
+      borrowTimeout: Duration.seconds(30),
+      idleClientTimeout: Duration.minutes(30),
+      debugLogging: false,
+    });
+    // The proxy reads the credentials secret from inside the VPC for every database connection it
+    // opens. In subnets with a NAT route it may reach Secrets Manager's public endpoint (HTTPS
+    // only, the one egress besides the cluster); a Secrets Manager interface endpoint in the VPC
+    // must admit it through allowSecretsManagerEndpoint().
+    if (subnets.length > 0 && subnets.every((sub) => props.vpc.privateSubnets.some((p) => p.subnetId === sub.subnetId))) {
+      proxySecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'RDS Proxy to Secrets Manager through the NAT gateway');
+    }
+
+    return { cluster, clusterSecurityGroup, postgresLogGroup, rotation, rotationSecurityGroup, proxy, proxySecurityGroup };
   }
 
   /**
@@ -452,18 +552,19 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
    * for the one its `SessionApi` makes).
    */
   public allowSecretsManagerEndpoint(endpoint: ec2.IInterfaceVpcEndpoint): void {
-    const clients: [ec2.IConnectable, string][] = [
-      [this.proxySecurityGroup, 'RDS Proxy'],
-      [this.schemaFunction, 'session schema function'],
-    ];
+    const clients: [ec2.IConnectable, string][] = [[this.schemaFunction, 'session schema function']];
+    if (this.proxySecurityGroup) clients.push([this.proxySecurityGroup, 'RDS Proxy']);
     if (this.rotationSecurityGroup) clients.push([this.rotationSecurityGroup, 'secret rotation function']);
     for (const [peer, what] of clients) endpoint.connections.allowDefaultPortFrom(peer, `${what} of ${this.node.path} to Secrets Manager`);
     this.schema.node.addDependency(endpoint);
   }
 
-  /** `postgres://<user>@<proxy endpoint>:5432/<db>?sslmode=require` — no password; the runtime reads it from the secret. */
+  /**
+   * `postgres://<user>@<endpointAddress>:<port>/<db>?sslmode=require` (the proxy's endpoint and 5432,
+   * or an existing cluster's) — no password; the runtime reads it from the secret.
+   */
   public get url(): string {
-    return `postgres://${this.username}@${this.proxy.endpoint}:${RDS_PROXY_POSTGRES_PORT}/${this.databaseName}?sslmode=require`;
+    return `postgres://${this.username}@${this.endpointAddress}:${this.port}/${this.databaseName}?sslmode=require`;
   }
 
   /**
@@ -478,14 +579,12 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
   }
 
   /**
-   * Opens the proxy port to the consumer's security groups, grants read of the one credentials
-   * secret (plus `rds-db:connect` on the proxy when `proxyIamAuth` is on), and returns the
-   * runtime environment. Throws when the consumer has no `connections` (it must run in the VPC).
+   * Opens the proxy port to the consumer's security groups, grants {@link grantReadWrite}, and
+   * returns the runtime environment. Throws when the consumer has no `connections` (it must run in the VPC).
    */
   public bind(consumer: ISessionStoreConsumer): SessionStoreBinding {
     allowConsumer(this, consumer, 'PostgreSQL');
-    this.grantReadSecret(consumer);
-    if (this.proxyIamAuthRequired) this.proxy.grantConnect(consumer, this.username);
+    this.grantReadWrite(consumer);
     return {
       environment: {
         [SessionEnvVars.STORE]: 'postgres',
@@ -500,8 +599,80 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
     return this.secret.grantRead(grantee);
   }
 
+  /**
+   * Everything a consumer needs for session data besides the network path: read of the one
+   * credentials secret (plus `kms:Decrypt` on its customer key), and `rds-db:connect` on the proxy
+   * for the session user when the proxy requires IAM authentication (`proxyIamAuth`). The
+   * table privileges are the database user's own.
+   */
+  public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
+    const grant = this.grantReadSecret(grantee);
+    if (this.proxy && this.proxyIamAuthRequired) this.proxy.grantConnect(grantee, this.username);
+    return grant;
+  }
+
+  /**
+   * A metric of the cluster, namespace AWS/RDS, dimension DBClusterIdentifier. Average over 5 minutes.
+   * Throws for a store on an existing proxy alone (use {@link metricProxy}).
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (!this.cluster) throw new Error(`${this.node.path} was given existingProxy without existingCluster: it has no cluster metrics; use metricProxy()`);
+    return this.cluster.metric(metricName, { period: Duration.minutes(5), ...props });
+  }
+
+  /** Percent CPU of the cluster's instances (CPUUtilization). Average over 5 minutes. */
+  public metricCPUUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('CPUUtilization', props);
+  }
+
+  /** Aurora Capacity Units in use (ServerlessDatabaseCapacity): what Serverless v2 bills. Average over 5 minutes. */
+  public metricServerlessDatabaseCapacity(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ServerlessDatabaseCapacity', props);
+  }
+
+  /** Percent of `maxCapacity` in use (ACUUtilization): near 100 the cluster cannot grow. Average over 5 minutes. */
+  public metricACUUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ACUUtilization', props);
+  }
+
+  /** Connections to the cluster (DatabaseConnections): the proxy's pooled connections and the schema function's. Maximum over 5 minutes. */
+  public metricDatabaseConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('DatabaseConnections', { statistic: 'Maximum', ...props });
+  }
+
+  /**
+   * A metric of the RDS Proxy, namespace AWS/RDS, dimension ProxyName. Average over 5 minutes.
+   * Throws for a store on an existing cluster without a proxy.
+   */
+  public metricProxy(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (!this.proxy) throw new Error(`${this.node.path} connects to its cluster without a proxy: it has no proxy metrics`);
+    return new cloudwatch.Metric({
+      namespace: 'AWS/RDS',
+      metricName,
+      dimensionsMap: { ProxyName: this.proxy.dbProxyName },
+      period: Duration.minutes(5),
+      statistic: 'Average',
+      ...props,
+    });
+  }
+
+  /** Client connections open to the proxy (ClientConnections): every consumer's pool. Maximum over 5 minutes. */
+  public metricProxyClientConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricProxy('ClientConnections', { statistic: 'Maximum', ...props });
+  }
+
+  /**
+   * Microseconds the proxy waited for a database connection from its pool
+   * (DatabaseConnectionsBorrowLatency): it grows when the pool is exhausted. Average over 5 minutes.
+   */
+  public metricProxyDatabaseConnectionsBorrowLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricProxy('DatabaseConnectionsBorrowLatency', props);
+  }
+
   private get proxyIamAuthRequired(): boolean {
-    const auth = (this.proxy.node.defaultChild as rds.CfnDBProxy).auth as rds.CfnDBProxy.AuthFormatProperty[] | undefined;
+    const cfn = this.proxy?.node.defaultChild;
+    if (!(cfn instanceof rds.CfnDBProxy)) return this.proxyIamAuth;
+    const auth = cfn.auth as rds.CfnDBProxy.AuthFormatProperty[] | undefined;
     return (auth ?? []).some((a) => a.iamAuth === 'REQUIRED');
   }
 }

@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Fn, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
@@ -7,18 +7,30 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { checkExclusive, checkInt, validateProps } from '../core/validate';
-import { createElastiCacheNetwork, defaultPrivateSubnets, elastiCacheAuthTokenGenerator, elastiCacheMetric, grantSecretValue, selectPrivateSubnets } from './common';
+import {
+  createElastiCacheNetwork,
+  elastiCacheAuthTokenGenerator,
+  elastiCacheMetric,
+  grantSecretValue,
+  memberClusterId,
+  secretRemovalPolicy,
+  selectPrivateSubnets,
+  storeSubnetSelection,
+} from './common';
 
 /** The in-memory engines a replication group runs. */
-export type ReplicationGroupEngine = 'valkey' | 'redis';
+export enum ReplicationGroupEngine {
+  /** Valkey (7.2 or later). */
+  VALKEY = 'valkey',
+  /** Redis OSS (6 or later). */
+  REDIS = 'redis',
+}
 
 /** Default port: deliberately not the well-known 6379 (cdk-nag AwsSolutions-AEC5). */
 export const DEFAULT_REPLICATION_GROUP_PORT = 6380;
 
-/** Properties of a {@link ReplicationGroup}. */
-export interface ReplicationGroupProps {
-  /** The VPC the nodes live in. */
-  readonly vpc: ec2.IVpc;
+/** How a {@link ReplicationGroup} is shaped, besides its VPC. */
+export interface ReplicationGroupOptions {
   /**
    * Where the nodes go. Must select private subnets only.
    * @default - the VPC's private subnets with egress, or its isolated subnets when it has none
@@ -26,7 +38,7 @@ export interface ReplicationGroupProps {
   readonly vpcSubnets?: ec2.SubnetSelection;
   /**
    * The engine.
-   * @default 'valkey'
+   * @default ReplicationGroupEngine.VALKEY
    */
   readonly engine?: ReplicationGroupEngine;
   /**
@@ -104,11 +116,19 @@ export interface ReplicationGroupProps {
   readonly securityGroup?: ec2.ISecurityGroup;
   /**
    * What happens to the nodes when the resource leaves the stack. Sessions are transient, so
-   * the default deletes them; use `RemovalPolicy.SNAPSHOT` to keep a final snapshot.
-   * @default RemovalPolicy.DESTROY
+   * the default deletes them; use `RemovalPolicy.SNAPSHOT` to keep a final snapshot. When given,
+   * it also applies to the AUTH token secret this construct generates (SNAPSHOT retains it).
+   * @default - the nodes are destroyed (`RemovalPolicy.DESTROY`), a generated secret retained
    */
   readonly removalPolicy?: RemovalPolicy;
 }
+
+/** Properties of a {@link ReplicationGroup}. */
+export interface ReplicationGroupProps extends ReplicationGroupOptions {
+  /** The VPC the nodes live in. */
+  readonly vpc: ec2.IVpc;
+}
+
 
 /** Options of the metric helpers. */
 export interface ReplicationGroupMetricOptions extends cloudwatch.MetricOptions {
@@ -167,22 +187,22 @@ export class ReplicationGroup extends Resource implements ec2.IConnectable {
   constructor(scope: Construct, id: string, props: ReplicationGroupProps) {
     super(scope, id);
 
-    const engine = props.engine ?? 'valkey';
+    const engine = props.engine ?? ReplicationGroupEngine.VALKEY;
     const numNodeGroups = props.numNodeGroups ?? 1;
     const clusterMode = props.clusterMode ?? numNodeGroups > 1;
     const replicas = props.replicasPerNodeGroup ?? 1;
     const port = props.port ?? DEFAULT_REPLICATION_GROUP_PORT;
-    const engineVersion = props.engineVersion ?? (engine === 'valkey' ? '8.0' : '7.1');
+    const engineVersion = props.engineVersion ?? (engine === ReplicationGroupEngine.VALKEY ? '8.0' : '7.1');
     const cacheNodeType = props.cacheNodeType ?? 'cache.t4g.small';
 
     const problems: string[] = [];
-    if (engine !== 'valkey' && engine !== 'redis') problems.push(`engine must be 'valkey' or 'redis', got '${engine}'`);
+    if (!Object.values(ReplicationGroupEngine).includes(engine)) problems.push(`engine must be 'valkey' or 'redis', got '${engine}'`);
     if (!Token.isUnresolved(engineVersion) && !/^\d+\.\d+(\.\d+)?$/.test(engineVersion)) {
       problems.push(`engineVersion must look like '8.0', got '${engineVersion}'`);
     } else if (!Token.isUnresolved(engineVersion)) {
       const major = Number(engineVersion.split('.')[0]);
-      if (engine === 'valkey' && major < 7) problems.push(`engineVersion ${engineVersion} is not a Valkey version (7.2 or later)`);
-      if (engine === 'redis' && major < 6) problems.push(`engineVersion ${engineVersion} is too old: Redis OSS 6 or later is needed for TLS with AUTH/RBAC`);
+      if (engine === ReplicationGroupEngine.VALKEY && major < 7) problems.push(`engineVersion ${engineVersion} is not a Valkey version (7.2 or later)`);
+      if (engine === ReplicationGroupEngine.REDIS && major < 6) problems.push(`engineVersion ${engineVersion} is too old: Redis OSS 6 or later is needed for TLS with AUTH/RBAC`);
     }
     if (!Token.isUnresolved(cacheNodeType) && !/^cache\.[a-z0-9-]+\.[a-z0-9]+$/.test(cacheNodeType)) {
       problems.push(`cacheNodeType must look like 'cache.t4g.small', got '${cacheNodeType}'`);
@@ -202,7 +222,8 @@ export class ReplicationGroup extends Resource implements ec2.IConnectable {
     if (props.authTokenLength !== undefined && (props.existingAuthSecret || props.userGroupIds)) {
       problems.push('authTokenLength only applies to a generated AUTH token; remove it or existingAuthSecret/userGroupIds');
     }
-    const subnets = selectPrivateSubnets(problems, props.vpc, props.vpcSubnets ?? defaultPrivateSubnets(props.vpc), {
+    const selection = storeSubnetSelection(problems, props.vpc, props.vpcSubnets);
+    const subnets = !selection ? [] : selectPrivateSubnets(problems, props.vpc, selection, {
       name: 'vpcSubnets',
       nonEmpty: true,
       twoAzsProblem: replicas > 0 ? 'Multi-AZ (replicasPerNodeGroup > 0) needs subnets in at least two availability zones' : undefined,
@@ -231,6 +252,7 @@ export class ReplicationGroup extends Resource implements ec2.IConnectable {
           generateSecretString: elastiCacheAuthTokenGenerator(props.authTokenLength ?? 64),
         });
       if (this.authSecret instanceof secretsmanager.Secret) {
+        if (props.removalPolicy !== undefined) this.authSecret.applyRemovalPolicy(secretRemovalPolicy(props.removalPolicy));
         Validations.of(this.authSecret).acknowledge({
           id: 'AwsSolutions-SMG4',
           reason:
@@ -245,7 +267,7 @@ export class ReplicationGroup extends Resource implements ec2.IConnectable {
     const multiAz = replicas > 0;
     // Default parameter group families: default.valkey8, default.valkey7, default.redis7, default.redis6.x.
     const major = engineVersion.split('.')[0];
-    const family = engine === 'redis' && major === '6' ? 'redis6.x' : `${engine}${major}`;
+    const family = engine === ReplicationGroupEngine.REDIS && major === '6' ? 'redis6.x' : `${engine}${major}`;
     this.resource = new elasticache.CfnReplicationGroup(this, 'Resource', {
       replicationGroupDescription: props.description ?? `Session store (${this.node.path})`,
       engine,
@@ -304,8 +326,7 @@ export class ReplicationGroup extends Resource implements ec2.IConnectable {
     this.memberClusterIds = [];
     for (let shard = 1; shard <= (clusterMode ? numNodeGroups : 1); shard++) {
       for (let node = 1; node <= 1 + replicas; node++) {
-        const suffix = clusterMode ? `-${pad(shard, 4)}-${pad(node, 3)}` : `-${pad(node, 3)}`;
-        this.memberClusterIds.push(Fn.join('', [this.replicationGroupId, suffix]));
+        this.memberClusterIds.push(memberClusterId(this.replicationGroupId, clusterMode, shard, node));
       }
     }
   }
@@ -359,8 +380,4 @@ export class ReplicationGroup extends Resource implements ec2.IConnectable {
   public metricCurrConnections(props?: ReplicationGroupMetricOptions): cloudwatch.Metric {
     return this.metric('CurrConnections', { statistic: 'Maximum', ...props });
   }
-}
-
-function pad(n: number, width: number): string {
-  return String(n).padStart(width, '0');
 }

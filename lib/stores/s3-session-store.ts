@@ -1,4 +1,6 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -11,11 +13,20 @@ import { checkSessionBucketProps, createSessionBucket, grantSessionObjects } fro
 import { checkExclusive, validateProps } from '../core/validate';
 import { checkUnset } from './common';
 
+/**
+ * Id of the request-metrics configuration (`requestMetrics: true`) that the `metric*()` methods
+ * read: CloudWatch publishes S3 request metrics only for such a configuration, per `FilterId`.
+ */
+export const S3_REQUEST_METRICS_ID = 'SessionRequests';
+
 /** Properties of an {@link S3SessionStore}. */
 export interface S3SessionStoreProps {
   /**
-   * A bucket you made yourself. Not with `bucketProps`, `encryptionKey`, `expiration` or
-   * `serverAccessLogsBucket` (its own settings apply; make sure it is private and TLS-only).
+   * A bucket you made yourself (or imported with `Bucket.fromBucketAttributes`, with its
+   * `encryptionKey` when it uses SSE-KMS, so that consumers get the key grants); sessions go under
+   * `prefix`. Not with `bucketProps`, `encryptionKey`, `expiration`, `serverAccessLogsBucket`,
+   * `removalPolicy` or `requestMetrics` (its own settings apply; make sure it is private and
+   * TLS-only, and expires objects under `prefix`).
    * @default - a new bucket
    */
   readonly existingBucket?: s3.IBucket;
@@ -47,7 +58,29 @@ export interface S3SessionStoreProps {
    * @default - no access logs (AwsSolutions-S1 acknowledged on the bucket, with the reason)
    */
   readonly serverAccessLogsBucket?: s3.IBucket;
+  /**
+   * What happens to the bucket when it leaves the stack. DESTROY fails while the bucket still
+   * holds session objects (they expire within `expiration`).
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Add a CloudWatch request-metrics configuration (id `SessionRequests`) filtered to `prefix`, so
+   * that `metric4xxErrors()`, `metric5xxErrors()` and the other request metrics have data. S3 bills
+   * request metrics like custom CloudWatch metrics.
+   * @default false
+   */
+  readonly requestMetrics?: boolean;
 }
+
+/** The request metrics of an S3 session store (namespace AWS/S3, dimensions BucketName and FilterId). */
+const S3_REQUEST_METRIC_STATISTICS: { [metricName: string]: string } = {
+  '4xxErrors': 'Sum',
+  '5xxErrors': 'Sum',
+  AllRequests: 'Sum',
+  TotalRequestLatency: 'Average',
+  FirstByteLatency: 'Average',
+};
 
 /**
  * An S3 session store: a private, TLS-only, unversioned bucket whose session objects expire by
@@ -55,11 +88,16 @@ export interface S3SessionStoreProps {
  * on the bucket, for honest 404s) and
  * returns `SESSION_STORE=s3`, `SESSION_BUCKET`, `SESSION_BUCKET_PREFIX`.
  */
-export class S3SessionStore extends Construct implements ISessionStore {
+export class S3SessionStore extends Construct implements ISessionStore, ec2.IConnectable {
   /** Always 's3'. */
   public readonly kind = 's3' as const;
   /** No VPC: S3 is reached through its API with IAM credentials. */
-  public readonly vpc = undefined;
+  public readonly vpc?: ec2.IVpc;
+  /**
+   * Empty: S3 is reached through its API, so there is no security group to open. Present so
+   * that every store is `ec2.IConnectable`; `connect()` adds no network rule.
+   */
+  public readonly connections: ec2.Connections = new ec2.Connections();
   /** The session bucket. */
   public readonly bucket: s3.IBucket;
   /** Key prefix of session objects. */
@@ -70,7 +108,15 @@ export class S3SessionStore extends Construct implements ISessionStore {
     const problems: string[] = [];
     checkExclusive(problems, { existingBucket: props.existingBucket, bucketProps: props.bucketProps });
     if (props.existingBucket) {
-      checkUnset(problems, props, ['encryptionKey', 'expiration', 'serverAccessLogsBucket'], 'only applies to a bucket this construct creates, not to existingBucket');
+      checkUnset(
+        problems,
+        props,
+        ['encryptionKey', 'expiration', 'serverAccessLogsBucket', 'removalPolicy', 'requestMetrics'],
+        'only applies to a bucket this construct creates, not to existingBucket',
+      );
+    }
+    if (props.removalPolicy !== undefined && props.bucketProps?.removalPolicy !== undefined) {
+      problems.push('removalPolicy and bucketProps.removalPolicy are mutually exclusive; set only removalPolicy');
     }
     const prefix = props.prefix ?? DEFAULTS.bucketPrefix;
     if (!Token.isUnresolved(prefix) && (prefix === '' || prefix.startsWith('/') || prefix.includes('*'))) {
@@ -88,14 +134,17 @@ export class S3SessionStore extends Construct implements ISessionStore {
         encryptionKey: props.encryptionKey,
         serverAccessLogsBucket: props.serverAccessLogsBucket,
         bucketProps: props.bucketProps,
+        removalPolicy: props.removalPolicy,
+        requestMetricsId: props.requestMetrics ? S3_REQUEST_METRICS_ID : undefined,
       });
   }
 
   /**
-   * Get/Put/DeleteObject on `<bucket>/<prefix>*` only, `s3:ListBucket` on this bucket (so a missing
-   * session reads as 404, not 403), and encrypt/decrypt on a customer key.
+   * Everything a consumer needs for session data: Get/Put/DeleteObject on `<bucket>/<prefix>*`
+   * only, `s3:ListBucket` on this bucket (so a missing session reads as 404, not 403), and
+   * Decrypt/GenerateDataKey on the bucket's customer key.
    */
-  public grantSessionAccess(grantee: iam.IGrantable): iam.Grant {
+  public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
     return grantSessionObjects(this.bucket, this.prefix, grantee);
   }
 
@@ -110,9 +159,9 @@ export class S3SessionStore extends Construct implements ISessionStore {
     return connectSessionConsumer(this, consumer, options);
   }
 
-  /** Grants {@link grantSessionAccess} to the consumer and returns the runtime environment. */
+  /** Grants {@link grantReadWrite} to the consumer and returns the runtime environment. */
   public bind(consumer: ISessionStoreConsumer): SessionStoreBinding {
-    this.grantSessionAccess(consumer);
+    this.grantReadWrite(consumer);
     return {
       environment: {
         [SessionEnvVars.STORE]: 's3',
@@ -120,5 +169,41 @@ export class S3SessionStore extends Construct implements ISessionStore {
         [SessionEnvVars.BUCKET_PREFIX]: this.prefix,
       },
     };
+  }
+
+  /**
+   * A request metric of the session prefix (namespace AWS/S3, dimensions BucketName and FilterId
+   * `SessionRequests`). It has data only with a request-metrics configuration of that id:
+   * `requestMetrics: true`, or one you added to an `existingBucket`. Sum (latencies: Average) over 5 minutes.
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/S3',
+      metricName,
+      dimensionsMap: { BucketName: this.bucket.bucketName, FilterId: S3_REQUEST_METRICS_ID },
+      period: Duration.minutes(5),
+      statistic: S3_REQUEST_METRIC_STATISTICS[metricName] ?? 'Sum',
+      ...props,
+    });
+  }
+
+  /** Requests answered 4xx (4xxErrors): mostly denied access. Needs a request-metrics configuration (see {@link metric}). Sum over 5 minutes. */
+  public metric4xxErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('4xxErrors', props);
+  }
+
+  /** Requests answered 5xx (5xxErrors): S3 slow-downs and internal errors, each a session request answered 503. Needs a request-metrics configuration. Sum over 5 minutes. */
+  public metric5xxErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('5xxErrors', props);
+  }
+
+  /** Every request under the prefix (AllRequests). Needs a request-metrics configuration. Sum over 5 minutes. */
+  public metricAllRequests(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('AllRequests', props);
+  }
+
+  /** Milliseconds from first byte received to last byte sent (TotalRequestLatency). Needs a request-metrics configuration. Average over 5 minutes. */
+  public metricTotalRequestLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('TotalRequestLatency', props);
   }
 }

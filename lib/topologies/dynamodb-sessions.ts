@@ -30,7 +30,7 @@ export class DynamoDbSessions extends Construct implements ec2.IConnectable {
   /** The DynamoDB store. */
   public readonly store: DynamoDbSessionStore;
   /** The store's table. */
-  public readonly table: dynamodb.ITableV2;
+  public readonly table: dynamodb.ITable;
   /** The Lambda HTTP API on the store (in no VPC). */
   public readonly api: SessionApi;
   /** The instance fleet on the same store, when `fleet` was given. */

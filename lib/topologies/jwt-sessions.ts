@@ -46,7 +46,7 @@ export class JwtSessions extends Construct implements ec2.IConnectable {
   /** The KMS key that signs the tokens. */
   public readonly signingKey: kms.IKey;
   /** The DynamoDB denylist of revoked sessions. */
-  public readonly revocationTable: dynamodb.ITableV2;
+  public readonly revocationTable: dynamodb.ITable;
   /** The Lambda HTTP API that issues and verifies the tokens. */
   public readonly api: SessionApi;
   /** The cookie-signing secret of the API and every consumer given to `connect()`. */

@@ -71,7 +71,7 @@ describe('connect(): one call wires a consumer', () => {
     const stack = newStack();
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
     const store = new RedisSessionStore(stack, 'Store', { vpc });
-    expect(() => store.connect(SessionConsumer.fromFunction(userFunction(stack, 'Fn')))).toThrow(/Test\/Fn runs in no VPC, but Test\/Store/);
+    expect(() => store.connect(SessionConsumer.fromFunction(userFunction(stack, 'Fn')))).toThrow(/Test\/Fn runs in no VPC \(or its network is unknown\), but Test\/Store/);
   });
 
   test('a service in another VPC is refused', () => {

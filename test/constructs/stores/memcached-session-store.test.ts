@@ -150,7 +150,7 @@ describe('MemcachedSessionStore serverless', () => {
 
   test('Evictions comes from the serverless cache; CPUUtilization does not exist there', () => {
     expect(stack.resolve(store.metricEvictions().dimensions)).toEqual({ ServerlessCacheName: stack.resolve(store.serverlessCache!.serverlessCacheName) });
-    expect(() => store.metricCPUUtilization()).toThrow(/serverless: it has no CPUUtilization/);
+    expect(() => store.metricCPUUtilization()).toThrow(/is serverless: ElastiCache publishes no CPUUtilization for it; use metricElastiCacheProcessingUnits/);
   });
 });
 

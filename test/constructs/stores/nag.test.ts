@@ -6,7 +6,20 @@
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { DynamoDbSessionStore, JwtSessionKeys, RedisSessionStore, ReplicationGroup, S3SessionStore } from '../../../lib/stores';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { SessionConsumer } from '../../../lib/core/consumer';
+import {
+  DynamoDbSessionStore,
+  JwtSessionKeys,
+  MemcachedSessionStore,
+  RedisSessionStore,
+  ReplicationGroup,
+  ReplicationGroupEngine,
+  S3SessionStore,
+} from '../../../lib/stores';
 import { nagFindingsOf, nagFindingsOfVpcStore, newConsumer, newVpc } from '../helpers';
 
 describe('cdk-nag AwsSolutions: zero unacknowledged findings with default props', () => {
@@ -51,6 +64,30 @@ describe('cdk-nag AwsSolutions: zero unacknowledged findings with default props'
   });
 });
 
+describe('cdk-nag AwsSolutions: connect() and stores on existing resources add no finding', () => {
+  test('every store kind but PostgreSQL connected to one role consumer in the VPC, existing table, bucket and cache included', () => {
+    const findings = nagFindingsOf((stack) => {
+      const vpc = newVpc(stack);
+      const consumer = newConsumer(stack, 'App', vpc);
+      const app = SessionConsumer.fromRole(consumer.role, { connections: consumer.connections, vpc });
+      new DynamoDbSessionStore(stack, 'Ddb', { encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }) }).connect(app);
+      new DynamoDbSessionStore(stack, 'DdbExisting', { existingTable: dynamodb.Table.fromTableName(stack, 'Table', 'team-sessions') }).connect(app);
+      new S3SessionStore(stack, 'S3Existing', { existingBucket: s3.Bucket.fromBucketName(stack, 'Bucket', 'team-bucket'), prefix: 'web/' }).connect(app);
+      new RedisSessionStore(stack, 'Redis', { vpc }).connect(app);
+      RedisSessionStore.fromCacheAttributes(stack, 'RedisExisting', {
+        vpc,
+        endpointAddress: 'team.abc.euw1.cache.amazonaws.com',
+        port: 6380,
+        authSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Auth', 'team/redis'),
+        securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'CacheSg', 'sg-12345678')],
+      }).connect(app);
+      new MemcachedSessionStore(stack, 'Memcached', { vpc }).connect(app);
+      new JwtSessionKeys(stack, 'Jwt').connect(app);
+    });
+    expect(findings).toEqual([]);
+  });
+});
+
 describe('cdk-nag acknowledgments are exact', () => {
   test('the store acknowledges only its own prefix wildcard: another wildcard on the same consumer policy is still reported', () => {
     const findings = nagFindingsOf((stack) => {
@@ -69,7 +106,7 @@ describe('cdk-nag acknowledgments are exact', () => {
   });
 
   test('a redis replication group on port 6379 fails AEC5 (default port)', () => {
-    const findings = nagFindingsOf((stack) => new ReplicationGroup(stack, 'Group', { vpc: newVpc(stack), engine: 'redis', port: 6379 }));
+    const findings = nagFindingsOf((stack) => new ReplicationGroup(stack, 'Group', { vpc: newVpc(stack), engine: ReplicationGroupEngine.REDIS, port: 6379 }));
     expect(findings).toEqual([{ rule: 'AwsSolutions-AEC5', path: 'Test/Group/Resource', severity: 'error' }]);
   });
 

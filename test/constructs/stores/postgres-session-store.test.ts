@@ -8,7 +8,7 @@ import { acknowledgedRules, actionsOf, boundVpcStore, expectProblems, nagFinding
 
 describe('PostgresSessionStore (defaults)', () => {
   const { stack, vpc, store, consumer, binding, template } = boundVpcStore((s, v) => new PostgresSessionStore(s, 'Store', { vpc: v }));
-  const clusterId = stack.getLogicalId(store.cluster.node.defaultChild as any);
+  const clusterId = stack.getLogicalId(store.cluster!.node.defaultChild as any);
 
   test('Aurora PostgreSQL 17 Serverless v2: encrypted, IAM auth, deletion-protected, 7 days of backups, its own security group', () => {
     template.hasResourceProperties('AWS::RDS::DBCluster', {
@@ -22,7 +22,7 @@ describe('PostgresSessionStore (defaults)', () => {
       DatabaseName: 'sessions',
       MasterUsername: 'sessions_owner',
       DBSubnetGroupName: Match.anyValue(),
-      VpcSecurityGroupIds: [stack.resolve(store.clusterSecurityGroup.securityGroupId)],
+      VpcSecurityGroupIds: [stack.resolve(store.clusterSecurityGroup!.securityGroupId)],
     });
     template.hasResource('AWS::RDS::DBCluster', { DeletionPolicy: 'Snapshot' });
     template.hasResourceProperties('AWS::RDS::DBSubnetGroup', { SubnetIds: stack.resolve(vpc.privateSubnets.map((s) => s.subnetId)) });
@@ -55,7 +55,7 @@ describe('PostgresSessionStore (defaults)', () => {
       RequireTLS: true,
       Auth: [{ AuthScheme: 'SECRETS', ClientPasswordAuthType: 'POSTGRES_SCRAM_SHA_256', IAMAuth: 'DISABLED', SecretArn: stack.resolve(store.secret.secretArn) }],
       VpcSubnetIds: stack.resolve(vpc.privateSubnets.map((s) => s.subnetId)),
-      VpcSecurityGroupIds: [stack.resolve(store.proxySecurityGroup.securityGroupId)],
+      VpcSecurityGroupIds: [stack.resolve(store.proxySecurityGroup!.securityGroupId)],
       DBProxyName: Match.stringLikeRegexp('^[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$'),
     });
     template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { DBClusterIdentifiers: [{ Ref: clusterId }] });
@@ -82,7 +82,7 @@ describe('PostgresSessionStore (defaults)', () => {
     });
     expect(template.toJSON().Resources[fnId]).toBeDefined();
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      GroupId: stack.resolve(store.clusterSecurityGroup.securityGroupId),
+      GroupId: stack.resolve(store.clusterSecurityGroup!.securityGroupId),
       SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('StoreSchemaSecurityGroup'), 'GroupId'] },
     });
   });
@@ -113,7 +113,7 @@ describe('PostgresSessionStore (defaults)', () => {
 
   test('bind returns SESSION_STORE=postgres, a password-less sslmode=require URL of the proxy on 5432, and the secret ARN', () => {
     expect(store.kind).toBe('postgres');
-    const proxyId = stack.getLogicalId(store.proxy.node.defaultChild as any);
+    const proxyId = stack.getLogicalId(store.proxy!.node.defaultChild as any);
     expect(stack.resolve(binding.environment)).toEqual({
       SESSION_STORE: 'postgres',
       SESSION_DATABASE_URL: { 'Fn::Join': ['', ['postgres://sessions_owner@', { 'Fn::GetAtt': [proxyId, 'Endpoint'] }, ':5432/sessions?sslmode=require']] },
@@ -132,11 +132,11 @@ describe('PostgresSessionStore (defaults)', () => {
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       FromPort: 5432,
       ToPort: 5432,
-      GroupId: stack.resolve(store.proxySecurityGroup.securityGroupId),
+      GroupId: stack.resolve(store.proxySecurityGroup!.securityGroupId),
       SourceSecurityGroupId: stack.resolve(consumer.securityGroup!.securityGroupId),
     });
     const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
-    const intoCluster = ingress.filter((p) => JSON.stringify(p.GroupId) === JSON.stringify(stack.resolve(store.clusterSecurityGroup.securityGroupId)));
+    const intoCluster = ingress.filter((p) => JSON.stringify(p.GroupId) === JSON.stringify(stack.resolve(store.clusterSecurityGroup!.securityGroupId)));
     expect(intoCluster.map((p) => p.SourceSecurityGroupId['Fn::GetAtt'][0]).sort()).toEqual([
       expect.stringMatching(/^StoreProxySecurityGroup/),
       expect.stringMatching(/^StoreRotationSecurityGroup/),
@@ -151,14 +151,14 @@ describe('PostgresSessionStore (defaults)', () => {
     const identifier: string = cluster.Properties.DBClusterIdentifier;
     expect(identifier).toMatch(/^[a-z][a-z0-9-]{0,62}$/);
     expect(identifier).not.toMatch(/--|-$/);
-    const logId = stack.getLogicalId(store.postgresLogGroup.node.defaultChild as any);
+    const logId = stack.getLogicalId(store.postgresLogGroup!.node.defaultChild as any);
     template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: `/aws/rds/cluster/${identifier}/postgresql`, RetentionInDays: 30 });
     expect(cluster.DependsOn).toEqual(expect.arrayContaining([logId]));
     template.resourceCountIs('Custom::LogRetention', 0);
   });
 
   test('the RDS Proxy may reach Secrets Manager: HTTPS egress through the NAT route, and nothing else but the cluster', () => {
-    const sg = template.findResources('AWS::EC2::SecurityGroup')[stack.getLogicalId(store.proxySecurityGroup.node.defaultChild as any)];
+    const sg = template.findResources('AWS::EC2::SecurityGroup')[stack.getLogicalId(store.proxySecurityGroup!.node.defaultChild as any)];
     expect(sg.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 })]);
   });
 
@@ -205,7 +205,7 @@ describe('PostgresSessionStore and a Secrets Manager interface endpoint', () => 
     ]);
     // The proxy's group allows no outbound by default, so the matching egress rule is there too.
     template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
-      GroupId: stack.resolve(store.proxySecurityGroup.securityGroupId),
+      GroupId: stack.resolve(store.proxySecurityGroup!.securityGroupId),
       DestinationSecurityGroupId: endpointSg,
       FromPort: 443,
     });
@@ -220,7 +220,7 @@ describe('PostgresSessionStore and a Secrets Manager interface endpoint', () => 
     const s = newStack();
     const v = newVpc(s);
     const isolated = new PostgresSessionStore(s, 'Store', { vpc: v, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } });
-    const sg = Template.fromStack(s).findResources('AWS::EC2::SecurityGroup')[s.getLogicalId(isolated.proxySecurityGroup.node.defaultChild as any)];
+    const sg = Template.fromStack(s).findResources('AWS::EC2::SecurityGroup')[s.getLogicalId(isolated.proxySecurityGroup!.node.defaultChild as any)];
     expect(JSON.stringify(sg.Properties.SecurityGroupEgress ?? [])).not.toContain('0.0.0.0/0');
   });
 });

@@ -160,14 +160,13 @@ describe('RedisSessionStore validation', () => {
         serverless: true,
         existingReplicationGroup: group,
         replicationGroupProps: { userGroupIds: ['g'] },
-        serverlessOptions: { vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC }, snapshotRetentionLimit: 36 },
+        serverlessOptions: { snapshotRetentionLimit: 36 },
       });
     expectProblems(make, [
       /^existingReplicationGroup and replicationGroupProps and serverless: true are mutually exclusive/,
       /^existingReplicationGroup must live in the given vpc/,
       /^existingReplicationGroup uses RBAC user groups/,
       /^replicationGroupProps.userGroupIds is not supported/,
-      /^serverlessOptions.vpcSubnets must select private subnets only/,
       /^serverlessOptions.snapshotRetentionLimit must be a whole number from 0 to 35/,
     ]);
   });

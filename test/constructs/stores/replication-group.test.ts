@@ -3,7 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { ReplicationGroup } from '../../../lib/stores';
+import { ReplicationGroup, ReplicationGroupEngine } from '../../../lib/stores';
 import { expectElastiCacheSafeGenerator, expectProblems, newConsumer, newStack, newVpc, policyStatements } from '../helpers';
 
 function setup() {
@@ -121,7 +121,7 @@ describe('ReplicationGroup options', () => {
 
   test('clusterMode: true with one shard still uses the configuration endpoint (redis 7 parameter group)', () => {
     const { stack, vpc } = setup();
-    const group = new ReplicationGroup(stack, 'Group', { vpc, engine: 'redis', clusterMode: true });
+    const group = new ReplicationGroup(stack, 'Group', { vpc, engine: ReplicationGroupEngine.REDIS, clusterMode: true });
     Template.fromStack(stack).hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
       Engine: 'redis',
       EngineVersion: '7.1',
