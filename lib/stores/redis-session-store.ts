@@ -1,4 +1,4 @@
-import * as elasticacheAlpha from '@aws-cdk/aws-elasticache-alpha';
+import type * as elasticacheAlpha from '@aws-cdk/aws-elasticache-alpha';
 import { Names, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,6 +9,7 @@ import { SessionEnvVars } from '../../lambda/session/env';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
 import { checkExclusive, checkInt, validateProps } from '../core/validate';
 import { allowConsumer, createStoreSecurityGroup, defaultPrivateSubnets, elastiCacheAuthTokenGenerator, grantSecretValue, selectPrivateSubnets } from './common';
+import { loadElastiCacheAlpha } from './elasticache-alpha';
 import { ReplicationGroup, ReplicationGroupProps } from './replication-group';
 
 /** Options for the serverless variant of {@link RedisSessionStore}. */
@@ -119,6 +120,7 @@ export class RedisSessionStore extends Construct implements ISessionStore, ec2.I
     this.vpc = props.vpc;
 
     if (props.serverless) {
+      const elasticacheAlpha = loadElastiCacheAlpha('RedisSessionStore with serverless: true'); // an optional peer, loaded only here
       const opts = props.serverlessOptions ?? {};
       const secret = new secretsmanager.Secret(this, 'Password', {
         description: `Password of the session user of ${this.node.path}`,
