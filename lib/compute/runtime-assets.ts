@@ -7,8 +7,8 @@ import { findPrebuiltBundle, INSTANCE_SERVER_FILE, NODE_MAJOR, NODE_TARGET, preb
 
 /**
  * Finds a runtime entry point (`lambda/<relative>`), whether this library runs from source
- * (`lib/compute/*.ts`) or compiled (`dist/lib/compute/*.js`). The `.ts` source wins: the
- * package ships `lambda/**\/*.ts`, and esbuild bundles it directly.
+ * (`lib/compute/*.ts`) or compiled (`dist/lib/compute/*.js`). The `.ts` source wins. An entry
+ * the package ships prebuilt (see `bundles.ts`) is deployed from its bundle, not bundled again.
  *
  * @param relative path below `lambda/` without extension, e.g. `handlers/http-api`
  */

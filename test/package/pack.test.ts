@@ -135,6 +135,19 @@ new cs.RedisSessionStore(stack, 'Store', { vpc: new ec2.Vpc(stack, 'Vpc'), serve
     expect(r.stderr).toMatch(/RedisSessionStore with serverless: true needs the optional peer dependency @aws-cdk\/aws-elasticache-alpha/);
   }, 120_000);
 
+  test('a bundle missing from the installed package is an error that names it and the fix', () => {
+    const bundle = path.join(app.dir, 'node_modules', 'cdk-sessions', 'bundles', 'http-api-s3');
+    fs.renameSync(bundle, `${bundle}.aside`);
+    let r;
+    try {
+      r = app.node(app.write('missing.js', synthScript(path.join(app.dir, 'cdk.out.missing'), "new cs.S3Sessions(new Stack(app, 'S3'), 'Sessions');")));
+    } finally {
+      fs.renameSync(`${bundle}.aside`, bundle);
+    }
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/cdk-sessions: the prebuilt bundle \S*bundles\/http-api-s3\/index\.js is missing.*reinstall cdk-sessions/);
+  }, 120_000);
+
   // Checks to come here (issue 15): wire a user Lambda and a Fargate service in one call each,
   // run a user's own server on the fleet, bundle a user handler from `cdk-sessions/runtime/redis`.
 });
