@@ -71,6 +71,19 @@ export function bundlesDir(): string {
   return path.join(packageRoot(), 'bundles');
 }
 
+/**
+ * The name below `lambda/` (no extension) of an entry point of this package, as
+ * {@link runtimeEntry} takes it; undefined for any other file (a user's own entry).
+ */
+export function packageEntryName(entry: string): string | undefined {
+  // lambda/ sources beside lib/, or compiled ones in dist/lambda/ beside dist/lib/.
+  for (const root of [packageRoot(), path.join(packageRoot(), 'dist')]) {
+    const rel = path.relative(path.join(root, 'lambda'), path.resolve(entry));
+    if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) return rel.replace(/\.(ts|js)$/, '').split(path.sep).join('/');
+  }
+  return undefined;
+}
+
 /** True when this module runs from the repository's TypeScript sources, where esbuild is installed. */
 function runningFromSource(): boolean {
   return path.extname(__filename) === '.ts';

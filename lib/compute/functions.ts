@@ -11,8 +11,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { findPrebuiltBundle, NODE_TARGET, prebuiltBundleDir } from './bundles';
-import { packageEntryName, runtimeRoot } from './runtime-assets';
+import { findPrebuiltBundle, NODE_TARGET, packageEntryName, prebuiltBundleDir } from './bundles';
+import { runtimeRoot } from './runtime-assets';
 
 /** The newest Node.js Lambda runtime this aws-cdk-lib knows. */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { AssetHashType, DockerImage, ILocalBundling } from 'aws-cdk-lib';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
-import { findPrebuiltBundle, INSTANCE_SERVER_FILE, NODE_MAJOR, NODE_TARGET, prebuiltBundleDir } from './bundles';
+import { findPrebuiltBundle, INSTANCE_SERVER_FILE, NODE_MAJOR, NODE_TARGET, packageEntryName, prebuiltBundleDir } from './bundles';
 
 /**
  * Finds a runtime entry point (`lambda/<relative>`), whether this library runs from source
@@ -26,19 +26,6 @@ export function runtimeEntry(relative: string): string {
 /** The package root that holds `lambda/` and `package-lock.json` next to it. */
 export function runtimeRoot(entry: string): string {
   return path.resolve(path.dirname(entry), '..', '..');
-}
-
-/**
- * The name below `lambda/` (no extension) of an entry point of this package, as
- * {@link runtimeEntry} takes it; undefined for any other file (a user's own entry).
- */
-export function packageEntryName(entry: string): string | undefined {
-  const roots = [path.join(__dirname, '..', '..'), path.join(__dirname, '..', '..', '..')];
-  for (const root of roots) {
-    const rel = path.relative(path.join(root, 'lambda'), path.resolve(entry));
-    if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) return rel.replace(/\.(ts|js)$/, '').split(path.sep).join('/');
-  }
-  return undefined;
 }
 
 /** The nearest directory at or above `entry`'s that holds a package.json (the project to bundle from); else `entry`'s own. */
