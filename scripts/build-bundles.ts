@@ -92,16 +92,19 @@ export function buildBundle(bundle: PrebuiltBundle, outDir: string = bundlesDir(
     // The source map first: the code file names it, and its arrival marks the bundle whole.
     const isCode = (f: { path: string }) => Number(!f.path.endsWith('.map'));
     const files = [...result.outputFiles!].sort((a, b) => isCode(a) - isCode(b));
-    for (const file of files) {
-      const staged = path.join(tmp, path.basename(file.path));
-      fs.writeFileSync(staged, file.contents);
-      fs.renameSync(staged, file.path);
+    const inputs = Object.keys(result.metafile!.inputs).sort();
+    const writes: [string, string | Uint8Array][] = [
+      ...files.map((f): [string, Uint8Array] => [f.path, f.contents]),
+      [path.join(outDir, `${bundle.name}.inputs.json`), `${JSON.stringify(inputs, null, 1)}\n`],
+    ];
+    for (const [target, contents] of writes) {
+      const staged = path.join(tmp, path.basename(target));
+      fs.writeFileSync(staged, contents);
+      fs.renameSync(staged, target);
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  const inputs = Object.keys(result.metafile!.inputs).sort();
-  fs.writeFileSync(path.join(outDir, `${bundle.name}.inputs.json`), `${JSON.stringify(inputs, null, 1)}\n`);
   return fs.statSync(outfile).size;
 }
 
