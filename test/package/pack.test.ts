@@ -121,6 +121,25 @@ describe(`a CDK app with aws-cdk-lib ${installedVersion('aws-cdk-lib')}, constru
     expectEveryTopology(app, parseSynth(r.stdout), r.stderr);
   }, 300_000);
 
+  test("a TypeScript app type-checks against the package's declarations (cdk init's compiler options)", () => {
+    const file = app.write(
+      'bin/app.ts',
+      `import { App, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoDbSessions, SessionEnvVars } from 'cdk-sessions';
+
+const app = new App();
+const sessions = new DynamoDbSessions(new Stack(app, 'Sessions'), 'Sessions');
+const fn: lambda.IFunction = sessions.api.function;
+const store: string = SessionEnvVars.STORE;
+export const used = [fn.node.path, store];
+`,
+    );
+    const r = timed('tsc of a TypeScript consumer file', () => app.typecheck([path.relative(app.dir, file)]));
+    expect(`${r.stdout}${r.stderr}`).toBe('');
+    expect(r.status).toBe(0);
+  }, 300_000);
+
   test('a serverless cache without the optional alpha installed fails with an error that names it', () => {
     const script = app.write(
       'serverless.js',

@@ -101,6 +101,36 @@ export class ConsumerApp {
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /**
+   * Type-checks the app's TypeScript with this repository's tsc and the compiler options of a
+   * `cdk init app --language typescript` project (skipLibCheck as there unless overridden).
+   */
+  public typecheck(files: string[], compilerOptions: { [option: string]: unknown } = {}): RunResult {
+    const tsconfig = {
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        lib: ['es2022'],
+        strict: true,
+        noImplicitReturns: true,
+        skipLibCheck: true,
+        noEmit: true,
+        isolatedModules: true,
+        types: [],
+        ...compilerOptions,
+      },
+      files,
+    };
+    this.write('tsconfig.json', `${JSON.stringify(tsconfig, null, 2)}\n`);
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], {
+      cwd: this.dir,
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
   /** Whether `require.resolve(name)` succeeds from the app directory. */
   public resolves(name: string): boolean {
     return this.node(this.write('.resolve.js', `require.resolve(${JSON.stringify(name)});\n`)).status === 0;
