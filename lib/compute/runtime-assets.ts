@@ -3,11 +3,12 @@ import * as path from 'node:path';
 import { AssetHashType, DockerImage, ILocalBundling } from 'aws-cdk-lib';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { findPrebuiltBundle, INSTANCE_SERVER_FILE, NODE_MAJOR, NODE_TARGET, packageEntryName, prebuiltBundleDir } from './bundles';
 
 /**
  * Finds a runtime entry point (`lambda/<relative>`), whether this library runs from source
- * (`lib/compute/*.ts`) or compiled (`dist/lib/compute/*.js`). The `.ts` source wins: the
- * package ships `lambda/**\/*.ts`, and esbuild bundles it directly.
+ * (`lib/compute/*.ts`) or compiled (`dist/lib/compute/*.js`). The `.ts` source wins. An entry
+ * the package ships prebuilt (see `bundles.ts`) is deployed from its bundle, not bundled again.
  *
  * @param relative path below `lambda/` without extension, e.g. `handlers/http-api`
  */
@@ -27,36 +28,36 @@ export function runtimeRoot(entry: string): string {
   return path.resolve(path.dirname(entry), '..', '..');
 }
 
-/**
- * The Node.js major version deployed code runs on: Lambda's `nodejs24.x` and the instances'
- * AL2023 `nodejs24` package. esbuild targets it for both bundles.
- */
-export const NODE_MAJOR = 24;
+/** The nearest directory at or above `entry`'s that holds a package.json (the project to bundle from); else `entry`'s own. */
+function projectRoot(entry: string): string {
+  const start = path.dirname(path.resolve(entry));
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return start;
+  }
+}
 
-/** esbuild's target for {@link NODE_MAJOR}. */
-export const NODE_TARGET = `node${NODE_MAJOR}`;
+export { INSTANCE_SERVER_FILE, NODE_MAJOR, NODE_TARGET } from './bundles';
 
 /** Options of {@link bundleInstanceServer}. */
 export interface InstanceServerBundleOptions {
   /**
-   * The server's entry point.
-   * @default - lambda/instance/main.ts of this package
+   * The server's entry point, bundled with esbuild at synth time (esbuild in the CDK app, or
+   * Docker as the fallback).
+   * @default - the reference server (lambda/instance/main.ts), prebuilt in the package for `store`
    */
   readonly entry?: string;
   /**
-   * Node version esbuild targets; must not be newer than the Node.js the instances run.
-   * @default 'node24' (the instances run AL2023's nodejs24)
+   * Node version esbuild targets for `entry`; must not be newer than the Node.js the instances run.
+   * @default 'node24' (the instances run AL2023's nodejs24; the prebuilt server targets it)
    */
   readonly target?: string;
   /**
    * The store kind the fleet is bound to: the bundle keeps only that store's code.
-   * @default - every store
+   * @default - 'memory' for the prebuilt server; every store for `entry`
    */
   readonly store?: string;
 }
-
-/** Name of the bundled server file inside the asset. */
-export const INSTANCE_SERVER_FILE = 'server.js';
 
 /**
  * esbuild on this machine: no Docker. Runs esbuild's JS API synchronously and writes one
@@ -101,19 +102,28 @@ class EsbuildLocalBundling implements ILocalBundling {
 }
 
 /**
- * An S3 asset holding the instance server as one esbuild bundle (`server.js` + source map).
- * Bundled locally with esbuild; Docker is only the fallback when esbuild is not installed.
+ * An S3 asset holding the instance server as one bundle (`server.js` + source map). Without
+ * `entry`, the reference server prebuilt in the package for `store`: no esbuild, no Docker. With
+ * `entry`, bundled at synth time: locally with esbuild, Docker only when esbuild is not installed.
  */
 export function bundleInstanceServer(scope: Construct, id: string, options: InstanceServerBundleOptions = {}): s3assets.Asset {
+  const ours = options.entry === undefined ? 'instance/main' : packageEntryName(options.entry);
+  if (ours !== undefined && options.target === undefined) {
+    const store = options.store ?? 'memory';
+    const prebuilt = findPrebuiltBundle(ours, store);
+    if (prebuilt === undefined || prebuilt.store !== store) throw new Error(`bundleInstanceServer: the package has no prebuilt ${ours} for store "${store}"`);
+    // The asset hash is the prebuilt directory's content: same sources, same bundle, same hash.
+    return new s3assets.Asset(scope, id, { path: prebuiltBundleDir(prebuilt) });
+  }
   const entry = options.entry ?? runtimeEntry('instance/main');
   const target = options.target ?? NODE_TARGET;
-  const root = runtimeRoot(entry);
+  const root = projectRoot(entry);
   const define: Record<string, string> = options.store === undefined ? {} : { 'process.env.SESSION_BUNDLE_STORE': JSON.stringify(options.store) };
   const defineFlags = Object.entries(define).map(([k, v]) => ` '--define:${k}=${v}'`).join('');
   return new s3assets.Asset(scope, id, {
-    // The hash covers the bundle, not the sources: edits anywhere under lambda/ or in
+    // The hash covers the bundle, not the sources: edits anywhere in the project or in
     // node_modules that change the output give a new asset, nothing else does.
-    path: path.join(root, 'lambda'),
+    path: root,
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
       local: new EsbuildLocalBundling(entry, target, define),
@@ -121,7 +131,7 @@ export function bundleInstanceServer(scope: Construct, id: string, options: Inst
       command: [
         'bash',
         '-c',
-        `npx --yes esbuild@0 /asset-input/${path.relative(path.join(root, 'lambda'), entry)} --bundle --platform=node --format=cjs --target=${target} --minify --sourcemap${defineFlags} --outfile=/asset-output/${INSTANCE_SERVER_FILE}`,
+        `npx --yes esbuild@0 /asset-input/${path.relative(root, entry).split(path.sep).join('/')} --bundle --platform=node --format=cjs --target=${target} --minify --sourcemap${defineFlags} --outfile=/asset-output/${INSTANCE_SERVER_FILE}`,
       ],
     },
   });

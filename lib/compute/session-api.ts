@@ -6,14 +6,13 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledgeGuard, acknowledgeLogGroupDefaults } from '../core/guard';
 import { ISessionStore } from '../core/session-store';
 import { createCookieSecret, runtimeEnvironment, SessionRuntimeOptions, throwIfProblems, validateRuntimeOptions } from './common';
-import { addVpcAccess, createFunctionRole, FUNCTION_RUNTIME, runtimeFunctionProps } from './functions';
+import { addVpcAccess, createFunctionRole, FUNCTION_RUNTIME, runtimeFunction, runtimeFunctionProps } from './functions';
 import { nonSnapshot, resolveLoginPool } from './login';
 import { runtimeEntry } from './runtime-assets';
 import { selectComputeSubnets } from './vpc';
@@ -21,8 +20,9 @@ import { selectComputeSubnets } from './vpc';
 /** The knobs of a {@link SessionApi} a topology passes through as they are. */
 export interface ApiOptions {
   /**
-   * Handler entry point (exports `handler` for API Gateway HTTP API payload v2).
-   * @default - lambda/handlers/http-api.ts of this package
+   * Handler entry point (exports `handler` for API Gateway HTTP API payload v2), bundled at
+   * synth time by NodejsFunction: needs esbuild in the CDK app (or Docker).
+   * @default - the package's handler (lambda/handlers/http-api.ts), prebuilt for the store's kind
    */
   readonly entry?: string;
   /**
@@ -95,7 +95,7 @@ export const SESSION_API_RUNTIME = FUNCTION_RUNTIME;
  * in CloudWatch Logs.
  */
 export class SessionApi extends Construct implements ec2.IConnectable {
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
   public readonly httpApi: apigwv2.HttpApi;
@@ -145,11 +145,9 @@ export class SessionApi extends Construct implements ec2.IConnectable {
       });
     }
 
-    this.function = new nodejs.NodejsFunction(this, 'Handler', {
-      ...runtimeFunctionProps(props.entry ?? runtimeEntry('handlers/http-api'), {
-        // Keep only the bound store's code in the bundle (lambda/session/from-env.ts folds the others away).
-        bundling: { define: { 'process.env.SESSION_BUNDLE_STORE': JSON.stringify(props.store.kind) } },
-      }),
+    this.function = runtimeFunction(this, 'Handler', {
+      // The package's handler prebuilt for the bound store (only its code in the bundle); a user's entry is bundled at synth.
+      ...runtimeFunctionProps(props.entry ?? runtimeEntry('handlers/http-api'), { store: props.store.kind }),
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,

@@ -1,4 +1,4 @@
-import * as elasticacheAlpha from '@aws-cdk/aws-elasticache-alpha';
+import type * as elasticacheAlpha from '@aws-cdk/aws-elasticache-alpha';
 import { Annotations, Fn, RemovalPolicy, Size, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -21,6 +21,7 @@ import {
   serverlessCacheMetric,
   storeSubnetSelection,
 } from './common';
+import { loadElastiCacheAlpha } from './elasticache-alpha';
 
 /** Default port of the node-based cluster: deliberately not the well-known 11211 (cdk-nag AwsSolutions-AEC5). */
 export const DEFAULT_MEMCACHED_PORT = 11212;
@@ -277,6 +278,7 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
     this.vpc = props.vpc;
 
     if (serverless) {
+      const elasticacheAlpha = loadElastiCacheAlpha('MemcachedSessionStore with serverless: true'); // an optional peer, loaded only here
       const securityGroup = createStoreSecurityGroup(this, props.vpc);
       // The alpha ServerlessCache supports engine memcached (CacheEngine.MEMCACHED_LATEST); Memcached
       // has no snapshots and no user groups, so neither is set.

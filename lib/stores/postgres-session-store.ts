@@ -6,14 +6,13 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { SessionEnvVars } from '../../lambda/session/env';
-import { addVpcAccess, createFunctionRole, runtimeFunctionProps } from '../compute/functions';
+import { addVpcAccess, createFunctionRole, runtimeFunction, runtimeFunctionProps } from '../compute/functions';
 import { runtimeEntry } from '../compute/runtime-assets';
 import { acknowledgeGuard, acknowledgeLogGroupDefaults } from '../core/guard';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
@@ -216,7 +215,7 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
   /** Security group of the rotation function (it needs Secrets Manager and the cluster). */
   public readonly rotationSecurityGroup?: ec2.SecurityGroup;
   /** The function that applies the schema on deploy. */
-  public readonly schemaFunction: nodejs.NodejsFunction;
+  public readonly schemaFunction: lambda.Function;
   /** The custom resource that runs it. */
   public readonly schema: CustomResource;
   /** The schedule that runs the schema function's sweep of expired sessions. */
@@ -345,7 +344,7 @@ export class PostgresSessionStore extends Construct implements ISessionStore, ec
       description: `Session schema function of ${this.node.path}: egress to the cluster and Secrets Manager`,
       allowAllOutbound: true,
     });
-    this.schemaFunction = new nodejs.NodejsFunction(this, 'SchemaFunction', {
+    this.schemaFunction = runtimeFunction(this, 'SchemaFunction', {
       ...runtimeFunctionProps(runtimeEntry('handlers/postgres-schema'), {
         // The RDS CA bundle the Lambda Node.js runtime ships: TLS to the cluster is verified.
         environment: { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' },

@@ -1,4 +1,4 @@
-import * as elasticacheAlpha from '@aws-cdk/aws-elasticache-alpha';
+import type * as elasticacheAlpha from '@aws-cdk/aws-elasticache-alpha';
 import { Names, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -25,6 +25,7 @@ import {
   serverlessCacheMetric,
   storeSubnetSelection,
 } from './common';
+import { loadElastiCacheAlpha } from './elasticache-alpha';
 import { ReplicationGroup, ReplicationGroupMetricOptions, ReplicationGroupOptions } from './replication-group';
 
 /** Options for the serverless variant of {@link RedisSessionStore}. */
@@ -234,6 +235,7 @@ export class RedisSessionStore extends Construct implements ISessionStore, ec2.I
       this.port = existing.port;
       this.cluster = existing.cluster ?? false;
     } else if (props.serverless) {
+      const elasticacheAlpha = loadElastiCacheAlpha('RedisSessionStore with serverless: true'); // an optional peer, loaded only here
       const opts = props.serverlessOptions ?? {};
       const secret = new secretsmanager.Secret(this, 'Password', {
         description: `Password of the session user of ${this.node.path}`,

@@ -63,14 +63,12 @@ export class RedisSessions extends Construct implements ec2.IConnectable {
     super(scope, id);
     const storeProps = props.storeProps ?? {};
     const parts = buildVpcStoreTopology(this, props, (storeId, vpc) => {
-      // The removal policy reaches the replication group this store creates (not a given or serverless one).
-      const ownGroup = !storeProps.serverless && !storeProps.existingReplicationGroup && props.removalPolicy !== undefined;
+      // The removal policy reaches the cache this store creates (a given one keeps its own: the store refuses one then).
+      const given = storeProps.existingReplicationGroup !== undefined || storeProps.existingCache !== undefined;
       return new RedisSessionStore(this, storeId, {
         ...storeProps,
         vpc,
-        replicationGroupProps: ownGroup
-          ? { ...storeProps.replicationGroupProps, removalPolicy: storeProps.replicationGroupProps?.removalPolicy ?? props.removalPolicy }
-          : storeProps.replicationGroupProps,
+        removalPolicy: given ? storeProps.removalPolicy : (storeProps.removalPolicy ?? props.removalPolicy),
       });
     });
     this.vpc = parts.vpc;

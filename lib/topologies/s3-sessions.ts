@@ -55,11 +55,10 @@ export class S3Sessions extends Construct implements ec2.IConnectable {
     super(scope, id);
     const storeProps = props.storeProps ?? {};
     const parts = buildIamStoreTopology(this, props, (storeId) => {
-      // The removal policy reaches the bucket this store creates, not a given one.
-      const own = !storeProps.existingBucket && props.removalPolicy !== undefined;
+      // The removal policy reaches the bucket this store creates (a given one keeps its own: the store refuses one then).
       return new S3SessionStore(this, storeId, {
         ...storeProps,
-        bucketProps: own ? { ...storeProps.bucketProps, removalPolicy: storeProps.bucketProps?.removalPolicy ?? props.removalPolicy } : storeProps.bucketProps,
+        removalPolicy: storeProps.existingBucket ? storeProps.removalPolicy : (storeProps.removalPolicy ?? props.removalPolicy),
       });
     });
     this.store = parts.store;
