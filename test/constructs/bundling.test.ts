@@ -105,7 +105,7 @@ describe('prebuilt bundles (what the package ships; constructs take them as they
     expect(probe.stdout).toBe(files.map(() => 'function').join(','));
   });
 
-  test('the memory handler answers GET /healthz; the redis one refuses another store (only its own is in it)', () => {
+  test('the memory handler answers GET /healthz; the redis one refuses another store (only its own, and the core\'s memory store, are in it)', () => {
     const event = JSON.stringify({ version: '2.0', rawPath: '/healthz', headers: {}, requestContext: { http: { method: 'GET', path: '/healthz' }, stage: '$default', requestId: 'r' }, isBase64Encoded: false });
     const invoke = (store: string, env: Record<string, string>) =>
       spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(bundlesDir(), `http-api-${store}`, 'index.js'))}).handler(${event}).then((r) => process.stdout.write(String(r.statusCode)), (e) => process.stdout.write('threw: ' + e.message))`], {
@@ -115,7 +115,7 @@ describe('prebuilt bundles (what the package ships; constructs take them as they
         timeout: 30_000,
       });
     expect(invoke('memory', { SESSION_STORE: 'memory' }).stdout).toBe('200');
-    const other = invoke('redis', { SESSION_STORE: 'memory' });
+    const other = invoke('redis', { SESSION_STORE: 'dynamodb', SESSION_TABLE: 'sessions' });
     expect(other.stdout).toMatch(/500$/);
     expect(`${other.stdout}${other.stderr}`).toMatch(/not available in this runtime build \(bundled for redis\)/);
   });
