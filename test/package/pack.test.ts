@@ -24,6 +24,7 @@ import * as esbuild from 'esbuild';
 import { INSTANCE_HEALTH_CHECK, LOCAL_HEALTH_WAIT_SECONDS } from '../../lib/compute/health-check';
 import { ConsumerApp, installedVersion, packRepository, parseSynth, REPO_ROOT, SynthesizedStack, synthScript } from '../support/consumer-app';
 import { freePort } from '../support/ports';
+import { PUBLIC_API } from './public-api';
 import { RedisServer } from '../support/redis-server';
 
 /** The oldest aws-cdk-lib the library supports; package.json's peer range starts here. */
@@ -121,6 +122,13 @@ describe(`a CDK app with aws-cdk-lib ${installedVersion('aws-cdk-lib')}, constru
     const pkgDir = path.join(app.dir, 'node_modules', 'cdk-sessions');
     expect(fs.existsSync(path.join(pkgDir, 'bundles', 'http-api-redis', 'index.js'))).toBe(true);
     expect(fs.readdirSync(path.join(pkgDir, 'bundles')).filter((f) => !fs.statSync(path.join(pkgDir, 'bundles', f)).isDirectory())).toEqual([]);
+  });
+
+  test("the installed package's root exports exactly the public API's values (classes, enums, constants)", () => {
+    const r = app.node(app.write('.exports.js', "process.stdout.write(JSON.stringify(Object.keys(require('cdk-sessions')).sort()));\n"));
+    expect(r.stderr).toBe('');
+    const values = Object.keys(PUBLIC_API).filter((n) => PUBLIC_API[n] !== 'interface');
+    expect(JSON.parse(r.stdout)).toEqual(values.sort());
   });
 
   test('synthesizes every topology from the prebuilt bundles, without esbuild or Docker', () => {
