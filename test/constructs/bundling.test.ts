@@ -4,8 +4,9 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { STORE_KINDS, StoreKind } from '../../lambda/session/env';
-import { bundleInstanceServer, INSTANCE_SERVER_FILE, SessionApi } from '../../lib/compute';
-import { bundlesDir, PREBUILT_BUNDLES, prebuiltBundleDir, PrebuiltBundle } from '../../lib/compute/bundles';
+import { SessionApi } from '../../lib/compute';
+import { bundlesDir, INSTANCE_SERVER_FILE, PREBUILT_BUNDLES, prebuiltBundleDir, PrebuiltBundle } from '../../lib/compute/bundles';
+import { bundleInstanceServer } from '../../lib/compute/runtime-assets';
 import { buildBundle, isStale } from '../../scripts/build-bundles';
 import { freePort, waitForPort } from '../support/ports';
 import { FakeStore } from './compute/fake-store';
@@ -115,6 +116,7 @@ describe('prebuilt bundles (what the package ships; constructs take them as they
         timeout: 30_000,
       });
     expect(invoke('memory', { SESSION_STORE: 'memory' }).stdout).toBe('200');
+    // Memory is in every build; another store than the bundle's is not.
     const other = invoke('redis', { SESSION_STORE: 'dynamodb', SESSION_TABLE: 'sessions' });
     expect(other.stdout).toMatch(/500$/);
     expect(`${other.stdout}${other.stderr}`).toMatch(/not available in this runtime build \(bundled for redis\)/);
