@@ -1,0 +1,25 @@
+/**
+ * The README's marked examples: a ```ts block right after `<!-- example: <name> -->`. The README
+ * is their only copy; the tests compile (and synthesize) them from there.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const README = join(__dirname, '..', '..', 'README.md');
+
+/** Every marked example of `markdown`, by name. */
+export function readmeExamples(markdown: string = readFileSync(README, 'utf8')): Map<string, string> {
+  const examples = new Map<string, string>();
+  for (const m of markdown.matchAll(/<!-- example: ([\w-]+) -->\s*\n```ts\n([\s\S]*?)\n```/g)) {
+    if (examples.has(m[1])) throw new Error(`README.md: example "${m[1]}" is marked twice`);
+    examples.set(m[1], `${m[2]}\n`);
+  }
+  return examples;
+}
+
+/** The example named `name`; throws (naming the marker) when README has none. */
+export function readmeExample(name: string, markdown?: string): string {
+  const source = readmeExamples(markdown).get(name);
+  if (source === undefined) throw new Error(`README.md has no \`<!-- example: ${name} -->\` followed by a \`\`\`ts block`);
+  return source;
+}
