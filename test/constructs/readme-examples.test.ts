@@ -1,11 +1,12 @@
 /**
- * The README's "Add sessions to your app", CDK side: the ```ts block after
- * `<!-- example: cdk-side -->` in README.md itself.
+ * The README's CDK examples, read from README.md itself:
  *
- * - It type-checks, strict, with `cdk-sessions` resolved to this library (lib/index.ts) and
- *   aws-cdk-lib and constructs from this repository.
- * - It synthesizes: the test gives it what a team's stack has (its VPC, a certificate, a Lambda
- *   function and a Fargate service in that VPC) and checks what the README says `connect()` does.
+ * - "Add sessions to your app", CDK side (the ```ts block after `<!-- example: cdk-side -->`):
+ *   type-checks, strict, with `cdk-sessions` resolved to this library (lib/index.ts) and
+ *   aws-cdk-lib and constructs from this repository; and synthesizes: the test gives it what a
+ *   team's stack has (its VPC, a certificate, a Lambda function and a Fargate service in that VPC)
+ *   and checks what the README says `connect()` does.
+ * - each topology's snippet (`cdk-*`): type-checks in a reader's stack (`stack`, `vpc`, … declared).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,10 +26,13 @@ const ROOT = path.resolve(__dirname, '..', '..');
 /** The last program: the next one reuses its unchanged files (the library, aws-cdk-lib), which halves the second check. */
 let previous: ts.Program | undefined;
 
-/** tsc diagnostics of `source` as `<dir>/<name>.ts` with `cdk-sessions` mapped to lib/; [] when it compiles. */
-function typecheck(dir: string, name: string, source: string): string[] {
-  const file = path.join(dir, `${name}.ts`);
-  fs.writeFileSync(file, source);
+/** tsc diagnostics of each source as `<dir>/<name>.ts`, one program, `cdk-sessions` mapped to lib/; [] when they compile. */
+function typecheck(dir: string, sources: { [name: string]: string }): string[] {
+  const files = Object.entries(sources).map(([name, source]) => {
+    const file = path.join(dir, `${name}.ts`);
+    fs.writeFileSync(file, source);
+    return file;
+  });
   const options: ts.CompilerOptions = {
     strict: true,
     noImplicitReturns: true,
@@ -42,10 +46,24 @@ function typecheck(dir: string, name: string, source: string): string[] {
     typeRoots: [path.join(ROOT, 'node_modules', '@types')],
     paths: { 'cdk-sessions': [path.join(ROOT, 'lib', 'index.ts')] },
   };
-  const program = ts.createProgram([file], options, ts.createCompilerHost(options), previous);
+  const program = ts.createProgram(files, options, ts.createCompilerHost(options), previous);
   previous = program;
   return ts.getPreEmitDiagnostics(program).map((d) => `${d.file ? path.relative(dir, d.file.fileName) : ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
 }
+
+/**
+ * What the README's short construct snippets (`cdk-*` besides `cdk-side`) take as given, as a
+ * reader's stack has them: `stack`, `vpc`, `certificate`, and two Lambda functions.
+ */
+const SNIPPET_SCOPE = [
+  "declare const stack: import('aws-cdk-lib').Stack;",
+  "declare const vpc: import('aws-cdk-lib/aws-ec2').IVpc;",
+  "declare const certificate: import('aws-cdk-lib/aws-certificatemanager').ICertificate;",
+  "declare const loginFunction: import('aws-cdk-lib/aws-lambda').Function;",
+  "declare const apiFunction: import('aws-cdk-lib/aws-lambda').Function;",
+  'export {};',
+  '',
+].join('\n');
 
 /** Runs the example as CommonJS in this process, `cdk-sessions` being this library; returns its exports. */
 function load(source: string): Record<string, unknown> {
@@ -56,7 +74,7 @@ function load(source: string): Record<string, unknown> {
   return module.exports;
 }
 
-describe('README: Add sessions to your app, CDK side', () => {
+describe('README: the CDK examples', () => {
   let dir: string;
   let cwd: string;
   beforeAll(() => {
@@ -78,13 +96,19 @@ describe('README: Add sessions to your app, CDK side', () => {
   });
 
   test('type-checks (strict) against the library', () => {
-    expect(typecheck(dir, 'cdk-side', readmeExample('cdk-side'))).toEqual([]);
+    expect(typecheck(dir, { 'cdk-side': readmeExample('cdk-side') })).toEqual([]);
   }, 120_000);
 
   test('and the check can fail: a prop the topology does not have is a compile error', () => {
     const broken = readmeExample('cdk-side').replace('certificate, //', 'existingVpc: vpc, certificate, //');
     expect(broken).not.toEqual(readmeExample('cdk-side'));
-    expect(typecheck(dir, 'broken', broken).join('\n')).toMatch(/existingVpc/);
+    expect(typecheck(dir, { broken }).join('\n')).toMatch(/existingVpc/);
+  }, 120_000);
+
+  test("every topology's snippet (marked cdk-*) type-checks in a reader's stack", () => {
+    const snippets = Object.fromEntries([...readmeExamples()].filter(([name]) => name.startsWith('cdk-') && name !== 'cdk-side').map(([name, source]) => [name, SNIPPET_SCOPE + source]));
+    expect(Object.keys(snippets).sort()).toEqual(['cdk-dynamodb', 'cdk-jwt', 'cdk-memcached', 'cdk-postgres', 'cdk-redis', 'cdk-s3', 'cdk-sticky']);
+    expect(typecheck(dir, snippets)).toEqual([]);
   }, 120_000);
 
   test("synthesizes in a team's stack: the function and the service get the environment, the grants and the cache port; the team's VPC gets no endpoint", () => {
