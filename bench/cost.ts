@@ -53,6 +53,7 @@ import { REVOCATION_TABLE, startDenylistDynalite } from '../test/support/jwt-den
 import { MemcachedServer } from '../test/support/memcached-server';
 import { ThrowawayDatabase } from '../test/support/postgres';
 import { RedisServer } from '../test/support/redis-server';
+import { replaceReadmeBlock } from '../test/support/readme';
 import { startS3rver } from '../test/support/s3rver';
 import { countingProxy, meterDynamoDb, meterS3, newDynamoDbUnits, newS3Requests, type DynamoDbUnits, type S3Requests, type WireBytes } from './cost-meters';
 
@@ -860,20 +861,6 @@ function readmeColumn(rows: readonly Row[]): string {
 /** The README's generated cost blocks: `<!-- cost:<name>:begin -->` … `<!-- cost:<name>:end -->`. */
 export const README_COST_BLOCKS = ['topologies', 'units'] as const;
 
-/**
- * `readme` with the block between `<!-- cost:<name>:begin -->` and `<!-- cost:<name>:end -->`
- * replaced by `content` (markers kept). Throws when the markers are missing or out of order, so a
- * README edit that drops them is noticed instead of silently not updated.
- */
-export function replaceReadmeBlock(readme: string, name: string, content: string): string {
-  const begin = `<!-- cost:${name}:begin -->`;
-  const end = `<!-- cost:${name}:end -->`;
-  const i = readme.indexOf(begin);
-  const j = readme.indexOf(end);
-  if (i < 0 || j < i || readme.indexOf(begin, i + 1) >= 0) throw new Error(`README.md: expected one ${begin} … ${end} pair`);
-  return `${readme.slice(0, i + begin.length)}\n${content.trim()}\n${readme.slice(j)}`;
-}
-
 /** The rows of the README's blocks: our stores at the deployed defaults, and the two express-session baselines. */
 function readmeRows(rows: readonly Row[]): { topologies: string; units: string } {
   const usd = (n: number) => `$${n >= 0.1 ? n.toFixed(2) : n.toPrecision(2)}`;
@@ -954,7 +941,7 @@ export async function main(): Promise<Row[]> {
     const readmeFile = join(__dirname, '..', 'README.md');
     const blocks = readmeRows(rows);
     let readme = readFileSync(readmeFile, 'utf8');
-    for (const name of README_COST_BLOCKS) readme = replaceReadmeBlock(readme, name, blocks[name]);
+    for (const name of README_COST_BLOCKS) readme = replaceReadmeBlock(readme, `cost:${name}`, blocks[name]);
     writeFileSync(readmeFile, readme);
     console.log(`(README.md cost blocks rewritten: ${README_COST_BLOCKS.join(', ')})`);
   }

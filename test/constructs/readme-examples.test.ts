@@ -18,7 +18,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as ts from 'typescript';
-import { readmeExample, readmeExamples } from '../support/readme';
+import { README, readmeExample, readmeExamples, replaceReadmeBlock } from '../support/readme';
 import { newApp } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -172,4 +172,24 @@ describe('README: the CDK examples', () => {
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, Certificates: [{ CertificateArn: certificate.certificateArn }] });
     expect(sessions.url).toMatch(/^https:\/\//);
   }, 120_000);
+});
+
+describe("README: the generated cost tables (npm run bench -- cost --readme)", () => {
+  test('replaceReadmeBlock swaps only what is between its markers, and refuses missing or doubled markers', () => {
+    const doc = 'a\n<!-- x:begin -->\nold\n<!-- x:end -->\nb\n';
+    expect(replaceReadmeBlock(doc, 'x', '| new |\n')).toBe('a\n<!-- x:begin -->\n| new |\n<!-- x:end -->\nb\n');
+    expect(() => replaceReadmeBlock(doc, 'y', 'z')).toThrow(/y:begin/);
+    expect(() => replaceReadmeBlock(doc + doc, 'x', 'z')).toThrow(/expected one/);
+  });
+
+  test('README holds each cost block once, filled by the benchmark (its command, a table)', () => {
+    const readme = fs.readFileSync(README, 'utf8');
+    for (const name of ['topologies', 'units']) {
+      const block = readme.split(`<!-- cost:${name}:begin -->`);
+      expect(block).toHaveLength(2);
+      const body = block[1].split(`<!-- cost:${name}:end -->`)[0];
+      expect(body).toMatch(/^`npm run bench -- cost --readme`, \d{4}-\d\d-\d\dT/m);
+      expect(body).toMatch(/^\| .*\$\d/m);
+    }
+  });
 });

@@ -23,3 +23,17 @@ export function readmeExample(name: string, markdown?: string): string {
   if (source === undefined) throw new Error(`README.md has no \`<!-- example: ${name} -->\` followed by a \`\`\`ts block`);
   return source;
 }
+
+/**
+ * `readme` with the block between `<!-- <name>:begin -->` and `<!-- <name>:end -->`
+ * replaced by `content` (markers kept). Throws when the markers are missing or out of order, so a
+ * README edit that drops them is noticed instead of silently not updated.
+ */
+export function replaceReadmeBlock(readme: string, name: string, content: string): string {
+  const begin = `<!-- ${name}:begin -->`;
+  const end = `<!-- ${name}:end -->`;
+  const i = readme.indexOf(begin);
+  const j = readme.indexOf(end);
+  if (i < 0 || j < i || readme.indexOf(begin, i + 1) >= 0) throw new Error(`README.md: expected one ${begin} … ${end} pair`);
+  return `${readme.slice(0, i + begin.length)}\n${content.trim()}\n${readme.slice(j)}`;
+}
