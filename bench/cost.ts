@@ -26,6 +26,8 @@
  *   and the revocation write at logout. 8 KB does not fit a JWT cookie (413): n/a.
  *
  * Prints one table, and a markdown block for the README, also written to bench/results/cost.md.
+ * `npm run bench -- cost --readme` also rewrites README.md's two generated blocks
+ * (`<!-- cost:topologies:begin -->` and `<!-- cost:units:begin -->` … `end`) from this run.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -51,6 +53,7 @@ import { REVOCATION_TABLE, startDenylistDynalite } from '../test/support/jwt-den
 import { MemcachedServer } from '../test/support/memcached-server';
 import { ThrowawayDatabase } from '../test/support/postgres';
 import { RedisServer } from '../test/support/redis-server';
+import { replaceReadmeBlock } from '../test/support/readme';
 import { startS3rver } from '../test/support/s3rver';
 import { countingProxy, meterDynamoDb, meterS3, newDynamoDbUnits, newS3Requests, type DynamoDbUnits, type S3Requests, type WireBytes } from './cost-meters';
 
@@ -819,13 +822,18 @@ function render(rows: readonly Row[]): { console: string; markdown: string } {
   }
   lines.push('| memory (sticky) | any | n/a | n/a | n/a | n/a | n/a: no store to bill; the instances are the cost | n/a | — |');
   const table = lines.join('\n');
-  const preface = [
+  const preface = mixText();
+  return { console: table, markdown: `${preface}\n\n${table}\n\n${readmeColumn(rows)}\n` };
+}
+
+/** The mix, the prices and the formula, as printed above the tables. */
+function mixText(): string {
+  return [
     `Mix per session (a visit): 1 create (login), ${MIX.requests - MIX.modifyAt.length} reads, ${MIX.modifyAt.length} modifies (cart appends, requests ${MIX.modifyAt.join(' and ')}), 1 logout; a request every ${MIX.spacingS} s, idle timeout ${MIX.idleS / 60} min (so the stores that slide at most once per half idle window slide once, ${MIX.idleS / 2 / 60} min after the last write); ${SESSIONS} sessions per size.`,
     `Prices: ${PRICES.region} on-demand list prices read ${PRICES.readOn} (bench/cost.ts, PRICES). $ per million requests = Σ units per request × unit price × 10^6;`,
     'node-based rows = node-hours per million requests at full CPU (10^6 ÷ (req/s per core × cores used × 3600); req/s per core = requests ÷ the server process\'s own CPU seconds over the mix) × nodes × $ per node-hour. t4g nodes sustain 20 % of each vCPU without burst credits: at that baseline, multiply those rows by 5.',
     'R/W = DynamoDB read/write request units (ReturnConsumedCapacity as dynalite reports it; failed conditional writes counted at the item size sent). ECPU = max(commands, KB on the wire) per operation.',
   ].join('\n');
-  return { console: table, markdown: `${preface}\n\n${table}\n\n${readmeColumn(rows)}\n` };
 }
 
 /** README "Which topology should you use?": one line per topology, its $ per million requests at the mix, with the formula and units behind it. */
@@ -850,6 +858,63 @@ function readmeColumn(rows: readonly Row[]): string {
   return lines.join('\n');
 }
 
+/** The README's generated cost blocks: `<!-- cost:<name>:begin -->` … `<!-- cost:<name>:end -->`. */
+export const README_COST_BLOCKS = ['topologies', 'units'] as const;
+
+/** The rows of the README's blocks: our stores at the deployed defaults, and the two express-session baselines. */
+function readmeRows(rows: readonly Row[]): { topologies: string; units: string } {
+  const usd = (n: number) => `$${n >= 0.1 ? n.toFixed(2) : n.toPrecision(2)}`;
+  const find = (name: string, size: number) => rows.find((r) => r.name === name && r.size === size);
+  const jwtDefault = rows.find((r) => r.kind === 'jwt' && r.name.includes('the default'))?.name;
+  const cell = (r: Row | undefined) => (r === undefined ? 'n/a' : r.prices.map(([label, v]) => `${usd(v)} (${label})`).join('<br>') || 'n/a');
+  const formula = (r: Row | undefined) => r?.prices.map(([, , f]) => f).join('<br>') ?? '—';
+  // The lab's topology names (README "Which topology should you use?"), and the bench row of each.
+  const topologies: Array<[string, string | undefined]> = [
+    ['sticky-memory', undefined],
+    ['redis', 'redis (ours)'],
+    ['dynamodb', 'dynamodb (ours)'],
+    ['s3', 's3 (ours)'],
+    ['memcached', 'memcached (ours)'],
+    ['postgres', 'postgres (ours)'],
+    ['jwt (denylist on dynamodb)', jwtDefault],
+    ['jwt (no denylist)', undefined],
+  ];
+  const t = [
+    '| topology | $ per million requests, 1 KB session | $ per million requests, 8 KB session | units per request (1 KB) × unit price |',
+    '| --- | --- | --- | --- |',
+  ];
+  for (const [topology, name] of topologies) {
+    if (name === undefined) {
+      t.push(topology === 'sticky-memory' ? `| ${topology} | n/a: no store; the instances are the cost | n/a | — |` : `| ${topology} | $0: no store read (logout does not revoke) | n/a | — |`);
+      continue;
+    }
+    const one = find(name, 1024);
+    const eight = find(name, 8192);
+    t.push(`| ${topology} | ${cell(one)} | ${eight === undefined ? 'n/a (a JWT cookie holds 4 KB)' : cell(eight)} | ${formula(one)} |`);
+  }
+  const u = ['| store | session | create | read | modify | logout | units per request | $ per million requests |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
+  for (const r of rows) {
+    // The README describes the stores as they are: no rows of an earlier version of a store.
+    if (r.name.includes('before')) continue;
+    const mixUnits =
+      r.kind === 'dynamodb' || r.kind === 'jwt'
+        ? `${fmt(r.perRequest.rru)} RRU + ${fmt(r.perRequest.wru)} WRU`
+        : r.kind === 's3'
+          ? `${fmt(r.perRequest.s3Tier1)} PUT + ${fmt(r.perRequest.s3Tier2)} GET`
+          : r.kind === 'redis' || r.kind === 'memcached'
+            ? `${fmt(r.perRequest.ecpu)} ECPU`
+            : r.kind === 'postgres'
+              ? `${r.reqPerS ? Math.round(r.reqPerS) : '?'} req/s per core`
+              : 'n/a';
+    u.push(`| ${r.name} | ${r.size / 1024} KB | ${OPS.map((op) => unitsText(r.kind, r.perOp[op])).join(' | ')} | ${mixUnits} | ${cell(r)} |`);
+  }
+  const stamp = `\`npm run bench -- cost --readme\`, ${new Date().toISOString().slice(0, 16)}Z, node ${process.version}, ${require('node:os').cpus().length} cores; ${PRICES.region} on-demand list prices read ${PRICES.readOn} (\`PRICES\` in bench/cost.ts).`;
+  return {
+    topologies: `${stamp}\n\n${t.join('\n')}`,
+    units: `${stamp}\n\n${mixText()}\n\n${u.join('\n')}`,
+  };
+}
+
 export async function main(): Promise<Row[]> {
   console.log(`\n## cost — billed units and $ per million session requests (${PRICES.region} on-demand, prices read ${PRICES.readOn})`);
   const rows: Row[] = [];
@@ -872,6 +937,14 @@ export async function main(): Promise<Row[]> {
   const file = join(dir, 'cost.md');
   writeFileSync(file, `<!-- written by \`npm run bench -- cost\` on ${new Date().toISOString()}; do not edit by hand -->\n\n${out.markdown}`);
   console.log(`(markdown written to ${file})`);
+  if (process.argv.includes('--readme')) {
+    const readmeFile = join(__dirname, '..', 'README.md');
+    const blocks = readmeRows(rows);
+    let readme = readFileSync(readmeFile, 'utf8');
+    for (const name of README_COST_BLOCKS) readme = replaceReadmeBlock(readme, `cost:${name}`, blocks[name]);
+    writeFileSync(readmeFile, readme);
+    console.log(`(README.md cost blocks rewritten: ${README_COST_BLOCKS.join(', ')})`);
+  }
   return rows;
 }
 

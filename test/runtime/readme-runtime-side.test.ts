@@ -1,19 +1,14 @@
 /**
- * The README's "Add sessions to your app — runtime side" example (test/fixtures/readme/runtime-side.md)
- * type-checks against the BUILT package, resolved through its `exports` as an installed package
- * is, with strict settings and Node 16+ module resolution.
+ * The README's "Add sessions to your app", runtime side (the ```ts block after
+ * `<!-- example: runtime-side -->` in README.md itself), and every other `runtime-*` example there, type-checks against the BUILT package,
+ * resolved through its `exports` as an installed package is, with strict settings and Node 16+
+ * module resolution.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as ts from 'typescript';
 import { buildPackage, type BuiltPackage } from '../../bench/user-bundles';
-
-const ROOT = resolve(__dirname, '../..');
-
-/** The ```ts blocks of a markdown file. */
-function tsBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
-}
+import { readmeExample, readmeExamples } from '../support/readme';
 
 /** tsc diagnostics of `source` compiled as `<pkg.dir>/<name>.ts`, formatted; [] when it compiles. */
 function compile(pkg: BuiltPackage, name: string, source: string, resolution: 'node16' | 'node10' = 'node16'): string[] {
@@ -43,9 +38,15 @@ describe('README runtime-side example', () => {
   afterAll(() => pkg?.dispose());
 
   it('compiles against the built package (cdk-sessions/runtime + cdk-sessions/runtime/redis)', () => {
-    const blocks = tsBlocks(readFileSync(join(ROOT, 'test/fixtures/readme/runtime-side.md'), 'utf8'));
-    expect(blocks.length).toBeGreaterThan(0);
-    blocks.forEach((b, i) => expect(compile(pkg, `readme-runtime-${i}`, b)).toEqual([]));
+    const source = readmeExample('runtime-side');
+    expect(source).toMatch(/from 'cdk-sessions\/runtime\/redis'/);
+    expect(compile(pkg, 'readme-runtime-side', source)).toEqual([]);
+  }, 60_000);
+
+  it("every other runtime example of the README (marked runtime-*) compiles too", () => {
+    const others = [...readmeExamples()].filter(([name]) => name.startsWith('runtime-') && name !== 'runtime-side');
+    expect(others.map(([name]) => name)).toContain('runtime-manager');
+    for (const [name, source] of others) expect({ name, diagnostics: compile(pkg, `readme-${name}`, source) }).toEqual({ name, diagnostics: [] });
   }, 60_000);
 
   it('a project on the older node10 resolution finds every runtime subpath\'s types through typesVersions', () => {
