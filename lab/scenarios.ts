@@ -233,7 +233,7 @@ async function withCluster<T>(ctx: ScenarioContext, opts: { instances?: number; 
 }
 
 /**
- * Logout, then replay the old cookie through the load balancer until it is refused
+ * Use the cookie on every instance, log out, then replay the old cookie through the load balancer until it is refused
  * `2 × instances` times in a row (every instance saw it), within `windowMs`.
  * Returns ms from the logout's answer to the last time the old cookie was still accepted (0 when never).
  */
@@ -243,6 +243,9 @@ export async function revocationDelay(port: number, windowMs = 2000, instances =
   try {
     if ((await u.login()).status !== 200) return 'login failed';
     const oldCookie = u.client.cookieHeader;
+    // The worst case: every instance has just accepted the cookie (and may have cached that it
+    // was not revoked: SESSION_REVOCATION_CACHE_MS), then the user logs out through one of them.
+    for (let i = 0; i < 2 * instances; i++) await u.client.get('/session', { cookie: oldCookie });
     const out = await u.client.post('/logout');
     if (out.status !== 204) return `logout answered ${out.status}`;
     const t0 = performance.now();

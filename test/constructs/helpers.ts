@@ -5,6 +5,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../../lib/core/session-store';
 import { PropsValidationError } from '../../lib/core/validate';
@@ -302,4 +303,23 @@ export function expectElastiCacheSafeGenerator(gen: Record<string, unknown>): vo
   const length = (gen.PasswordLength as number | undefined) ?? 32; // Secrets Manager's default length
   expect(length).toBeGreaterThanOrEqual(16);
   expect(length).toBeLessThanOrEqual(128);
+}
+
+// ---- a team's own consumers -------------------------------------------------------------------
+
+/** A team's own Lambda function (inline code, nothing to bundle), in `vpc` when given. */
+export function userFunction(stack: Stack, id: string, vpc?: ec2.IVpc): lambda.Function {
+  return new lambda.Function(stack, id, {
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+    vpc,
+  });
+}
+
+/** The environment variables of the function whose logical id starts with `logicalIdPrefix`. */
+export function envOf(template: Template, logicalIdPrefix: string): Record<string, unknown> {
+  const fns = template.findResources('AWS::Lambda::Function');
+  const id = Object.keys(fns).find((k) => k.startsWith(logicalIdPrefix))!;
+  return fns[id].Properties.Environment.Variables;
 }

@@ -1,27 +1,10 @@
 import { Template, Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { Stack } from 'aws-cdk-lib';
 import { SessionConsumer } from '../../../lib/core/consumer';
 import { DynamoDbSessionStore } from '../../../lib/stores/dynamodb-session-store';
 import { RedisSessionStore } from '../../../lib/stores/redis-session-store';
-import { newStack } from '../helpers';
-
-function userFunction(stack: Stack, id: string, vpc?: ec2.IVpc): lambda.Function {
-  return new lambda.Function(stack, id, {
-    runtime: lambda.Runtime.NODEJS_24_X,
-    handler: 'index.handler',
-    code: lambda.Code.fromInline('exports.handler = async () => ({})'),
-    vpc,
-  });
-}
-
-function envOf(template: Template, logicalIdPrefix: string): Record<string, unknown> {
-  const fns = template.findResources('AWS::Lambda::Function');
-  const id = Object.keys(fns).find((k) => k.startsWith(logicalIdPrefix))!;
-  return fns[id].Properties.Environment.Variables;
-}
+import { newStack, envOf, userFunction } from '../helpers';
 
 describe('connect(): one call wires a consumer', () => {
   test('two Lambda functions on one DynamoDB store share one cookie secret and get the whole environment', () => {

@@ -10,16 +10,7 @@ import { SessionConsumer } from '../../../lib/core/consumer';
 import { PropsValidationError } from '../../../lib/core/validate';
 import { DynamoDbSessionStore } from '../../../lib/stores/dynamodb-session-store';
 import { RedisSessionStore } from '../../../lib/stores/redis-session-store';
-import { newStack, newVpc, policyStatements, thrownMessage } from '../helpers';
-
-function userFunction(stack: Stack, id: string, vpc?: ec2.IVpc): lambda.Function {
-  return new lambda.Function(stack, id, {
-    runtime: lambda.Runtime.NODEJS_24_X,
-    handler: 'index.handler',
-    code: lambda.Code.fromInline('exports.handler = async () => ({})'),
-    vpc,
-  });
-}
+import { newStack, newVpc, policyStatements, thrownMessage, userFunction } from '../helpers';
 
 function taskDefinition(stack: Stack, id = 'Task'): ecs.FargateTaskDefinition {
   const td = new ecs.FargateTaskDefinition(stack, id);

@@ -9,27 +9,11 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { DynamoDbSessions, JwtSessions, MemcachedSessions, RdsSessions, RedisSessions, S3Sessions, StickySessions } from '../../../lib';
 import { SessionConsumer } from '../../../lib/core/consumer';
-import { expectProblems, expectSourcesFrom, ingressRules, ingressSources, newVpc, secretsEndpointSources, topologyStack } from '../helpers';
-
-function userFunction(stack: Stack, id: string, vpc?: ec2.IVpc): lambda.Function {
-  return new lambda.Function(stack, id, {
-    runtime: lambda.Runtime.NODEJS_24_X,
-    handler: 'index.handler',
-    code: lambda.Code.fromInline('exports.handler = async () => ({})'),
-    vpc,
-  });
-}
-
-function envOf(template: Template, logicalIdPrefix: string): Record<string, unknown> {
-  const fns = template.findResources('AWS::Lambda::Function');
-  const id = Object.keys(fns).find((k) => k.startsWith(logicalIdPrefix))!;
-  return fns[id].Properties.Environment.Variables;
-}
+import { expectProblems, expectSourcesFrom, ingressRules, ingressSources, newVpc, secretsEndpointSources, topologyStack, envOf, userFunction } from '../helpers';
 
 const cert = (stack: Stack) => acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:111111111111:certificate/abc');
 
