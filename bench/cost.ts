@@ -426,9 +426,13 @@ function jwtTarget(cacheMs: number): Target {
   };
 }
 
-const TARGETS: Target[] = [
-  {
-    name: 'dynamodb (ours)',
+/**
+ * Our SessionManager on `servers` DynamoDB stores (taken in turn, as behind a balancer without
+ * stickiness) over one metered client of an active dynalite.
+ */
+function oursOnDynamoDb(name: string, servers: number, makeStore: (client: DynamoDBClient, table: string) => SessionStore): Target {
+  return {
+    name,
     kind: 'dynamodb',
     ours: true,
     start: async () => {
@@ -436,30 +440,7 @@ const TARGETS: Target[] = [
       const client = dyn.client();
       const units = newDynamoDbUnits();
       meterDynamoDb(client, units);
-      const store = new DynamoDbStore({ table: dyn.table, client });
-      const clock = fixedClock();
-      return {
-        visit: oursOn(store, clock),
-        meter: dynamoMeter(units),
-        advance: (ms) => void (clock.now += ms),
-        stop: async () => {
-          await store.close();
-          client.destroy();
-          await dyn.close();
-        },
-      };
-    },
-  },
-  {
-    name: 'dynamodb (ours, 3 servers in turn: no stickiness)',
-    kind: 'dynamodb',
-    ours: true,
-    start: async () => {
-      const dyn = await startActiveDynalite();
-      const client = dyn.client();
-      const units = newDynamoDbUnits();
-      meterDynamoDb(client, units);
-      const stores = [1, 2, 3].map(() => new DynamoDbStore({ table: dyn.table, client }));
+      const stores = Array.from({ length: servers }, () => makeStore(client, dyn.table));
       const clock = fixedClock();
       return {
         visit: oursOn(stores, clock),
@@ -472,30 +453,13 @@ const TARGETS: Target[] = [
         },
       };
     },
-  },
-  {
-    name: 'dynamodb (ours before issue 18: UpdateItem reads)',
-    kind: 'dynamodb',
-    ours: true,
-    start: async () => {
-      const dyn = await startActiveDynalite();
-      const client = dyn.client();
-      const units = newDynamoDbUnits();
-      meterDynamoDb(client, units);
-      const store = new DynamoDbStoreBefore(client, dyn.table);
-      const clock = fixedClock();
-      return {
-        visit: oursOn(store, clock),
-        meter: dynamoMeter(units),
-        advance: (ms) => void (clock.now += ms),
-        stop: async () => {
-          await store.close();
-          client.destroy();
-          await dyn.close();
-        },
-      };
-    },
-  },
+  };
+}
+
+const TARGETS: Target[] = [
+  oursOnDynamoDb('dynamodb (ours)', 1, (client, table) => new DynamoDbStore({ table, client })),
+  oursOnDynamoDb('dynamodb (ours, 3 servers in turn: no stickiness)', 3, (client, table) => new DynamoDbStore({ table, client })),
+  oursOnDynamoDb('dynamodb (ours before issue 18: UpdateItem reads)', 1, (client, table) => new DynamoDbStoreBefore(client, table)),
   {
     name: 'connect-dynamodb (express-session)',
     kind: 'dynamodb',
