@@ -155,16 +155,27 @@ function undocumented(struct: JsiiType): string[] {
 }
 
 describe('jsii-pacmak --code-only', () => {
+  let out: string;
+  beforeAll(() => {
+    out = path.join(dir, 'dist-jsii');
+    run(process.execPath, [BIN('jsii-pacmak', 'jsii-pacmak'), '--code-only', '--no-npmignore', '--targets', 'python', 'java', 'dotnet', 'go', '-o', out], { cwd: dir, env: ENV });
+  }, 300_000);
+
   test('writes the Python sources: a module cdk_sessions with RedisSessions and RedisSessionStore', () => {
-    const out = path.join(dir, 'dist-jsii');
-    run(process.execPath, [BIN('jsii-pacmak', 'jsii-pacmak'), '--code-only', '--no-npmignore', '--targets', 'python', '-o', out], { cwd: dir, env: ENV });
     const init = fs.readFileSync(path.join(out, 'python', 'src', 'cdk_sessions', '__init__.py'), 'utf8');
     expect(init).toMatch(/^class RedisSessions\(\s*_constructs_\w+\.Construct,\s*metaclass=jsii\.JSIIMeta,\s*jsii_type="cdk-sessions\.RedisSessions"/m);
     expect(init).toMatch(/^class RedisSessionStore\(\s*_constructs_\w+\.Construct,/m);
     expect(init).toMatch(/^class RedisSessionsProps\(VpcStoreTopologyProps\):/m);
     expect(init).toMatch(/^class SessionStoreKind\(enum\.Enum\):/m);
-    expect(fs.readdirSync(path.join(out, 'python', 'src', 'cdk_sessions', '_jsii'))).toContain('cdk-sessions@0.1.0.jsii.tgz'.replace('0.1.0', assemblyVersion()));
-  }, 300_000);
+    expect(fs.readdirSync(path.join(out, 'python', 'src', 'cdk_sessions', '_jsii'))).toContain(`cdk-sessions@${assemblyVersion()}.jsii.tgz`);
+  });
+
+  test('writes the Java, .NET and Go sources of RedisSessions under the configured names', () => {
+    expect(fs.readFileSync(path.join(out, 'java', 'src', 'main', 'java', 'io', 'github', 'cdksessions', 'RedisSessions.java'), 'utf8')).toMatch(/^public class RedisSessions extends software\.constructs\.Construct/m);
+    expect(fs.readFileSync(path.join(out, 'dotnet', 'CdkSessions', 'CdkSessions', 'RedisSessions.cs'), 'utf8')).toMatch(/^namespace CdkSessions$/m);
+    expect(fs.readFileSync(path.join(out, 'go', 'cdksessions', 'go.mod'), 'utf8')).toMatch(/^module github\.com\/cdk-sessions\/cdk-sessions-go\/cdksessions$/m);
+    expect(fs.existsSync(path.join(out, 'go', 'cdksessions', 'RedisSessions.go'))).toBe(true);
+  });
 });
 
 function assemblyVersion(): string {
