@@ -30,6 +30,7 @@ export {
   ReplicationGroupEngine,
   RevocationCheck,
   S3SessionStore,
+  SessionStoreDefaults,
 } from './stores';
 export type {
   DynamoDbSessionStoreProps,
@@ -37,11 +38,14 @@ export type {
   MemcachedCacheAttributes,
   MemcachedMetricOptions,
   MemcachedServerlessOptions,
+  MemcachedSessionStoreOptions,
   MemcachedSessionStoreProps,
+  PostgresSessionStoreOptions,
   PostgresSessionStoreProps,
   RedisCacheAttributes,
   RedisServerlessOptions,
   RedisSessionStoreAttributes,
+  RedisSessionStoreOptions,
   RedisSessionStoreProps,
   ReplicationGroupMetricOptions,
   ReplicationGroupOptions,
@@ -49,7 +53,7 @@ export type {
   S3SessionStoreProps,
   SessionTableOptions,
 } from './stores';
-/** Store defaults and the key schema of tables you bring yourself (documented on the props). */
+/** Store defaults and the key schema of tables you bring yourself (documented on the props); in every language as `SessionStoreDefaults`. */
 export {
   DEFAULT_AURORA_POSTGRES_VERSION,
   DEFAULT_MEMCACHED_ENGINE_VERSION,
@@ -85,8 +89,9 @@ export { SessionConsumer } from './core/consumer';
 export type { AutoScalingGroupConsumerOptions, ContainerConsumerOptions, ISessionConsumer, RoleConsumerOptions } from './core/consumer';
 export type { SessionConnectOptions } from './core/connect';
 export type { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from './core/session-store';
-/** The environment variable names `connect()` sets and the runtime reads. */
-export { SessionEnvVars } from '../lambda/session/env';
+/** The environment variable names `connect()` sets and the runtime reads, and the store kinds. */
+export { SessionEnvVars, SessionStoreKind } from './core/session-env';
 
 // ---- Errors -----------------------------------------------------------------------------------
-export { PropsValidationError } from './core/validate';
+/** Tells the error thrown for invalid props apart (jsii carries no class that extends Error). */
+export { PropsValidation } from './core/validate';

@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { STORE_KINDS, StoreKind } from '../../lambda/session/env';
+import { STORE_KINDS, SessionStoreKind } from '../core/session-env';
 
 /**
  * The Node.js major version deployed code runs on: Lambda's `nodejs24.x` and the instances'
@@ -37,7 +37,7 @@ export interface PrebuiltBundle {
   /** File the bundle is written to inside its directory. */
   readonly file: string;
   /** The store kind kept in the bundle (esbuild define `process.env.SESSION_BUNDLE_STORE`); undefined: not store-specific. */
-  readonly store?: StoreKind;
+  readonly store?: SessionStoreKind;
   /** Modules left out of the bundle. */
   readonly external: readonly string[];
 }

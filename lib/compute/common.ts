@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { DEFAULTS, SessionEnvVars } from '../../lambda/session/env';
+import { RUNTIME_DEFAULTS, SessionEnvVars } from '../core/session-env';
 import { LoginPool, loginEnvironment, validateLoginOptions } from './login';
 
 /** Session timing and cookie settings shared by every compute construct. */
@@ -63,8 +63,8 @@ export function validateRuntimeOptions(o: SessionRuntimeOptions): string[] {
   const absolute = seconds(o.absoluteTimeout);
   if (idle !== undefined && (idle < 1 || idle > 365 * 86400)) problems.push(`idleTimeout must be from 1 second to 365 days, got ${idle} s`);
   if (absolute !== undefined && (absolute < 1 || absolute > 365 * 86400)) problems.push(`absoluteTimeout must be from 1 second to 365 days, got ${absolute} s`);
-  const effIdle = idle ?? DEFAULTS.idleTimeoutSeconds;
-  const effAbs = absolute ?? DEFAULTS.absoluteTimeoutSeconds;
+  const effIdle = idle ?? RUNTIME_DEFAULTS.idleTimeoutSeconds;
+  const effAbs = absolute ?? RUNTIME_DEFAULTS.absoluteTimeoutSeconds;
   if (effAbs < effIdle) problems.push(`absoluteTimeout (${effAbs} s) must not be shorter than idleTimeout (${effIdle} s)`);
   for (const key of Object.keys(o.environment ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) problems.push(`environment variable name "${key}" is not a valid name`);
@@ -90,7 +90,7 @@ export function runtimeEnvironment(o: SessionRuntimeOptions, secret: secretsmana
     ...loginEnvironment(login),
     [V.COOKIE_SECRET_ARN]: secret.secretArn,
     [V.COOKIE_SECURE]: secure ? 'true' : 'false',
-    [V.COOKIE_NAME]: o.cookieName ?? DEFAULTS.cookieName,
+    [V.COOKIE_NAME]: o.cookieName ?? RUNTIME_DEFAULTS.cookieName,
   };
   if (o.idleTimeout) env[V.IDLE_TIMEOUT] = String(o.idleTimeout.toSeconds());
   if (o.absoluteTimeout) env[V.ABSOLUTE_TIMEOUT] = String(o.absoluteTimeout.toSeconds());
@@ -99,7 +99,7 @@ export function runtimeEnvironment(o: SessionRuntimeOptions, secret: secretsmana
 
 /** The cookie name as the browser sees it (what an ALB app_cookie must watch). */
 export function wireCookieName(o: SessionRuntimeOptions, secure: boolean): string {
-  const base = o.cookieName ?? DEFAULTS.cookieName;
+  const base = o.cookieName ?? RUNTIME_DEFAULTS.cookieName;
   return secure ? `__Host-${base}` : base;
 }
 

@@ -13,7 +13,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
 import { Construct } from 'constructs';
-import { DEFAULTS, SessionEnvVars } from '../../lambda/session/env';
+import { RUNTIME_DEFAULTS, SessionEnvVars } from '../core/session-env';
 import { acknowledgeGuard } from '../core/guard';
 import { ISessionStore } from '../core/session-store';
 import { validateProps } from '../core/validate';
@@ -238,7 +238,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
     const stickinessCookieName =
       props.stickiness?.type === StickinessType.APPLICATION_COOKIE ? (props.stickiness.cookieName ?? wireCookieName(props, secure)) : undefined;
     const problems = validateFleetProps(props, stickinessCookieName);
-    const port = props.port ?? DEFAULTS.port;
+    const port = props.port ?? RUNTIME_DEFAULTS.port;
     this.vpc = resolveVpc(this, 'Vpc', props, props.removalPolicy);
     this.vpcSubnets = selectComputeSubnets(problems, this.vpc, props.vpcSubnets);
     if (this.vpc.publicSubnets.length === 0) problems.push(`${this.vpc.node.path} has no public subnets: the internet-facing load balancer needs them`);

@@ -5,7 +5,7 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-import { SessionEnvVars } from '../../lambda/session/env';
+import { SessionEnvVars } from '../core/session-env';
 
 /** The user pool and app client a compute construct logs users in through. */
 export interface LoginPool {

@@ -2,7 +2,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
-import { DEFAULTS, SessionEnvVars } from '../../lambda/session/env';
+import { RUNTIME_DEFAULTS, SessionEnvVars } from './session-env';
 import { createCookieSecret, validateRuntimeOptions } from '../compute/common';
 import { loginEnvironment } from '../compute/login';
 import { ISessionConsumer } from './consumer';
@@ -107,10 +107,10 @@ export function connectSessionConsumer(
       : {}),
     [V.COOKIE_SECRET_ARN]: secret.secretArn,
     [V.COOKIE_SECURE]: options.secureCookie === false ? 'false' : 'true',
-    [V.COOKIE_NAME]: options.cookieName ?? DEFAULTS.cookieName,
+    [V.COOKIE_NAME]: options.cookieName ?? RUNTIME_DEFAULTS.cookieName,
     // Always explicit, so that every consumer of these sessions agrees even across runtime versions.
-    [V.IDLE_TIMEOUT]: String(options.idleTimeout?.toSeconds() ?? DEFAULTS.idleTimeoutSeconds),
-    [V.ABSOLUTE_TIMEOUT]: String(options.absoluteTimeout?.toSeconds() ?? DEFAULTS.absoluteTimeoutSeconds),
+    [V.IDLE_TIMEOUT]: String(options.idleTimeout?.toSeconds() ?? RUNTIME_DEFAULTS.idleTimeoutSeconds),
+    [V.ABSOLUTE_TIMEOUT]: String(options.absoluteTimeout?.toSeconds() ?? RUNTIME_DEFAULTS.absoluteTimeoutSeconds),
     ...binding.environment,
   };
   for (const [key, value] of Object.entries(environment)) consumer.addEnvironment(key, value);

@@ -1,7 +1,7 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
-import type { StoreKind } from '../../lambda/session/env';
+import { SessionStoreKind } from './session-env';
 import type { SessionConnectOptions } from './connect';
 import type { ISessionConsumer } from './consumer';
 
@@ -24,7 +24,7 @@ export interface SessionStoreBinding {
 /** A session store construct: the infrastructure half of a runtime store of the same kind. */
 export interface ISessionStore extends IConstruct {
   /** The runtime store the environment selects (`SESSION_STORE`). */
-  readonly kind: StoreKind;
+  readonly kind: SessionStoreKind;
   /**
    * The VPC the store lives in, when consumers must run inside it to reach it (Redis, Memcached, RDS).
    * @default - undefined: reachable through AWS APIs from anywhere with IAM credentials

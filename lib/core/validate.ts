@@ -4,8 +4,14 @@ import { IConstruct } from 'constructs';
 /**
  * Thrown when a construct's props are invalid. `problems` lists every problem found, so a user
  * fixes them all in one pass instead of one synth per mistake.
+ *
+ * Not exported from the package: jsii cannot carry a class that extends `Error` to Python, Java,
+ * .NET or Go. Every language tells it apart with {@link PropsValidation} (as aws-cdk-lib's `Errors`).
  */
 export class PropsValidationError extends Error {
+  /** Marks the error across copies of this module (a second install), as `instanceof` cannot. */
+  private static readonly MARKER = Symbol.for('cdk-sessions.PropsValidationError');
+
   constructor(
     /** Path of the construct whose props were rejected. */
     readonly constructPath: string,
@@ -14,7 +20,37 @@ export class PropsValidationError extends Error {
   ) {
     super(`Invalid props for ${constructPath}:\n  - ${problems.join('\n  - ')}`);
     this.name = 'PropsValidationError';
+    Object.defineProperty(this, PropsValidationError.MARKER, { value: true });
   }
+
+  /** Whether `x` is a PropsValidationError, from this copy of the module or another one. */
+  static is(x: unknown): x is PropsValidationError {
+    return typeof x === 'object' && x !== null && (x as { [k: symbol]: unknown })[PropsValidationError.MARKER] === true;
+  }
+}
+
+/**
+ * Tells the error a construct throws for invalid props apart from others, in every language:
+ * `PropsValidation.isPropsValidationError(e)` and `PropsValidation.problemsOf(e)` (every problem
+ * found, one sentence each), as aws-cdk-lib's `Errors.isValidationError`.
+ */
+export class PropsValidation {
+  /** Whether `x` is the error a construct of this library throws for invalid props. */
+  public static isPropsValidationError(x: any): boolean {
+    return PropsValidationError.is(x);
+  }
+
+  /** Every problem the error lists, one sentence each; empty when `x` is not such an error. */
+  public static problemsOf(x: any): string[] {
+    return PropsValidationError.is(x) ? [...x.problems] : [];
+  }
+
+  /** Path of the construct whose props were rejected; undefined when `x` is not such an error. */
+  public static constructPathOf(x: any): string | undefined {
+    return PropsValidationError.is(x) ? x.constructPath : undefined;
+  }
+
+  private constructor() {}
 }
 
 /**

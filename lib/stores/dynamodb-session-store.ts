@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { SessionEnvVars } from '../../lambda/session/env';
+import { SessionEnvVars, SessionStoreKind } from '../core/session-env';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
 import { connectSessionConsumer, SessionConnectOptions } from '../core/connect';
 import { ISessionConsumer } from '../core/consumer';
@@ -133,7 +133,7 @@ export interface DynamoDbSessionStoreProps {
  */
 export class DynamoDbSessionStore extends Construct implements ISessionStore, ec2.IConnectable {
   /** Always 'dynamodb'. */
-  public readonly kind = 'dynamodb' as const;
+  public readonly kind: SessionStoreKind = SessionStoreKind.DYNAMODB;
   /** No VPC: DynamoDB is reached through its API with IAM credentials. */
   public readonly vpc?: ec2.IVpc;
   /**

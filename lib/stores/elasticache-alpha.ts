@@ -2,6 +2,11 @@
  * `@aws-cdk/aws-elasticache-alpha` is an optional peer dependency: only the serverless caches
  * (RedisSessionStore / MemcachedSessionStore with `serverless: true`) use it, so it is loaded
  * when one is built, and an app without it synthesizes every other store. Not exported.
+ *
+ * It is not listed in package.json's peerDependencies: jsii makes every peer a dependency of the
+ * assembly (a required install in Python, Java, .NET and Go) and refuses a range ("*") that an
+ * alpha version does not satisfy. The public API names no alpha type (the stores expose the
+ * aws-cdk-lib resources under the alpha constructs), so the assembly does not need it.
  */
 import type * as ElastiCacheAlpha from '@aws-cdk/aws-elasticache-alpha';
 

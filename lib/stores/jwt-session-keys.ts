@@ -5,7 +5,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { DEFAULTS, SessionEnvVars } from '../../lambda/session/env';
+import { RUNTIME_DEFAULTS, SessionEnvVars, SessionStoreKind } from '../core/session-env';
 import { denyNonServiceGrants } from '../core/guard';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
 import { connectSessionConsumer, SessionConnectOptions } from '../core/connect';
@@ -113,7 +113,7 @@ export interface JwtSessionKeysProps {
  */
 export class JwtSessionKeys extends Construct implements ISessionStore, ec2.IConnectable {
   /** Always 'jwt'. */
-  public readonly kind = 'jwt' as const;
+  public readonly kind: SessionStoreKind = SessionStoreKind.JWT;
   /** No VPC: KMS and DynamoDB are reached through their APIs. */
   public readonly vpc?: ec2.IVpc;
   /**
@@ -162,7 +162,7 @@ export class JwtSessionKeys extends Construct implements ISessionStore, ec2.ICon
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.issuer = props.issuer ?? 'cdk-sessions';
     this.audience = props.audience ?? 'cdk-sessions';
-    this.tokenTtlSeconds = props.tokenTtlSeconds ?? DEFAULTS.jwtTtlSeconds;
+    this.tokenTtlSeconds = props.tokenTtlSeconds ?? RUNTIME_DEFAULTS.jwtTtlSeconds;
     this.revocationCheck = props.revocationCheck ?? RevocationCheck.ALWAYS;
 
     this.previousKeys = [...(props.previousSigningKeys ?? [])];

@@ -1,4 +1,3 @@
-import type * as elasticacheAlpha from '@aws-cdk/aws-elasticache-alpha';
 import { Annotations, Fn, RemovalPolicy, Size, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -6,7 +5,7 @@ import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { SessionEnvVars } from '../../lambda/session/env';
+import { SessionEnvVars, SessionStoreKind } from '../core/session-env';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
 import { connectSessionConsumer, SessionConnectOptions } from '../core/connect';
 import { ISessionConsumer } from '../core/consumer';
@@ -80,10 +79,11 @@ export interface MemcachedCacheAttributes {
   readonly serverlessCacheName?: string;
 }
 
-/** Properties of a {@link MemcachedSessionStore}. */
-export interface MemcachedSessionStoreProps {
-  /** The VPC the cache lives in; consumers must run in it (see `bind`). */
-  readonly vpc: ec2.IVpc;
+/**
+ * Properties of a {@link MemcachedSessionStore} other than its VPC: the `storeProps` of a topology, which
+ * places the store in its own VPC.
+ */
+export interface MemcachedSessionStoreOptions {
   /**
    * ElastiCache Serverless for Memcached instead of a node-based cluster. Serverless always
    * encrypts in transit (TLS only) and at rest, spreads data over AZs itself, and listens on
@@ -155,6 +155,12 @@ export interface MemcachedSessionStoreProps {
   readonly existingCache?: MemcachedCacheAttributes;
 }
 
+/** Properties of a {@link MemcachedSessionStore}. */
+export interface MemcachedSessionStoreProps extends MemcachedSessionStoreOptions {
+  /** The VPC the cache lives in; consumers must run in it (see `bind`). */
+  readonly vpc: ec2.IVpc;
+}
+
 /** Options of the node-based metric helpers. */
 export interface MemcachedMetricOptions extends cloudwatch.MetricOptions {
   /**
@@ -179,9 +185,12 @@ export interface MemcachedMetricOptions extends cloudwatch.MetricOptions {
  */
 export class MemcachedSessionStore extends Construct implements ISessionStore, ec2.IConnectable {
   /** Always 'memcached'. */
-  public readonly kind = 'memcached' as const;
-  /** The VPC consumers must run in. */
-  public readonly vpc: ec2.IVpc;
+  public readonly kind: SessionStoreKind = SessionStoreKind.MEMCACHED;
+  /**
+   * The VPC consumers must run in: always set on this store (optional only in type, as on
+   * `ISessionStore`, since jsii keeps an implemented property's optionality).
+   */
+  public readonly vpc?: ec2.IVpc;
   /** Network access to the cache. */
   public readonly connections: ec2.Connections;
   /** The cache's security group. */
@@ -190,8 +199,12 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
   public readonly cacheCluster?: elasticache.CfnCacheCluster;
   /** The subnet group of the node-based cluster. */
   public readonly subnetGroup?: elasticache.CfnSubnetGroup;
-  /** The serverless cache, when serverless. */
-  public readonly serverlessCache?: elasticacheAlpha.ServerlessCache;
+  /**
+   * The serverless cache, when serverless: the CloudFormation resource under the
+   * `@aws-cdk/aws-elasticache-alpha` `ServerlessCache` this store makes (its `ref` is the cache's
+   * name). Typed by aws-cdk-lib, so that the alpha stays an optional install in every language.
+   */
+  public readonly serverlessCache?: elasticache.CfnServerlessCache;
   /** Every `host:port` the runtime talks to (tokens; resolve at deploy time). */
   public readonly servers: string[];
   /** Whether clients must use TLS. */
@@ -282,7 +295,7 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
       const securityGroup = createStoreSecurityGroup(this, props.vpc);
       // The alpha ServerlessCache supports engine memcached (CacheEngine.MEMCACHED_LATEST); Memcached
       // has no snapshots and no user groups, so neither is set.
-      this.serverlessCache = new elasticacheAlpha.ServerlessCache(this, 'Cache', {
+      const cache = new elasticacheAlpha.ServerlessCache(this, 'Cache', {
         engine: elasticacheAlpha.CacheEngine.MEMCACHED_LATEST,
         description: 'Session store',
         vpc: props.vpc,
@@ -297,13 +310,14 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
               }
             : undefined,
       });
-      if (props.removalPolicy !== undefined) this.serverlessCache.applyRemovalPolicy(props.removalPolicy);
+      if (props.removalPolicy !== undefined) cache.applyRemovalPolicy(props.removalPolicy);
+      this.serverlessCache = cache.node.defaultChild as elasticache.CfnServerlessCache;
       this.securityGroup = securityGroup;
-      this.connections = this.serverlessCache.connections;
-      this.endpointAddress = this.serverlessCache.serverlessCacheEndpointAddress;
-      this.servers = [`${this.serverlessCache.serverlessCacheEndpointAddress}:${this.serverlessCache.serverlessCacheEndpointPort}`];
+      this.connections = cache.connections;
+      this.endpointAddress = cache.serverlessCacheEndpointAddress;
+      this.servers = [`${cache.serverlessCacheEndpointAddress}:${cache.serverlessCacheEndpointPort}`];
       this.tls = true;
-      this.port = Token.asNumber(this.serverlessCache.serverlessCacheEndpointPort);
+      this.port = Token.asNumber(cache.serverlessCacheEndpointPort);
       return;
     }
 
@@ -399,7 +413,7 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
    */
   public metric(metricName: string, props?: MemcachedMetricOptions): cloudwatch.Metric {
     const { cacheNodeId, ...rest } = props ?? {};
-    const serverlessName = this.serverlessCache?.serverlessCacheName ?? this.existing?.serverlessCacheName;
+    const serverlessName = this.serverlessCache?.ref ?? this.existing?.serverlessCacheName;
     if (serverlessName !== undefined) return serverlessCacheMetric(metricName, serverlessName, rest);
     const clusterId = this.cacheCluster?.ref ?? this.existing?.cacheClusterId;
     if (clusterId === undefined) {

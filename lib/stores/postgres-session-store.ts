@@ -11,7 +11,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { SessionEnvVars } from '../../lambda/session/env';
+import { SessionEnvVars, SessionStoreKind } from '../core/session-env';
 import { addVpcAccess, createFunctionRole, runtimeFunction, runtimeFunctionProps } from '../compute/functions';
 import { runtimeEntry } from '../compute/runtime-assets';
 import { acknowledgeGuard, acknowledgeLogGroupDefaults } from '../core/guard';
@@ -27,10 +27,11 @@ export const DEFAULT_AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.V
 /** RDS Proxy listens on 5432 for the PostgreSQL engine family; it cannot be changed. */
 export const RDS_PROXY_POSTGRES_PORT = 5432;
 
-/** Properties of a {@link PostgresSessionStore}. */
-export interface PostgresSessionStoreProps {
-  /** The VPC the database lives in; consumers must run in it (see `bind`). */
-  readonly vpc: ec2.IVpc;
+/**
+ * Properties of a {@link PostgresSessionStore} other than its VPC: the `storeProps` of a topology, which
+ * places the store in its own VPC.
+ */
+export interface PostgresSessionStoreOptions {
   /**
    * Where the cluster, the proxy and the schema function go. Must select private subnets only,
    * in at least two AZs. The schema function calls Secrets Manager, so isolated subnets need a
@@ -164,6 +165,12 @@ export interface PostgresSessionStoreProps {
   readonly sweepSchedule?: Duration;
 }
 
+/** Properties of a {@link PostgresSessionStore}. */
+export interface PostgresSessionStoreProps extends PostgresSessionStoreOptions {
+  /** The VPC the database lives in; consumers must run in it (see `bind`). */
+  readonly vpc: ec2.IVpc;
+}
+
 /**
  * A name unique per stack and construct path that RDS accepts as a cluster or proxy identifier:
  * a letter first, then letters, digits and single hyphens, no hyphen last.
@@ -189,9 +196,12 @@ const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?
  */
 export class PostgresSessionStore extends Construct implements ISessionStore, ec2.IConnectable {
   /** Always 'postgres'. */
-  public readonly kind = 'postgres' as const;
-  /** The VPC consumers must run in. */
-  public readonly vpc: ec2.IVpc;
+  public readonly kind: SessionStoreKind = SessionStoreKind.POSTGRES;
+  /**
+   * The VPC consumers must run in: always set on this store (optional only in type, as on
+   * `ISessionStore`, since jsii keeps an implemented property's optionality).
+   */
+  public readonly vpc?: ec2.IVpc;
   /** Network access to what consumers connect to (the proxy, or an existing cluster without one), default port {@link port}. */
   public readonly connections: ec2.Connections;
   /** The Aurora cluster (undefined for a store on an existing proxy alone). */

@@ -1,12 +1,12 @@
-import type * as elasticacheAlpha from '@aws-cdk/aws-elasticache-alpha';
 import { Names, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { SessionEnvVars } from '../../lambda/session/env';
+import { SessionEnvVars, SessionStoreKind } from '../core/session-env';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
 import { connectSessionConsumer, SessionConnectOptions } from '../core/connect';
 import { ISessionConsumer } from '../core/consumer';
@@ -87,10 +87,11 @@ export interface RedisSessionStoreAttributes extends RedisCacheAttributes {
   readonly vpc: ec2.IVpc;
 }
 
-/** Properties of a {@link RedisSessionStore}. */
-export interface RedisSessionStoreProps {
-  /** The VPC the cache lives in; consumers must run in it (see `bind`). */
-  readonly vpc: ec2.IVpc;
+/**
+ * Properties of a {@link RedisSessionStore} other than its VPC: the `storeProps` of a topology, which
+ * places the store in its own VPC.
+ */
+export interface RedisSessionStoreOptions {
   /**
    * Where the nodes (or the serverless endpoints) go. Must select private subnets only, in two
    * AZs when there are replicas.
@@ -138,6 +139,12 @@ export interface RedisSessionStoreProps {
   readonly serverlessOptions?: RedisServerlessOptions;
 }
 
+/** Properties of a {@link RedisSessionStore}. */
+export interface RedisSessionStoreProps extends RedisSessionStoreOptions {
+  /** The VPC the cache lives in; consumers must run in it (see `bind`). */
+  readonly vpc: ec2.IVpc;
+}
+
 /**
  * A Redis/Valkey session store: a {@link ReplicationGroup}, ElastiCache Serverless, or an existing
  * cache (`existingCache`, {@link RedisSessionStore.fromCacheAttributes}).
@@ -157,17 +164,24 @@ export class RedisSessionStore extends Construct implements ISessionStore, ec2.I
   }
 
   /** Always 'redis'. */
-  public readonly kind = 'redis' as const;
-  /** The VPC consumers must run in. */
-  public readonly vpc: ec2.IVpc;
+  public readonly kind: SessionStoreKind = SessionStoreKind.REDIS;
+  /**
+   * The VPC consumers must run in: always set on this store (optional only in type, as on
+   * `ISessionStore`, since jsii keeps an implemented property's optionality).
+   */
+  public readonly vpc?: ec2.IVpc;
   /** Network access to the cache, default port {@link port}. */
   public readonly connections: ec2.Connections;
   /** The replication group, when this construct made it or was given it. */
   public readonly replicationGroup?: ReplicationGroup;
-  /** The serverless cache, when serverless. */
-  public readonly serverlessCache?: elasticacheAlpha.ServerlessCache;
-  /** The RBAC user group of the serverless cache. */
-  public readonly userGroup?: elasticacheAlpha.UserGroup;
+  /**
+   * The serverless cache, when serverless: the CloudFormation resource under the
+   * `@aws-cdk/aws-elasticache-alpha` `ServerlessCache` this store makes (its `ref` is the cache's
+   * name). Typed by aws-cdk-lib, so that the alpha stays an optional install in every language.
+   */
+  public readonly serverlessCache?: elasticache.CfnServerlessCache;
+  /** The RBAC user group of the serverless cache (the resource under the alpha's `UserGroup`). */
+  public readonly userGroup?: elasticache.CfnUserGroup;
   /** The secret the runtime reads the AUTH token / password from (SecretString = the token). */
   public readonly authSecret: secretsmanager.ISecret;
   /** Endpoint address clients connect to (a token until deploy time, for a cache this construct makes). */
@@ -258,26 +272,28 @@ export class RedisSessionStore extends Construct implements ISessionStore, ec2.I
         accessControl: elasticacheAlpha.AccessControl.fromAccessString(opts.accessString ?? 'on ~* +@all'),
         passwords: [secret.secretValue],
       });
-      this.userGroup = new elasticacheAlpha.UserGroup(this, 'UserGroup', {
+      const userGroup = new elasticacheAlpha.UserGroup(this, 'UserGroup', {
         engine: elasticacheAlpha.UserEngine.VALKEY,
         users: [user],
       });
       const securityGroup = createStoreSecurityGroup(this, props.vpc);
-      this.serverlessCache = new elasticacheAlpha.ServerlessCache(this, 'Cache', {
+      const cache = new elasticacheAlpha.ServerlessCache(this, 'Cache', {
         engine: elasticacheAlpha.CacheEngine.VALKEY_8,
         description: 'Session store',
         vpc: props.vpc,
         vpcSubnets: selection,
         securityGroups: [securityGroup],
         kmsKey: opts.encryptionKey,
-        userGroup: this.userGroup,
+        userGroup,
         backup: (opts.snapshotRetentionLimit ?? 1) > 0 ? { backupRetentionLimit: opts.snapshotRetentionLimit ?? 1 } : undefined,
       });
-      if (props.removalPolicy !== undefined) this.serverlessCache.applyRemovalPolicy(props.removalPolicy);
-      this.connections = this.serverlessCache.connections;
+      if (props.removalPolicy !== undefined) cache.applyRemovalPolicy(props.removalPolicy);
+      this.serverlessCache = cache.node.defaultChild as elasticache.CfnServerlessCache;
+      this.userGroup = userGroup.node.defaultChild as elasticache.CfnUserGroup;
+      this.connections = cache.connections;
       this.authSecret = secret;
-      this.endpointAddress = this.serverlessCache.serverlessCacheEndpointAddress;
-      this.endpointPort = this.serverlessCache.serverlessCacheEndpointPort;
+      this.endpointAddress = cache.serverlessCacheEndpointAddress;
+      this.endpointPort = cache.serverlessCacheEndpointPort;
       this.port = Token.asNumber(this.endpointPort);
       this.cluster = true;
     } else {
@@ -341,7 +357,7 @@ export class RedisSessionStore extends Construct implements ISessionStore, ec2.I
   public metric(metricName: string, props?: ReplicationGroupMetricOptions): cloudwatch.Metric {
     const { cacheClusterId, ...rest } = props ?? {};
     if (this.replicationGroup) return this.replicationGroup.metric(metricName, props);
-    if (this.serverlessCache) return serverlessCacheMetric(metricName, this.serverlessCache.serverlessCacheName, rest);
+    if (this.serverlessCache) return serverlessCacheMetric(metricName, this.serverlessCache.ref, rest);
     if (this.existing?.serverlessCacheName !== undefined) return serverlessCacheMetric(metricName, this.existing.serverlessCacheName, rest);
     if (this.existing?.replicationGroupId !== undefined) {
       return elastiCacheMetric(metricName, { CacheClusterId: cacheClusterId ?? memberClusterId(this.existing.replicationGroupId, this.cluster, 1, 1) }, rest);

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { DEFAULTS, SessionEnvVars } from '../../lambda/session/env';
+import { RUNTIME_DEFAULTS, SessionEnvVars, SessionStoreKind } from '../core/session-env';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../core/session-store';
 import { connectSessionConsumer, SessionConnectOptions } from '../core/connect';
 import { ISessionConsumer } from '../core/consumer';
@@ -90,7 +90,7 @@ const S3_REQUEST_METRIC_STATISTICS: { [metricName: string]: string } = {
  */
 export class S3SessionStore extends Construct implements ISessionStore, ec2.IConnectable {
   /** Always 's3'. */
-  public readonly kind = 's3' as const;
+  public readonly kind: SessionStoreKind = SessionStoreKind.S3;
   /** No VPC: S3 is reached through its API with IAM credentials. */
   public readonly vpc?: ec2.IVpc;
   /**
@@ -118,7 +118,7 @@ export class S3SessionStore extends Construct implements ISessionStore, ec2.ICon
     if (props.removalPolicy !== undefined && props.bucketProps?.removalPolicy !== undefined) {
       problems.push('removalPolicy and bucketProps.removalPolicy are mutually exclusive; set only removalPolicy');
     }
-    const prefix = props.prefix ?? DEFAULTS.bucketPrefix;
+    const prefix = props.prefix ?? RUNTIME_DEFAULTS.bucketPrefix;
     if (!Token.isUnresolved(prefix) && (prefix === '' || prefix.startsWith('/') || prefix.includes('*'))) {
       problems.push(`prefix must be a non-empty key prefix without a leading '/' or '*', got '${prefix}'`);
     }

@@ -10,7 +10,7 @@ import { SessionApi } from '../compute/session-api';
 import { SessionConnectOptions } from '../core/connect';
 import { ISessionConsumer } from '../core/consumer';
 import { SessionStoreBinding } from '../core/session-store';
-import { MemcachedSessionStore, MemcachedSessionStoreProps } from '../stores/memcached-session-store';
+import { MemcachedSessionStore, MemcachedSessionStoreOptions } from '../stores/memcached-session-store';
 import { buildVpcStoreTopology, connectToTopology, TopologyRuntimeProps, VpcStoreTopologyProps } from './common';
 
 /** Props of {@link MemcachedSessions}. */
@@ -19,7 +19,7 @@ export interface MemcachedSessionsProps extends VpcStoreTopologyProps {
    * The Memcached store (in the topology's VPC).
    * @default - the store's defaults: 2 nodes across AZs, TLS, port 11212, private subnets
    */
-  readonly storeProps?: Omit<MemcachedSessionStoreProps, 'vpc'>;
+  readonly storeProps?: MemcachedSessionStoreOptions;
 }
 
 /**

@@ -10,7 +10,7 @@ import { SessionApi } from '../compute/session-api';
 import { SessionConnectOptions } from '../core/connect';
 import { ISessionConsumer } from '../core/consumer';
 import { SessionStoreBinding } from '../core/session-store';
-import { PostgresSessionStore, PostgresSessionStoreProps } from '../stores/postgres-session-store';
+import { PostgresSessionStore, PostgresSessionStoreOptions } from '../stores/postgres-session-store';
 import { buildVpcStoreTopology, connectToTopology, TopologyRuntimeProps, VpcStoreTopologyProps } from './common';
 
 /** Props of {@link RdsSessions}. */
@@ -20,7 +20,7 @@ export interface RdsSessionsProps extends VpcStoreTopologyProps {
    * @default - the store's defaults: Aurora PostgreSQL Serverless v2, writer + reader in two AZs,
    *   encrypted, deletion-protected, RDS Proxy with TLS required, rotated generated secret
    */
-  readonly storeProps?: Omit<PostgresSessionStoreProps, 'vpc'>;
+  readonly storeProps?: PostgresSessionStoreOptions;
 }
 
 /**

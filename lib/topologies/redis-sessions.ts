@@ -10,7 +10,7 @@ import { SessionApi } from '../compute/session-api';
 import { SessionConnectOptions } from '../core/connect';
 import { ISessionConsumer } from '../core/consumer';
 import { SessionStoreBinding } from '../core/session-store';
-import { RedisSessionStore, RedisSessionStoreProps } from '../stores/redis-session-store';
+import { RedisSessionStore, RedisSessionStoreOptions } from '../stores/redis-session-store';
 import { buildVpcStoreTopology, connectToTopology, TopologyRuntimeProps, VpcStoreTopologyProps } from './common';
 
 /** Props of {@link RedisSessions}. */
@@ -19,7 +19,7 @@ export interface RedisSessionsProps extends VpcStoreTopologyProps {
    * The Redis/Valkey store (in the topology's VPC).
    * @default - the store's defaults: a Multi-AZ, TLS + AUTH replication group on a non-default port
    */
-  readonly storeProps?: Omit<RedisSessionStoreProps, 'vpc'>;
+  readonly storeProps?: RedisSessionStoreOptions;
 }
 
 /**

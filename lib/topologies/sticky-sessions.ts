@@ -8,7 +8,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { FleetCommonProps, FleetOptions, InstanceFleet, StickinessOptions, StickinessType } from '../compute/instance-fleet';
 import { SessionVpcProps } from '../compute/vpc';
-import { SessionEnvVars } from '../../lambda/session/env';
+import { SessionEnvVars } from '../core/session-env';
 import { checkInt, validateProps } from '../core/validate';
 import { fleetCommonProps, fleetOptionProblems, sharedRuntime, topologyCookieSecret, topologyLoginPool, TopologyRuntimeProps } from './common';
 

@@ -60,8 +60,8 @@ test('no internal helper, free function or type alias is exported from the root 
   }
 });
 
-test('what users need is exported: the consumer wiring, FleetServer, SessionEnvVars, PropsValidationError', () => {
-  for (const name of ['SessionConsumer', 'ISessionConsumer', 'SessionConnectOptions', 'FleetServer', 'SessionEnvVars', 'PropsValidationError']) {
+test('what users need is exported: the consumer wiring, FleetServer, SessionEnvVars, SessionStoreKind, PropsValidation', () => {
+  for (const name of ['SessionConsumer', 'ISessionConsumer', 'SessionConnectOptions', 'FleetServer', 'SessionEnvVars', 'SessionStoreKind', 'PropsValidation']) {
     expect([name, name in exportsOf['lib/index.ts']]).toEqual([name, true]);
   }
 });

@@ -37,10 +37,13 @@ export const PUBLIC_API: { readonly [name: string]: ExportKind } = {
   MemcachedCacheAttributes: 'interface',
   MemcachedMetricOptions: 'interface',
   MemcachedServerlessOptions: 'interface',
+  MemcachedSessionStoreOptions: 'interface',
   PostgresSessionStore: 'class',
   PostgresSessionStoreProps: 'interface',
+  PostgresSessionStoreOptions: 'interface',
   RedisSessionStore: 'class',
   RedisSessionStoreProps: 'interface',
+  RedisSessionStoreOptions: 'interface',
   RedisSessionStoreAttributes: 'interface',
   RedisCacheAttributes: 'interface',
   RedisServerlessOptions: 'interface',
@@ -51,7 +54,8 @@ export const PUBLIC_API: { readonly [name: string]: ExportKind } = {
   ReplicationGroupMetricOptions: 'interface',
   S3SessionStore: 'class',
   S3SessionStoreProps: 'interface',
-  // Store defaults and key schemas (named in the props' docs)
+  // Store defaults and key schemas (named in the props' docs); SessionStoreDefaults for every language
+  SessionStoreDefaults: 'class',
   DEFAULT_AURORA_POSTGRES_VERSION: 'constant',
   DEFAULT_MEMCACHED_ENGINE_VERSION: 'constant',
   DEFAULT_MEMCACHED_PORT: 'constant',
@@ -89,9 +93,10 @@ export const PUBLIC_API: { readonly [name: string]: ExportKind } = {
   ISessionStore: 'interface',
   ISessionStoreConsumer: 'interface',
   SessionStoreBinding: 'interface',
-  SessionEnvVars: 'constant',
-  // Errors
-  PropsValidationError: 'class',
+  SessionEnvVars: 'class',
+  SessionStoreKind: 'enum',
+  // Errors: PropsValidationError itself extends Error, which jsii cannot carry (not exported)
+  PropsValidation: 'class',
 };
 
 /**

@@ -2,6 +2,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { StoreKind } from '../../../lambda/session/env';
+import { SessionStoreKind } from '../../../lib/core/session-env';
 import { connectSessionConsumer, SessionConnectOptions } from '../../../lib/core/connect';
 import { ISessionConsumer } from '../../../lib/core/consumer';
 import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../../../lib/core/session-store';
@@ -11,14 +12,15 @@ import { ISessionStore, ISessionStoreConsumer, SessionStoreBinding } from '../..
  * with a VPC, opens a port — so tests see that compute constructs bind what they should.
  */
 export class FakeStore extends Construct implements ISessionStore {
-  public readonly kind: StoreKind;
+  public readonly kind: SessionStoreKind;
   public readonly vpc?: ec2.IVpc;
   public readonly connections?: ec2.Connections;
   public readonly consumers: ISessionStoreConsumer[] = [];
 
   constructor(scope: Construct, id: string, opts: { kind?: StoreKind; vpc?: ec2.IVpc } = {}) {
     super(scope, id);
-    this.kind = opts.kind ?? 'dynamodb';
+    // The runtime's kind names are the enum's values.
+    this.kind = (opts.kind ?? 'dynamodb') as SessionStoreKind;
     this.vpc = opts.vpc;
     if (opts.vpc) {
       const sg = new ec2.SecurityGroup(this, 'Sg', { vpc: opts.vpc, allowAllOutbound: false });

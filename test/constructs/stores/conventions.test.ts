@@ -239,7 +239,7 @@ describe('metric*()', () => {
     expect(() => nodes.metricThrottledCmds()).toThrow(/Test\/R is node-based: ElastiCache publishes no ThrottledCmds for it/);
     const serverless = new RedisSessionStore(stack, 'S', { vpc, serverless: true });
     for (const m of [serverless.metricElastiCacheProcessingUnits(), serverless.metricThrottledCmds(), serverless.metricBytesUsedForCache()]) {
-      expect(stack.resolve(m.dimensions)).toEqual({ ServerlessCacheName: stack.resolve(serverless.serverlessCache!.serverlessCacheName) });
+      expect(stack.resolve(m.dimensions)).toEqual({ ServerlessCacheName: stack.resolve(serverless.serverlessCache!.ref) });
     }
     expect(serverless.metricThrottledCmds().statistic).toBe('Sum');
     expect(() => serverless.metricEngineCPUUtilization()).toThrow(/is serverless: ElastiCache publishes no EngineCPUUtilization/);

@@ -136,7 +136,7 @@ describe('MemcachedSessionStore serverless', () => {
   });
 
   test('bind returns the one serverless endpoint and opens its port to the consumer', () => {
-    const logicalId = stack.getLogicalId(store.serverlessCache!.node.defaultChild as any);
+    const logicalId = stack.getLogicalId(store.serverlessCache!);
     expect(stack.resolve(binding.environment)).toEqual({
       SESSION_STORE: 'memcached',
       SESSION_MEMCACHED_TLS: 'true',
@@ -149,7 +149,7 @@ describe('MemcachedSessionStore serverless', () => {
   });
 
   test('Evictions comes from the serverless cache; CPUUtilization does not exist there', () => {
-    expect(stack.resolve(store.metricEvictions().dimensions)).toEqual({ ServerlessCacheName: stack.resolve(store.serverlessCache!.serverlessCacheName) });
+    expect(stack.resolve(store.metricEvictions().dimensions)).toEqual({ ServerlessCacheName: stack.resolve(store.serverlessCache!.ref) });
     expect(() => store.metricCPUUtilization()).toThrow(/is serverless: ElastiCache publishes no CPUUtilization for it; use metricElastiCacheProcessingUnits/);
   });
 });
