@@ -21,6 +21,7 @@ import { hostname } from 'node:os';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SessionEnv, StoreKind } from './env';
 import { SessionManager } from './manager';
+import { meteredStore } from './metrics';
 import { CookieSecretReloader, type CookieSecretSource } from './secret-reload';
 import { MemoryStore } from './stores/memory';
 import type { SessionStore } from './types';
@@ -126,7 +127,8 @@ export async function createSessionRuntime(env: SessionEnv, opts: SessionRuntime
   try {
     const source = cookieSecretSource(env, secretsManager);
     const secrets = source !== undefined ? [...(await source.read())] : [...env.cookie.secrets];
-    const store = await createStore(env, { logger, readSecret: (id) => getSecretString(secretsManager(), id) }, opts.stores ?? []);
+    // Timed into the runtime's metrics when startRuntimeMetrics turned them on (./metrics).
+    const store = meteredStore(await createStore(env, { logger, readSecret: (id) => getSecretString(secretsManager(), id) }, opts.stores ?? []));
     return await start(env, store, source, secrets, logger, destroyOwnClient);
   } catch (err) {
     destroyOwnClient();
