@@ -6,6 +6,8 @@
  *  (b) our instance server (lambda/instance/main.ts) on the Redis store;
  *  (c) express 5 + express-session + connect-redis 9 on the same redis-server — the baseline;
  *  (d) node:http + one Redis GET — the least a Redis-backed read can cost;
+ *  (e) (b) with the runtime's metrics on (SESSION_METRICS=on, EMF every 60 s as deployed): what
+ *      counting costs; (b) runs with them off. Target: the read keeps ≥ 90 % of its requests/s;
  * then our DynamoDB store vs express-session + connect-dynamodb, both on dynalite.
  *
  * Every server is a child process; autocannon runs in this process. On 2 cores that is one core
@@ -342,7 +344,7 @@ export async function main(): Promise<string> {
     admin.disconnect();
     const redisGetCookies = Array.from({ length: POOL }, (_, i) => `k=${i}`);
 
-    const env = baseEnv({ SESSION_STORE: 'redis', SESSION_REDIS_URL: redis.url() });
+    const env = baseEnv({ SESSION_STORE: 'redis', SESSION_REDIS_URL: redis.url(), SESSION_METRICS: 'off' });
     const servers: Server[] = [];
     try {
       const start = async (s: Promise<Server>) => {
@@ -354,16 +356,19 @@ export async function main(): Promise<string> {
       const oursRedis = await start(ours(env));
       const express = await start(child('express-redis', redis.url()));
       const redisGet = await start(child('redis-get', redis.url()));
+      const oursMetrics = await start(ours({ ...env, SESSION_METRICS: 'on' }));
       const A = '(a) bare node:http';
       const B = '(b) ours: instance server + RedisStore';
       const C = '(c) express-session + connect-redis';
       const D = '(d) node:http + one Redis GET';
+      const E = '(e) ours, (b) with SESSION_METRICS=on';
       const m = await measureAll(
         [
           { name: A, server: bare, cookies: Array.from({ length: POOL }, () => ''), warmCookies: Array.from({ length: WARM_SESSIONS }, () => ''), modify: true, lost: false },
           { name: B, server: oursRedis, cookies: await loginPool(oursRedis.port, POOL), warmCookies: await loginPool(oursRedis.port, WARM_SESSIONS), modify: true, lost: true },
           { name: C, server: express, cookies: await loginPool(express.port, POOL), warmCookies: await loginPool(express.port, WARM_SESSIONS), modify: true, lost: true },
           { name: D, server: redisGet, cookies: redisGetCookies, warmCookies: redisGetCookies.slice(0, WARM_SESSIONS), modify: false, lost: false },
+          { name: E, server: oursMetrics, cookies: await loginPool(oursMetrics.port, POOL), warmCookies: await loginPool(oursMetrics.port, WARM_SESSIONS), modify: true, lost: false },
         ],
         ROUNDS,
         APPENDS_PER_SESSION,
@@ -377,13 +382,14 @@ export async function main(): Promise<string> {
         C,
         A,
       );
-      const [ra, rb, rc] = rows;
+      const [ra, rb, rc, , re] = rows;
       const verdict = (ok: boolean) => (ok ? 'target met' : 'target MISSED');
       const targets = [
         `- read ≥ 4× express-session+connect-redis: ${(rb.read.rps / rc.read.rps).toFixed(2)}× (rounds: ${perRound(m.reads, B, C)}; timed from each cell's start: ${(rb.read.rpsFromStart / rc.read.rpsFromStart).toFixed(2)}×) — ${verdict(rb.read.rps >= 4 * rc.read.rps)}`,
         `- read ≥ 50 % of bare node:http: ${((100 * rb.read.rps) / ra.read.rps).toFixed(0)} % (timed from each cell's start: ${((100 * rb.read.rpsFromStart) / ra.read.rpsFromStart).toFixed(0)} %) — ${verdict(rb.read.rps >= 0.5 * ra.read.rps)}`,
         `- read p99 ≤ 2 ms: ${rb.read.p99} ms — ${verdict(rb.read.p99 <= 2)}`,
         `- modify ≥ 3× express-session+connect-redis: ${(rb.modify!.rps / rc.modify!.rps).toFixed(2)}× (rounds: ${perRound(m.modifies, B, C)}; timed from each cell's start: ${(rb.modify!.rpsFromStart / rc.modify!.rpsFromStart).toFixed(2)}×) — ${verdict(rb.modify!.rps >= 3 * rc.modify!.rps)}`,
+        `- read with metrics on ≥ 90 % of metrics off: ${((100 * re.read.rps) / rb.read.rps).toFixed(0)} % (ratio ${(re.read.rps / rb.read.rps).toFixed(3)}; rounds: ${perRound(m.reads, E, B)}; modify ${((100 * re.modify!.rps) / rb.modify!.rps).toFixed(0)} %) — ${verdict(re.read.rps >= 0.9 * rb.read.rps)}`,
         `- 0 lost updates (2- and 10-wide): ${rb.lost2!.lost + rb.lost10!.lost} lost — ${verdict(rb.lost2!.lost + rb.lost10!.lost === 0)}`,
       ];
       out.push(t1, '', 'Targets (ours):', ...targets, '', 'Redis commands per request: `npm run bench -- redis` (bench/redis-commands.ts).');
