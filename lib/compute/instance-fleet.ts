@@ -15,11 +15,13 @@ import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
 import { Construct } from 'constructs';
 import { DEFAULTS, SessionEnvVars } from '../../lambda/session/env';
 import { acknowledgeGuard } from '../core/guard';
+import { runtimeMetric } from '../core/runtime-metrics';
 import { ISessionStore } from '../core/session-store';
 import { validateProps } from '../core/validate';
 import {
   createCookieSecret,
   runtimeEnvironment,
+  runtimeServiceName,
   SessionRuntimeOptions,
   validateRuntimeOptions,
   wireCookieName,
@@ -425,7 +427,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
     this.environment = {
       ...(props.environment ?? {}),
       ...storeEnv,
-      ...runtimeEnvironment(props, this.cookieSecret, secure, this),
+      ...runtimeEnvironment(props, this.cookieSecret, secure, this, runtimeServiceName(this)),
       [SessionEnvVars.PORT]: String(port),
       AWS_REGION: Stack.of(this).region,
       NODE_ENV: 'production',
@@ -456,6 +458,32 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
   /** Instances failing the health check (Average over 5 minutes). */
   public metricUnhealthyHostCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.targetGroup.metrics.unhealthyHostCount(props);
+  }
+
+  /**
+   * A metric the session runtime on the instances writes itself (CloudWatch EMF, lambda/session/metrics.ts):
+   * namespace CdkSessions, dimension `service` = its POWERTOOLS_SERVICE_NAME (in `environment`). Counts (Sum over 5
+   * minutes): Requests, Responses5xx, Responses503, Responses413, StoreCalls, StoreErrors,
+   * StoreTimeouts, CasConflicts, CasRetries, CasExhausted, SessionsCreated, SessionsDestroyed,
+   * SessionsExpired, JwtRejected, JwtRevoked; StoreLatency in milliseconds (p99 over 5 minutes).
+   */
+  public metricRuntime(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return runtimeMetric(this.environment, metricName, props);
+  }
+
+  /** Store calls that failed or timed out, as the runtime counted them: each one is a 503 (Sum over 5 minutes). */
+  public metricStoreErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricRuntime('StoreErrors', props);
+  }
+
+  /** Store round trips in milliseconds, as the runtime timed them (p99 over 5 minutes). */
+  public metricStoreLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricRuntime('StoreLatency', props);
+  }
+
+  /** Requests the runtime answered 503 because the store did not answer (Sum over 5 minutes). */
+  public metricResponses503(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricRuntime('Responses503', props);
   }
 
   /**
