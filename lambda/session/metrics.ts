@@ -23,20 +23,12 @@
  *   `JwtRevoked` (a valid token the denylist refused).
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DEFAULTS, SessionEnvVars } from './env';
 import { StoreUnavailableError } from './errors';
 import type { LoadOptions, SessionStore, StoredSession, WriteStamp } from './types';
 
-/** Environment variables of the runtime's metrics (set by the constructs). */
-export const MetricsEnvVars = {
-  /** `on` or `off`. Unset: off (the constructs set `on`). */
-  METRICS: 'SESSION_METRICS',
-  /** CloudWatch namespace. @default CdkSessions */
-  NAMESPACE: 'SESSION_METRICS_NAMESPACE',
-  /** Seconds between two flushes on an instance. @default 60 */
-  INTERVAL: 'SESSION_METRICS_INTERVAL_SECONDS',
-} as const;
-
-export const DEFAULT_METRICS_NAMESPACE = 'CdkSessions';
+/** Environment variables of the runtime's metrics (set by the constructs; names in the seam, ./env). */
+const MetricsEnvVars = { METRICS: SessionEnvVars.METRICS, NAMESPACE: SessionEnvVars.METRICS_NAMESPACE, INTERVAL: SessionEnvVars.METRICS_INTERVAL } as const;
 
 /** The counted metrics, by name. */
 export const COUNTERS = [
@@ -75,21 +67,28 @@ export class RuntimeMetrics {
     if (this.enabled) this.counts[name] += n;
   }
 
-  /** One store round trip of `ms`; it failed when `err` is given. */
-  storeCall(ms: number, err?: unknown): void {
+  /**
+   * Where the next store call's latency goes in the sample, or -1 when it is not sampled (then it
+   * need not be timed). Reservoir sampling (algorithm R): every call of the interval has the same
+   * chance to be in the sample.
+   */
+  sampleSlot(): number {
+    const seen = ++this.latencySeen;
+    if (seen <= LATENCY_SAMPLE) return seen - 1;
+    const j = Math.floor(Math.random() * seen);
+    return j < LATENCY_SAMPLE ? j : -1;
+  }
+
+  /** One store call; it failed when `err` is given. Its latency `ms` goes to `slot` of the sample (see sampleSlot). */
+  storeCall(slot: number, ms: number, err?: unknown): void {
     if (!this.enabled) return;
     this.counts.StoreCalls++;
     if (err !== undefined) {
       this.counts.StoreErrors++;
       if (isTimeout(err)) this.counts.StoreTimeouts++;
     }
-    // Reservoir sampling (algorithm R): each call has the same chance to be in the sample.
-    const seen = ++this.latencySeen;
-    if (this.latencies.length < LATENCY_SAMPLE) this.latencies.push(ms);
-    else {
-      const j = Math.floor(Math.random() * seen);
-      if (j < LATENCY_SAMPLE) this.latencies[j] = ms;
-    }
+    // A flush since sampleSlot() may have emptied the sample: the slot then falls at its end.
+    if (slot >= 0) this.latencies[Math.min(slot, this.latencies.length)] = ms;
   }
 
   /** A response's status: Requests, 5xx, 503 and 413 counts. */
@@ -192,11 +191,11 @@ export function startRuntimeMetrics(env: Readonly<Record<string, string | undefi
     runtimeMetrics.disable();
     return { enabled: false, flush() {}, stop() {} };
   }
-  const intervalSeconds = opts.intervalSeconds ?? Number(env[MetricsEnvVars.INTERVAL] ?? 60);
+  const intervalSeconds = opts.intervalSeconds ?? Number(env[MetricsEnvVars.INTERVAL] ?? DEFAULTS.metricsIntervalSeconds);
   if (!(intervalSeconds >= 0)) throw new RangeError(`${MetricsEnvVars.INTERVAL} must be a number of seconds ≥ 0`);
   const sink = new Metrics({
-    namespace: env[MetricsEnvVars.NAMESPACE] || DEFAULT_METRICS_NAMESPACE,
-    serviceName: opts.serviceName ?? env.POWERTOOLS_SERVICE_NAME ?? 'cdk-sessions',
+    namespace: env[MetricsEnvVars.NAMESPACE] || DEFAULTS.metricsNamespace,
+    serviceName: opts.serviceName ?? env[SessionEnvVars.SERVICE_NAME] ?? 'cdk-sessions',
   });
   runtimeMetrics.enable(sink);
   const timer = intervalSeconds > 0 ? setInterval(() => runtimeMetrics.flush(), intervalSeconds * 1000) : undefined;
@@ -255,15 +254,20 @@ class MeteredStore implements SessionStore {
     return this.inner.close();
   }
 
-  private async timed<T>(p: Promise<T>): Promise<T> {
-    const started = performance.now();
-    try {
-      const r = await p;
-      this.metrics.storeCall(performance.now() - started);
-      return r;
-    } catch (err) {
-      this.metrics.storeCall(performance.now() - started, err);
-      throw err;
-    }
+  /** `p` with its outcome counted; timed only when it is sampled (most calls of a busy interval are not). */
+  private timed<T>(p: Promise<T>): Promise<T> {
+    const m = this.metrics;
+    const slot = m.sampleSlot();
+    const started = slot >= 0 ? performance.now() : 0;
+    return p.then(
+      (r) => {
+        m.storeCall(slot, slot >= 0 ? performance.now() - started : 0);
+        return r;
+      },
+      (err: unknown) => {
+        m.storeCall(slot, slot >= 0 ? performance.now() - started : 0, err);
+        throw err;
+      },
+    );
   }
 }
