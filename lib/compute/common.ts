@@ -109,7 +109,7 @@ export function runtimeEnvironment(o: SessionRuntimeOptions, secret: secretsmana
 /**
  * The service name of a compute construct's runtime (POWERTOOLS_SERVICE_NAME): the `service` field
  * of its log lines and the dimension of its metrics. Its construct path, unique in the app and
- * stable across deploys, e.g. `CdkSessions-Redis-Sessions-Fleet`; ≤ 250 characters (CloudWatch
+ * stable across deploys, e.g. `CdkSessionsRedis-Sessions-Fleet-C3251FA0`; ≤ 250 characters (CloudWatch
  * dimension values take 1024).
  */
 export function runtimeServiceName(scope: Construct): string {
