@@ -85,7 +85,7 @@ export interface IamStoreTopologyProps extends TopologyRuntimeProps, SessionVpcP
 }
 
 /** The keys of {@link FleetOptions}: what may stay under `fleet`. */
-const FLEET_OPTION_KEYS = ['targetRequestsPerMinute', 'deregistrationDelay', 'rootVolumeSize', 'accessLogsBucket'];
+const FLEET_OPTION_KEYS = ['targetRequestsPerMinute', 'deregistrationDelay', 'rootVolumeSize', 'accessLogsBucket', 'logRetention'];
 
 /** The keys of {@link FleetCommonProps} and the VPC props: what applies to a fleet only. */
 const FLEET_TOP_LEVEL_KEYS = [

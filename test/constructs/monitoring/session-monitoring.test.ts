@@ -7,10 +7,11 @@
  */
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Duration } from 'aws-cdk-lib';
 import { addReferenceStacks, ReferenceStacks } from '../../../bin/nag';
-import { DynamoDbSessions, S3Sessions, SessionMonitoring } from '../../../lib';
+import { DynamoDbSessions, S3Sessions, SessionMonitoring, StickySessions } from '../../../lib';
 import { newApp, topologyStack } from '../helpers';
 
 /** The stack's SessionMonitoring (exactly one). */
@@ -130,5 +131,38 @@ describe('options', () => {
     const stack = topologyStack();
     const d = new DynamoDbSessions(stack, 'Sessions', { environment: { SESSION_METRICS: 'off' } });
     expect(d.api.environment.SESSION_METRICS).toBe('off');
+  });
+});
+
+describe('instance logs', () => {
+  const { stack, topology } = (() => {
+    const s = topologyStack();
+    return { stack: s, topology: new StickySessions(s, 'Sessions', { fleet: { logRetention: logs.RetentionDays.TWO_WEEKS } }) };
+  })();
+  const t = Template.fromStack(stack);
+  const groupId = stack.getLogicalId(topology.fleet.logGroup.node.defaultChild as logs.CfnLogGroup);
+  // The launch template's user data as text, references written as ${LogicalId}.
+  const lt = Object.values(t.findResources('AWS::EC2::LaunchTemplate'))[0];
+  const parts = lt.Properties.LaunchTemplateData.UserData['Fn::Base64']['Fn::Join'][1] as Array<string | { Ref?: string }>;
+  const userData = parts.map((p) => (typeof p === 'string' ? p : p.Ref !== undefined ? `\${${p.Ref}}` : '?')).join('');
+
+  test('the server log goes to its own log group with the given retention', () => {
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
+    expect(groupId).toMatch(/ServerLogs/);
+  });
+
+  test('the instance role may only create streams in and write to that group (no CreateLogGroup, no retention change)', () => {
+    const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>);
+    const logStatements = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('logs:')) && JSON.stringify(s.Resource).includes('ServerLogs'));
+    expect(statements.filter((s) => [s.Action].flat().some((a) => /^logs:(CreateLogGroup|PutRetentionPolicy|\*)$/.test(a)) && JSON.stringify(s).includes('ServerLogs'))).toEqual([]);
+    expect(logStatements).toEqual([{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [groupId, 'Arn'] } }]);
+  });
+
+  test('the server writes stdout/stderr to a file the CloudWatch agent ships to the group (one stream per instance), rotated by size', () => {
+    expect(userData).toContain('amazon-cloudwatch-agent');
+    expect(userData).toContain('StandardOutput=append:/var/log/cdk-sessions/server.log');
+    expect(userData).toContain(`"file_path":"/var/log/cdk-sessions/server.log","log_group_name":"\${${groupId}}","log_stream_name":"{instance_id}"`);
+    expect(userData).toContain('amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s');
+    expect(userData).toContain('copytruncate');
   });
 });
