@@ -127,8 +127,7 @@ export async function createSessionRuntime(env: SessionEnv, opts: SessionRuntime
   try {
     const source = cookieSecretSource(env, secretsManager);
     const secrets = source !== undefined ? [...(await source.read())] : [...env.cookie.secrets];
-    // Timed into the runtime's metrics when startRuntimeMetrics turned them on (./metrics).
-    const store = meteredStore(await createStore(env, { logger, readSecret: (id) => getSecretString(secretsManager(), id) }, opts.stores ?? []));
+    const store = await createStore(env, { logger, readSecret: (id) => getSecretString(secretsManager(), id) }, opts.stores ?? []);
     return await start(env, store, source, secrets, logger, destroyOwnClient);
   } catch (err) {
     destroyOwnClient();
@@ -147,7 +146,8 @@ async function start(
   try {
     let reloader: CookieSecretReloader | undefined;
     const manager = new SessionManager({
-      store,
+      // Its calls timed into the runtime's metrics when startRuntimeMetrics turned them on (./metrics); `store` stays the store itself.
+      store: meteredStore(store),
       secrets,
       idleTimeoutSeconds: env.idleTimeoutSeconds,
       absoluteTimeoutSeconds: env.absoluteTimeoutSeconds,
