@@ -277,8 +277,10 @@ export class SessionMonitoring extends Construct {
       this.alarm('RedisEvictions', { metric: evictions, threshold: t.cacheEvictions ?? 1, description: 'Redis evicted keys: each is a session lost, its user logged out. Runbook: scale memory now (node type or shards); evictions stop when memory fits the sessions.' });
       this.alarm('RedisConnections', { metric: conns, threshold: t.cacheConnections ?? 10000, description: 'Many client connections on a node. Runbook: check for a connection leak (instances or functions opening a client per request) or a scale-out storm.' });
       const widgets = [graph('Redis: CPU % / memory %', [cpu, mem]), graph('Redis: evictions, connections', [evictions, conns])];
-      if (nodes.length > 1 || (store.replicationGroup === undefined && hasMetric(() => store.metricReplicationLag()))) {
-        const lag = nodes.length > 1 ? maxOverNodes(nodes.slice(1).map((id) => store.metric('ReplicationLag', { cacheClusterId: id, statistic: 'Maximum' })), store.metricReplicationLag(), 'ReplicationLag') : store.metricReplicationLag();
+      // Only with replicas (metricReplicationLag throws without). Every member is read: only replicas
+      // publish ReplicationLag, and which node is the primary changes with each failover.
+      if (hasMetric(() => store.metricReplicationLag())) {
+        const lag = nodes.length > 1 ? maxOverNodes(nodes.map((id) => store.metric('ReplicationLag', { cacheClusterId: id, statistic: 'Maximum' })), store.metricReplicationLag(), 'ReplicationLag') : store.metricReplicationLag();
         this.alarm('RedisReplicationLag', { metric: lag, threshold: (t.replicationLag ?? Duration.seconds(5)).toMilliseconds() / 1000, periods: 3, description: 'A replica lags its primary: a failover now would lose the latest session writes (the runtime then refuses the stale copies, users may be logged out). Runbook: check the primary\'s CPU and network; a lag that keeps growing needs a bigger node type.' });
         widgets.push(graph('Redis: replication lag (s)', [lag]));
       }

@@ -11,7 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Duration } from 'aws-cdk-lib';
 import { addReferenceStacks, ReferenceStacks } from '../../../bin/nag';
-import { DynamoDbSessions, S3Sessions, SessionMonitoring, StickySessions } from '../../../lib';
+import { DynamoDbSessions, RedisSessions, S3Sessions, SessionMonitoring, StickySessions } from '../../../lib';
 import { newApp, topologyStack } from '../helpers';
 
 /** The stack's SessionMonitoring (exactly one). */
@@ -165,4 +165,12 @@ describe('instance logs', () => {
     expect(userData).toContain('amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s');
     expect(userData).toContain('copytruncate');
   });
+});
+
+test('a Redis store without replicas gets no replication-lag alarm (and no error)', () => {
+  const stack = topologyStack();
+  const r = new RedisSessions(stack, 'Sessions', { storeProps: { replicationGroupProps: { replicasPerNodeGroup: 0 } } });
+  const m = r.addMonitoring();
+  expect(m.alarms.map((a) => a.node.id)).not.toContain('RedisReplicationLag');
+  expect(m.alarms.map((a) => a.node.id)).toContain('RedisEvictions');
 });
