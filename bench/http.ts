@@ -6,6 +6,8 @@
  *  (b) our instance server (lambda/instance/main.ts) on the Redis store;
  *  (c) express 5 + express-session + connect-redis 9 on the same redis-server — the baseline;
  *  (d) node:http + one Redis GET — the least a Redis-backed read can cost;
+ *  (e) (b) with the runtime's metrics on (SESSION_METRICS=on, EMF every 60 s as deployed): what
+ *      counting costs; (b) runs with them off. Target: the read keeps ≥ 90 % of its requests/s;
  * then our DynamoDB store vs express-session + connect-dynamodb, both on dynalite.
  *
  * Every server is a child process; autocannon runs in this process. On 2 cores that is one core
@@ -26,6 +28,12 @@ import { instanceBundle, removeInstanceBundle } from '../test/support/app-instan
 import { baseEnv, LOCAL_AWS_ENV } from '../test/support/app-backends';
 import { freePort, waitForPort } from '../test/support/ports';
 import { RedisServer } from '../test/support/redis-server';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { createApp } from '../lambda/app/app';
+import { OpenAuthenticator } from '../lambda/session/auth/open';
+import { SessionManager } from '../lambda/session/manager';
+import { meteredStore, runtimeMetrics } from '../lambda/session/metrics';
+import { MemoryStore } from '../lambda/session/stores/memory';
 import { quantile } from './stats';
 
 // autocannon ships no type declarations; these are the calls the bench makes.
@@ -331,6 +339,59 @@ function table(title: string, rows: Row[], baseline: string, ceiling?: string): 
   return lines.join('\n');
 }
 
+/**
+ * What the runtime's metrics cost per request, without the network: the app's GET /session on the
+ * memory store, in this process, `n` requests with metrics off then on, alternating for `rounds`
+ * rounds (the HTTP cells above vary by ±30 % per round on a shared 2-core host; this isolates the
+ * CPU the counting adds). Metrics on: the metered store and the counters, flushed once per round.
+ */
+export async function inProcessOverhead(rounds = 9, n = 200_000): Promise<string> {
+  const secrets = ['bench-metrics-secret-0123456789abcdef0123'];
+  const build = (on: boolean) => {
+    if (on) runtimeMetrics.enable(new Metrics({ namespace: 'Bench', serviceName: 'bench' }));
+    else runtimeMetrics.disable();
+    const manager = new SessionManager({ store: meteredStore(new MemoryStore()), secrets, secure: false });
+    return { manager, app: createApp({ manager, authenticator: new OpenAuthenticator(), servedBy: 'bench' }) };
+  };
+  const time = async (on: boolean): Promise<number> => {
+    const { app } = build(on);
+    const login = await app({ method: 'POST', path: '/login', headers: { 'content-type': 'application/json' }, body: '{"user":"b"}' });
+    const cookie = login.cookies[0].split(';')[0];
+    const req = { method: 'GET', path: '/session', headers: { cookie }, body: undefined };
+    const t = performance.now();
+    for (let i = 0; i < n; i++) await app(req);
+    const ms = performance.now() - t;
+    if (on) {
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = (() => true) as typeof process.stdout.write; // the EMF line is not part of the report
+      try {
+        runtimeMetrics.flush();
+      } finally {
+        process.stdout.write = write;
+      }
+    }
+    runtimeMetrics.disable();
+    return (n / ms) * 1000;
+  };
+  await time(false); // warm-up
+  await time(true);
+  const ratios: number[] = [];
+  const offs: number[] = [];
+  const ons: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const off = await time(false);
+    const on = await time(true);
+    offs.push(off);
+    ons.push(on);
+    ratios.push(on / off);
+  }
+  const med = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
+  return (
+    `In-process GET /session on the memory store (no network), ${rounds} alternating rounds of ${n} requests: ` +
+    `metrics off ${f0(med(offs))} req/s, on ${f0(med(ons))} req/s; on ÷ off median ${med(ratios).toFixed(3)} (rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')})`
+  );
+}
+
 export async function main(): Promise<string> {
   const redis = await RedisServer.start();
   const out: string[] = [];
@@ -342,7 +403,7 @@ export async function main(): Promise<string> {
     admin.disconnect();
     const redisGetCookies = Array.from({ length: POOL }, (_, i) => `k=${i}`);
 
-    const env = baseEnv({ SESSION_STORE: 'redis', SESSION_REDIS_URL: redis.url() });
+    const env = baseEnv({ SESSION_STORE: 'redis', SESSION_REDIS_URL: redis.url(), SESSION_METRICS: 'off' });
     const servers: Server[] = [];
     try {
       const start = async (s: Promise<Server>) => {
@@ -354,16 +415,19 @@ export async function main(): Promise<string> {
       const oursRedis = await start(ours(env));
       const express = await start(child('express-redis', redis.url()));
       const redisGet = await start(child('redis-get', redis.url()));
+      const oursMetrics = await start(ours({ ...env, SESSION_METRICS: 'on' }));
       const A = '(a) bare node:http';
       const B = '(b) ours: instance server + RedisStore';
       const C = '(c) express-session + connect-redis';
       const D = '(d) node:http + one Redis GET';
+      const E = '(e) ours, (b) with SESSION_METRICS=on';
       const m = await measureAll(
         [
           { name: A, server: bare, cookies: Array.from({ length: POOL }, () => ''), warmCookies: Array.from({ length: WARM_SESSIONS }, () => ''), modify: true, lost: false },
           { name: B, server: oursRedis, cookies: await loginPool(oursRedis.port, POOL), warmCookies: await loginPool(oursRedis.port, WARM_SESSIONS), modify: true, lost: true },
           { name: C, server: express, cookies: await loginPool(express.port, POOL), warmCookies: await loginPool(express.port, WARM_SESSIONS), modify: true, lost: true },
           { name: D, server: redisGet, cookies: redisGetCookies, warmCookies: redisGetCookies.slice(0, WARM_SESSIONS), modify: false, lost: false },
+          { name: E, server: oursMetrics, cookies: await loginPool(oursMetrics.port, POOL), warmCookies: await loginPool(oursMetrics.port, WARM_SESSIONS), modify: true, lost: false },
         ],
         ROUNDS,
         APPENDS_PER_SESSION,
@@ -377,16 +441,17 @@ export async function main(): Promise<string> {
         C,
         A,
       );
-      const [ra, rb, rc] = rows;
+      const [ra, rb, rc, , re] = rows;
       const verdict = (ok: boolean) => (ok ? 'target met' : 'target MISSED');
       const targets = [
         `- read ≥ 4× express-session+connect-redis: ${(rb.read.rps / rc.read.rps).toFixed(2)}× (rounds: ${perRound(m.reads, B, C)}; timed from each cell's start: ${(rb.read.rpsFromStart / rc.read.rpsFromStart).toFixed(2)}×) — ${verdict(rb.read.rps >= 4 * rc.read.rps)}`,
         `- read ≥ 50 % of bare node:http: ${((100 * rb.read.rps) / ra.read.rps).toFixed(0)} % (timed from each cell's start: ${((100 * rb.read.rpsFromStart) / ra.read.rpsFromStart).toFixed(0)} %) — ${verdict(rb.read.rps >= 0.5 * ra.read.rps)}`,
         `- read p99 ≤ 2 ms: ${rb.read.p99} ms — ${verdict(rb.read.p99 <= 2)}`,
         `- modify ≥ 3× express-session+connect-redis: ${(rb.modify!.rps / rc.modify!.rps).toFixed(2)}× (rounds: ${perRound(m.modifies, B, C)}; timed from each cell's start: ${(rb.modify!.rpsFromStart / rc.modify!.rpsFromStart).toFixed(2)}×) — ${verdict(rb.modify!.rps >= 3 * rc.modify!.rps)}`,
+        `- read with metrics on ≥ 90 % of metrics off: ${((100 * re.read.rps) / rb.read.rps).toFixed(0)} % (ratio ${(re.read.rps / rb.read.rps).toFixed(3)}; rounds: ${perRound(m.reads, E, B)}; modify ${((100 * re.modify!.rps) / rb.modify!.rps).toFixed(0)} %) — ${verdict(re.read.rps >= 0.9 * rb.read.rps)}`,
         `- 0 lost updates (2- and 10-wide): ${rb.lost2!.lost + rb.lost10!.lost} lost — ${verdict(rb.lost2!.lost + rb.lost10!.lost === 0)}`,
       ];
-      out.push(t1, '', 'Targets (ours):', ...targets, '', 'Redis commands per request: `npm run bench -- redis` (bench/redis-commands.ts).');
+      out.push(t1, '', 'Targets (ours):', ...targets, '', await inProcessOverhead(), '', 'Redis commands per request: `npm run bench -- redis` (bench/redis-commands.ts).');
     } finally {
       for (const s of servers) await s.stop();
     }

@@ -20,21 +20,26 @@ export interface ReferenceStacks {
 /**
  * Adds the reference stacks to `app`. Context `certificateArn` (an ACM certificate in the
  * target region) turns the load balancers' listeners into HTTPS; without it they are plain
- * HTTP and say so in a warning.
+ * HTTP and say so in a warning. Every stack gets its alarms and dashboard (`addMonitoring()`);
+ * context `alarmEmail` subscribes that address to each stack's alarm topic.
  */
 export function addReferenceStacks(app: App, props: StackProps = {}): ReferenceStacks {
   const certificateArn: string | undefined = app.node.tryGetContext('certificateArn');
+  const alarmEmail: string | undefined = app.node.tryGetContext('alarmEmail');
+  const monitoring = { alarmEmail };
   const certificate = (stack: Stack) =>
     certificateArn ? acm.Certificate.fromCertificateArn(stack, 'Certificate', certificateArn) : undefined;
 
   const sticky = new Stack(app, 'CdkSessions-Sticky', { ...props, description: 'cdk-sessions: sticky sessions on an ALB, in-memory store' });
   const s = new StickySessions(sticky, 'Sessions', { certificate: certificate(sticky) });
+  s.addMonitoring(monitoring);
   loginOutputs(sticky, s);
   new CfnOutput(sticky, 'Url', { value: s.url });
   pageOutput(sticky, `${s.url}/`);
 
   const redis = new Stack(app, 'CdkSessions-Redis', { ...props, description: 'cdk-sessions: Redis/Valkey store shared by an ALB fleet and a Lambda API' });
   const r = new RedisSessions(redis, 'Sessions', { certificate: certificate(redis) });
+  r.addMonitoring(monitoring);
   loginOutputs(redis, r);
   new CfnOutput(redis, 'FleetUrl', { value: r.fleet.url });
   new CfnOutput(redis, 'ApiUrl', { value: r.api.url });
@@ -42,24 +47,28 @@ export function addReferenceStacks(app: App, props: StackProps = {}): ReferenceS
 
   const dynamodb = new Stack(app, 'CdkSessions-DynamoDb', { ...props, description: 'cdk-sessions: DynamoDB store behind a Lambda API' });
   const d = new DynamoDbSessions(dynamodb, 'Sessions');
+  d.addMonitoring(monitoring);
   loginOutputs(dynamodb, d);
   new CfnOutput(dynamodb, 'ApiUrl', { value: d.api.url });
   pageOutput(dynamodb, d.api.url);
 
   const s3 = new Stack(app, 'CdkSessions-S3', { ...props, description: 'cdk-sessions: S3 store behind a Lambda API' });
   const b = new S3Sessions(s3, 'Sessions');
+  b.addMonitoring(monitoring);
   loginOutputs(s3, b);
   new CfnOutput(s3, 'ApiUrl', { value: b.api.url });
   pageOutput(s3, b.api.url);
 
   const jwt = new Stack(app, 'CdkSessions-Jwt', { ...props, description: 'cdk-sessions: stateless JWT sessions signed by KMS, DynamoDB revocation list' });
   const j = new JwtSessions(jwt, 'Sessions');
+  j.addMonitoring(monitoring);
   loginOutputs(jwt, j);
   new CfnOutput(jwt, 'ApiUrl', { value: j.api.url });
   pageOutput(jwt, j.api.url);
 
   const memcached = new Stack(app, 'CdkSessions-Memcached', { ...props, description: 'cdk-sessions: ElastiCache for Memcached store shared by an ALB fleet and a Lambda API' });
   const m = new MemcachedSessions(memcached, 'Sessions', { certificate: certificate(memcached) });
+  m.addMonitoring(monitoring);
   loginOutputs(memcached, m);
   new CfnOutput(memcached, 'FleetUrl', { value: m.fleet.url });
   new CfnOutput(memcached, 'ApiUrl', { value: m.api.url });
@@ -67,6 +76,7 @@ export function addReferenceStacks(app: App, props: StackProps = {}): ReferenceS
 
   const rds = new Stack(app, 'CdkSessions-Rds', { ...props, description: 'cdk-sessions: Aurora PostgreSQL Serverless v2 store behind an RDS Proxy, shared by an ALB fleet and a Lambda API' });
   const p = new RdsSessions(rds, 'Sessions', { certificate: certificate(rds) });
+  p.addMonitoring(monitoring);
   loginOutputs(rds, p);
   new CfnOutput(rds, 'FleetUrl', { value: p.fleet.url });
   new CfnOutput(rds, 'ApiUrl', { value: p.api.url });

@@ -84,6 +84,10 @@ export type {
   StickinessOptions,
 } from './compute';
 
+// ---- Operating it: alarms and a dashboard per topology ------------------------------------------
+export { SessionMonitoring } from './monitoring';
+export type { SessionAlarmThresholds, SessionMonitoringOptions, SessionMonitoringProps } from './monitoring';
+
 // ---- Wiring your own code: connect() on any store or topology --------------------------------
 export { SessionConsumer } from './core/consumer';
 export type { AutoScalingGroupConsumerOptions, ContainerConsumerOptions, ISessionConsumer, RoleConsumerOptions } from './core/consumer';

@@ -9,6 +9,7 @@ import * as crypto from 'node:crypto';
 import { TextDecoder } from 'node:util';
 import { setBounded } from '../session/bounded';
 import { BadRequestError, httpStatusOf, SessionError, StoreUnavailableError } from '../session/errors';
+import { runtimeMetrics } from '../session/metrics';
 import { normalizeOrigin, refuseCrossSite, SAFE_METHODS } from './csrf';
 import { BodyTooLargeError, MethodNotAllowedError, NoSessionError, NotFoundError, truncate, UnsupportedMediaTypeError } from './errors';
 import { pageRoutes } from './page';
@@ -92,6 +93,7 @@ export function createRouter(opts: RouterOptions): App {
       if (err instanceof NoSessionError && hasOwnCookie(cookies, opts.cookieName) && !(opts.keepCookie?.(cookies) ?? false)) res.cookies.push(opts.clearCookie());
     }
     if (servedByHeader !== undefined) res.headers['x-served-by'] = servedByHeader;
+    runtimeMetrics.response(res.status);
     log.info('request', {
       requestId,
       method: truncate(req.method, 16),

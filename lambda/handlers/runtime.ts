@@ -8,8 +8,12 @@ import type { App } from '../app/app';
 import { createAppFromEnv, type RuntimeApp } from '../app/from-env';
 import type { AppResponse } from '../app/types';
 import { parseSessionEnv } from '../session/env';
+import { startRuntimeMetrics } from '../session/metrics';
 
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cdk-sessions' });
+
+/** The runtime's metrics (SESSION_METRICS=on): written at the end of every invocation (no timer in Lambda). */
+export const metrics = startRuntimeMetrics(process.env, { intervalSeconds: 0 });
 
 /**
  * `build` run on the first call, its result reused by later calls; a failed build is forgotten,
@@ -39,7 +43,11 @@ export async function withApp(getApp: () => Promise<App>, requestId: string, fn:
   } catch (err) {
     return errorResponse(err, requestId, logger);
   }
-  return fn(a);
+  try {
+    return await fn(a);
+  } finally {
+    metrics.flush();
+  }
 }
 
 /** Request body as the app wants it: base64 bodies decoded to bytes. */

@@ -9,6 +9,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { App } from '../app/app';
 import { createAppFromEnv } from '../app/from-env';
 import { parseSessionEnv } from '../session/env';
+import { startRuntimeMetrics } from '../session/metrics';
 import { BatchedLogger } from './log';
 import { createInstanceServer } from './server';
 
@@ -16,7 +17,12 @@ const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'cdk-sessions';
 const powertools = new Logger({ serviceName });
 // Powertools' line shape, with the per-request info lines written in batches (see ./log).
 const logger = new BatchedLogger({ delegate: powertools, fields: { service: serviceName, sampling_rate: samplingRate() } });
-process.on('exit', () => logger.flush());
+// The runtime's metrics (SESSION_METRICS=on): EMF lines every SESSION_METRICS_INTERVAL_SECONDS (60), and at exit.
+const metrics = startRuntimeMetrics(process.env, { serviceName });
+process.on('exit', () => {
+  metrics.stop();
+  logger.flush();
+});
 
 /** POWERTOOLS_LOGGER_SAMPLE_RATE as Powertools reports it in `sampling_rate` (0 when unset or invalid). */
 function samplingRate(): number {

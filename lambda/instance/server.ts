@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { DEFAULT_MAX_BODY_BYTES, errorResponse } from '../app/app';
 import type { App } from '../app/app';
 import { BodyTooLargeError } from '../app/errors';
+import { runtimeMetrics } from '../session/metrics';
 import type { AppLogger, AppRequest, AppResponse } from '../app/types';
 
 export interface InstanceServerOptions {
@@ -85,6 +86,7 @@ export function createInstanceServer(opts: InstanceServerOptions): InstanceServe
       // need to wait for its end; node drains the (empty) stream when the response finishes.
       const body = hasBody(req) ? await readBody(req, maxBodyBytes) : NO_BODY;
       if (body === TOO_LARGE) {
+        runtimeMetrics.response(413); // answered here, before the app (whose router counts the rest)
         rejectTooLarge(req, res, errorResponse(new BodyTooLargeError(maxBodyBytes), requestId, log), maxDiscardBytes);
         return;
       }

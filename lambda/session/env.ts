@@ -96,6 +96,14 @@ export const SessionEnvVars = {
   COGNITO_CLIENT_ID: 'SESSION_COGNITO_CLIENT_ID',
   /** Bound on one call to the authenticator (Cognito InitiateAuth), milliseconds; past it the login gets a 503. */
   AUTH_TIMEOUT_MS: 'SESSION_AUTH_TIMEOUT_MS',
+  /** The runtime's own metrics as CloudWatch EMF lines (lambda/session/metrics.ts): `on` or `off`. Unset: off; the constructs set `on`. */
+  METRICS: 'SESSION_METRICS',
+  /** CloudWatch namespace of the runtime's metrics. Unset: {@link DEFAULTS}.metricsNamespace. */
+  METRICS_NAMESPACE: 'SESSION_METRICS_NAMESPACE',
+  /** Seconds between two writes of the runtime's metrics on an instance (Lambda writes per invocation). Unset: 60. */
+  METRICS_INTERVAL: 'SESSION_METRICS_INTERVAL_SECONDS',
+  /** Powertools' service name: the `service` field of log lines and the one dimension of the runtime's metrics. */
+  SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
   /** `production` in deployed environments: refuses SESSION_AUTH=open and a missing SESSION_STORE; the reference app also refuses a missing SESSION_AUTH. */
   NODE_ENV: 'NODE_ENV',
 } as const;
@@ -125,6 +133,10 @@ export const DEFAULTS = {
   authTimeoutMs: 3000,
   /** A browser's burst of requests with one token (a page and its API calls) costs one denylist read. */
   revocationCacheMs: 1000,
+  /** CloudWatch namespace of the runtime's metrics. */
+  metricsNamespace: 'CdkSessions',
+  /** Seconds between two writes of the runtime's metrics on an instance. */
+  metricsIntervalSeconds: 60,
 } as const;
 
 export interface CookieSettings {

@@ -21,6 +21,7 @@ import { hostname } from 'node:os';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SessionEnv, StoreKind } from './env';
 import { SessionManager } from './manager';
+import { meteredStore } from './metrics';
 import { CookieSecretReloader, type CookieSecretSource } from './secret-reload';
 import { MemoryStore } from './stores/memory';
 import type { SessionStore } from './types';
@@ -145,7 +146,8 @@ async function start(
   try {
     let reloader: CookieSecretReloader | undefined;
     const manager = new SessionManager({
-      store,
+      // Its calls timed into the runtime's metrics when startRuntimeMetrics turned them on (./metrics); `store` stays the store itself.
+      store: meteredStore(store),
       secrets,
       idleTimeoutSeconds: env.idleTimeoutSeconds,
       absoluteTimeoutSeconds: env.absoluteTimeoutSeconds,

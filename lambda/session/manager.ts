@@ -11,6 +11,7 @@ import type { KeyObject } from 'node:crypto';
 import { cookieKeys, cookieName, isSignedShape, newSessionId, readCookie, serializeCookie, signSessionId, verifySignedSessionId } from './cookies';
 import { setBounded } from './bounded';
 import { ConflictError, SessionGoneError, SessionTooLargeError, StoreUnavailableError } from './errors';
+import { runtimeMetrics } from './metrics';
 import type { LoadOptions, SessionData, SessionStore, StoredSession } from './types';
 import { newWriteToken, sameWrite } from './write-token';
 
@@ -175,6 +176,7 @@ export class SessionManager {
     if (w !== undefined && (s === undefined || !sameWrite(s, w))) this.forget(id); // gone, or written elsewhere since
     if (s === undefined) return undefined;
     if (s.expiresAt <= now || this.absoluteDeadline(s) <= now) {
+      runtimeMetrics.count('SessionsExpired');
       if (this.absoluteDeadline(s) <= now) await this.store.delete(id);
       return undefined;
     }
@@ -189,6 +191,7 @@ export class SessionManager {
     for (let attempt = 0; attempt < 5; attempt++) {
       const s: Session = { id: newSessionId(), data, version: 1, token: newWriteToken(), createdAt: now, expiresAt: this.expiry(now, now) };
       if (await this.store.create(s)) {
+        runtimeMetrics.count('SessionsCreated');
         this.remember(s, serialized);
         return s;
       }
@@ -215,10 +218,15 @@ export class SessionManager {
         this.remember(written, after);
         return written;
       }
-      if (attempt < this.maxAttempts) await backoff(attempt, Date.now() - started);
+      runtimeMetrics.count('CasConflicts');
+      if (attempt < this.maxAttempts) {
+        runtimeMetrics.count('CasRetries');
+        await backoff(attempt, Date.now() - started);
+      }
       current = await this.loadById(session.id);
       if (current === undefined) throw new SessionGoneError();
     }
+    runtimeMetrics.count('CasExhausted');
     throw this.conflict();
   }
 
@@ -255,6 +263,7 @@ export class SessionManager {
       return written;
     }
     this.forget(id);
+    if (reply !== undefined) runtimeMetrics.count('CasConflicts'); // written elsewhere since: update re-applies fn on the stored one
     return reply === undefined ? undefined : this.update(reply, fn);
   }
 
@@ -276,6 +285,7 @@ export class SessionManager {
     const id = typeof session === 'string' ? session : session.id;
     this.forget(id);
     await this.store.delete(id);
+    runtimeMetrics.count('SessionsDestroyed');
   }
 
   /** Set-Cookie value carrying the signed id; lives until the absolute deadline. */

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -83,10 +83,19 @@ function seconds(d: Duration | undefined): number | undefined {
   return d.isUnresolved() ? undefined : d.toSeconds();
 }
 
-/** The runtime's environment apart from the store's: cookie, timeouts, login (SESSION_AUTH=cognito, NODE_ENV=production). */
-export function runtimeEnvironment(o: SessionRuntimeOptions, secret: secretsmanager.ISecret, secure: boolean, login: LoginPool): Record<string, string> {
+/**
+ * The runtime's environment apart from the store's: cookie, timeouts, login (SESSION_AUTH=cognito,
+ * NODE_ENV=production), and its own metrics: on, as EMF lines in namespace CdkSessions with the
+ * dimension `service` = `serviceName` (see {@link runtimeServiceName}), unless `o.environment` sets
+ * SESSION_METRICS, SESSION_METRICS_NAMESPACE or POWERTOOLS_SERVICE_NAME itself.
+ */
+export function runtimeEnvironment(o: SessionRuntimeOptions, secret: secretsmanager.ISecret, secure: boolean, login: LoginPool, serviceName: string): Record<string, string> {
   const V = SessionEnvVars;
+  const given = o.environment ?? {};
   const env: Record<string, string> = {
+    [V.METRICS]: given[V.METRICS] ?? 'on',
+    [V.METRICS_NAMESPACE]: given[V.METRICS_NAMESPACE] ?? RUNTIME_DEFAULTS.metricsNamespace,
+    [V.SERVICE_NAME]: given[V.SERVICE_NAME] ?? serviceName,
     ...loginEnvironment(login),
     [V.COOKIE_SECRET_ARN]: secret.secretArn,
     [V.COOKIE_SECURE]: secure ? 'true' : 'false',
@@ -95,6 +104,16 @@ export function runtimeEnvironment(o: SessionRuntimeOptions, secret: secretsmana
   if (o.idleTimeout) env[V.IDLE_TIMEOUT] = String(o.idleTimeout.toSeconds());
   if (o.absoluteTimeout) env[V.ABSOLUTE_TIMEOUT] = String(o.absoluteTimeout.toSeconds());
   return env;
+}
+
+/**
+ * The service name of a compute construct's runtime (POWERTOOLS_SERVICE_NAME): the `service` field
+ * of its log lines and the dimension of its metrics. Its construct path, unique in the app and
+ * stable across deploys, e.g. `CdkSessionsRedis-Sessions-Fleet-C3251FA0`; ≤ 250 characters (CloudWatch
+ * dimension values take 1024).
+ */
+export function runtimeServiceName(scope: Construct): string {
+  return Names.uniqueResourceName(scope, { maxLength: 250, separator: '-' });
 }
 
 /** The cookie name as the browser sees it (what an ALB app_cookie must watch). */

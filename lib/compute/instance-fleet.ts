@@ -6,6 +6,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -14,12 +15,14 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
 import { Construct } from 'constructs';
 import { RUNTIME_DEFAULTS, SessionEnvVars } from '../core/session-env';
-import { acknowledgeGuard } from '../core/guard';
+import { acknowledgeGuard, acknowledgeLogGroupDefaults } from '../core/guard';
+import { runtimeMetric } from '../core/runtime-metrics';
 import { ISessionStore } from '../core/session-store';
 import { validateProps } from '../core/validate';
 import {
   createCookieSecret,
   runtimeEnvironment,
+  runtimeServiceName,
   SessionRuntimeOptions,
   validateRuntimeOptions,
   wireCookieName,
@@ -136,8 +139,14 @@ export interface FleetCommonProps {
   readonly port?: number;
 }
 
-/** The rarer knobs of a fleet: scaling target, draining, disk, access-log bucket. */
+/** The rarer knobs of a fleet: scaling target, draining, disk, access-log bucket, log retention. */
 export interface FleetOptions {
+  /**
+   * How long CloudWatch Logs keeps the instances' server log (`logGroup`): the request and error
+   * lines and the runtime's metrics (EMF), shipped by the CloudWatch agent.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
   /**
    * Target of the request-count scaling policy: ALB requests per instance per minute.
    * @default 1000
@@ -191,6 +200,9 @@ const NODE_BIN = `/usr/bin/node-${NODE_MAJOR}`;
 
 const INSTANCE_BOOT_TIMEOUT = Duration.seconds(INSTANCE_BOOT_TIMEOUT_SECONDS);
 
+/** The server's stdout and stderr on an instance, shipped to `InstanceFleet.logGroup`. */
+const SERVER_LOG = '/var/log/cdk-sessions/server.log';
+
 /**
  * An internet-facing Application Load Balancer in front of an Auto Scaling group of
  * Amazon Linux 2023 instances that run a web server on the session runtime: this package's
@@ -212,6 +224,12 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
   public readonly role: iam.Role;
   public readonly securityGroup: ec2.SecurityGroup;
   public readonly accessLogsBucket: s3.IBucket;
+  /**
+   * The instances' server log in CloudWatch Logs, one stream per instance id: request lines (the
+   * session id's hash, never the id), errors, and the runtime's EMF metrics, which CloudWatch
+   * turns into the `CdkSessions` metrics. Shipped by the CloudWatch agent from the server's log file.
+   */
+  public readonly logGroup: logs.LogGroup;
   public readonly cookieSecret: secretsmanager.ISecret;
   /** The Cognito user pool whose users log in. */
   public readonly userPool: cognito.IUserPool;
@@ -320,6 +338,18 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
         '(no key pair, no port 22); AWS updates it when the agent needs new actions.',
     });
 
+    // The server's log, shipped by the CloudWatch agent: one stream per instance, written only
+    // (no CreateLogGroup, no retention change: the group and its retention are this stack's).
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    this.logGroup = new logs.LogGroup(this, 'ServerLogs', { retention: logRetention, removalPolicy: nonSnapshot(props.removalPolicy ?? RemovalPolicy.DESTROY) });
+    acknowledgeLogGroupDefaults(this.logGroup, logRetention, "the instance servers' logs (prop logRetention)");
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
     const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.SMALL);
     const userData = ec2.UserData.forLinux();
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
@@ -425,7 +455,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
     this.environment = {
       ...(props.environment ?? {}),
       ...storeEnv,
-      ...runtimeEnvironment(props, this.cookieSecret, secure, this),
+      ...runtimeEnvironment(props, this.cookieSecret, secure, this, runtimeServiceName(this)),
       [SessionEnvVars.PORT]: String(port),
       AWS_REGION: Stack.of(this).region,
       NODE_ENV: 'production',
@@ -456,6 +486,32 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
   /** Instances failing the health check (Average over 5 minutes). */
   public metricUnhealthyHostCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.targetGroup.metrics.unhealthyHostCount(props);
+  }
+
+  /**
+   * A metric the session runtime on the instances writes itself (CloudWatch EMF, lambda/session/metrics.ts):
+   * namespace CdkSessions, dimension `service` = its POWERTOOLS_SERVICE_NAME (in `environment`). Counts (Sum over 5
+   * minutes): Requests, Responses5xx, Responses503, Responses413, StoreCalls, StoreErrors,
+   * StoreTimeouts, CasConflicts, CasRetries, CasExhausted, SessionsCreated, SessionsDestroyed,
+   * SessionsExpired, JwtRejected, JwtRevoked; StoreLatency in milliseconds (p99 over 5 minutes).
+   */
+  public metricRuntime(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return runtimeMetric(this.environment, metricName, props);
+  }
+
+  /** Store calls that failed or timed out, as the runtime counted them: each one is a 503 (Sum over 5 minutes). */
+  public metricStoreErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricRuntime('StoreErrors', props);
+  }
+
+  /** Store round trips in milliseconds, as the runtime timed them (p99 over 5 minutes). */
+  public metricStoreLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricRuntime('StoreLatency', props);
+  }
+
+  /** Requests the runtime answered 503 because the store did not answer (Sum over 5 minutes). */
+  public metricResponses503(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricRuntime('Responses503', props);
   }
 
   /**
@@ -554,6 +610,38 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
    * health check on loopback. The script's exit code goes to CloudFormation (cfn-signal in an EXIT
    * trap), so any failing step, or a server that never answers, fails the deploy.
    */
+  /**
+   * The CloudWatch agent (AL2023 package) tailing the server's log file into `logGroup`, one
+   * stream per instance id, and logrotate every 10 minutes past 100 MB (copytruncate: the server
+   * keeps its file open; the agent notices the truncation), so a busy instance never fills its disk.
+   */
+  private logShippingCommands(): string[] {
+    const config = {
+      agent: { run_as_user: 'cwagent' },
+      logs: { logs_collected: { files: { collect_list: [{ file_path: SERVER_LOG, log_group_name: this.logGroup.logGroupName, log_stream_name: '{instance_id}', timezone: 'UTC' }] } } },
+    };
+    const configFile = '/opt/aws/amazon-cloudwatch-agent/etc/cdk-sessions.json';
+    return [
+      `cat > ${configFile} <<'CWAGENT'`,
+      JSON.stringify(config),
+      'CWAGENT',
+      `/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:${configFile}`,
+      "cat > /etc/logrotate.d/cdk-sessions <<'ROTATE'",
+      `${SERVER_LOG} {`,
+      '  maxsize 100M',
+      '  rotate 1',
+      '  copytruncate',
+      '  missingok',
+      '  notifempty',
+      '}',
+      'ROTATE',
+      'mkdir -p /etc/systemd/system/logrotate.timer.d',
+      "printf '[Timer]\\nOnCalendar=\\nOnCalendar=*:0/10\\n' > /etc/systemd/system/logrotate.timer.d/cdk-sessions.conf",
+      'systemctl daemon-reload',
+      'systemctl enable --now logrotate.timer',
+    ];
+  }
+
   private writeUserData(userData: ec2.UserData, port: number, healthPath: string, startCommand: string, extraCommands: string[]): void {
     const dir = '/opt/cdk-sessions';
     const envFile = '/etc/cdk-sessions.env';
@@ -564,7 +652,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
       'set -euo pipefail',
       // cfn-signal first, on its own: a later failure (e.g. no nodejs24 in an old image's
       // repository) then reaches CloudFormation at once instead of after the timeout.
-      'dnf install -y -q aws-cfn-bootstrap unzip',
+      'dnf install -y -q aws-cfn-bootstrap unzip amazon-cloudwatch-agent logrotate',
       `# Node.js ${NODE_MAJOR} from the Amazon Linux 2023 repository, nothing older`,
       `dnf install -y -q nodejs${NODE_MAJOR}`,
       `${NODE_BIN} --version`,
@@ -611,6 +699,11 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
       `ExecStart=/bin/sh ${dir}/start.sh`,
       // A writable directory of the server's own (/var/lib/cdk-sessions); the rest of the disk is read-only to it.
       'StateDirectory=cdk-sessions',
+      // stdout and stderr to a file the CloudWatch agent ships (below); logrotate keeps it small.
+      'LogsDirectory=cdk-sessions',
+      'LogsDirectoryMode=0755',
+      `StandardOutput=append:${SERVER_LOG}`,
+      'StandardError=inherit',
       'Restart=always',
       'RestartSec=2',
       // SIGTERM first: the server drains (SHUTDOWN_GRACE_MS, 25 s) within the ALB's deregistration delay.
@@ -622,6 +715,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
       '[Install]',
       'WantedBy=multi-user.target',
       'UNIT',
+      ...this.logShippingCommands(),
       'systemctl daemon-reload',
       'systemctl enable --now cdk-sessions.service',
       // The same route the target group asks, on loopback; bounded, so a broken bundle fails fast.
@@ -629,7 +723,8 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
       `until curl -fsS -o /dev/null --max-time ${INSTANCE_HEALTH_CHECK.timeoutSeconds} 'http://127.0.0.1:${port}${healthPath}'; do`,
       '  if [ "$SECONDS" -ge "$deadline" ]; then',
       `    echo 'cdk-sessions: no answer on ${healthPath} within ${LOCAL_HEALTH_WAIT_SECONDS} s' >&2`,
-      '    journalctl -u cdk-sessions.service --no-pager -n 50 >&2 || true',
+      '    journalctl -u cdk-sessions.service --no-pager -n 20 >&2 || true',
+      `    tail -n 50 ${SERVER_LOG} >&2 || true`,
       '    exit 1',
       '  fi',
       '  sleep 2',

@@ -11,7 +11,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledgeGuard, acknowledgeLogGroupDefaults } from '../core/guard';
 import { ISessionStore } from '../core/session-store';
-import { createCookieSecret, runtimeEnvironment, SessionRuntimeOptions, throwIfProblems, validateRuntimeOptions } from './common';
+import { runtimeMetric } from '../core/runtime-metrics';
+import { createCookieSecret, runtimeEnvironment, runtimeServiceName, SessionRuntimeOptions, throwIfProblems, validateRuntimeOptions } from './common';
 import { addVpcAccess, createFunctionRole, FUNCTION_RUNTIME, runtimeFunction, runtimeFunctionProps } from './functions';
 import { nonSnapshot, resolveLoginPool } from './login';
 import { runtimeEntry } from './runtime-assets';
@@ -185,7 +186,7 @@ export class SessionApi extends Construct implements ec2.IConnectable {
     this.environment = {
       ...(props.environment ?? {}),
       ...storeEnv,
-      ...runtimeEnvironment(props, this.cookieSecret, true, this),
+      ...runtimeEnvironment(props, this.cookieSecret, true, this, runtimeServiceName(this)),
     };
     for (const [k, v] of Object.entries(this.environment)) this.function.addEnvironment(k, v);
 
@@ -272,6 +273,32 @@ export class SessionApi extends Construct implements ec2.IConnectable {
   /** Requests the API answered with a 5xx (Sum over 5 minutes). */
   public metricServerError(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.httpApi.metricServerError(props);
+  }
+
+  /**
+   * A metric the session runtime on the function writes itself (CloudWatch EMF, lambda/session/metrics.ts):
+   * namespace CdkSessions, dimension `service` = its POWERTOOLS_SERVICE_NAME (in `environment`). Counts (Sum over 5
+   * minutes): Requests, Responses5xx, Responses503, Responses413, StoreCalls, StoreErrors,
+   * StoreTimeouts, CasConflicts, CasRetries, CasExhausted, SessionsCreated, SessionsDestroyed,
+   * SessionsExpired, JwtRejected, JwtRevoked; StoreLatency in milliseconds (p99 over 5 minutes).
+   */
+  public metricRuntime(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return runtimeMetric(this.environment, metricName, props);
+  }
+
+  /** Store calls that failed or timed out, as the runtime counted them: each one is a 503 (Sum over 5 minutes). */
+  public metricStoreErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricRuntime('StoreErrors', props);
+  }
+
+  /** Store round trips in milliseconds, as the runtime timed them (p99 over 5 minutes). */
+  public metricStoreLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricRuntime('StoreLatency', props);
+  }
+
+  /** Requests the runtime answered 503 because the store did not answer (Sum over 5 minutes). */
+  public metricResponses503(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricRuntime('Responses503', props);
   }
 
   private addEndpoints(vpc: ec2.IVpc, subnets: ec2.SubnetSelection): void {

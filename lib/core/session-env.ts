@@ -118,6 +118,14 @@ export class SessionEnvVars {
   public static readonly COGNITO_CLIENT_ID: string = 'SESSION_COGNITO_CLIENT_ID';
   /** Bound on one call to the authenticator (Cognito InitiateAuth), milliseconds; past it the login gets a 503. */
   public static readonly AUTH_TIMEOUT_MS: string = 'SESSION_AUTH_TIMEOUT_MS';
+  /** The runtime's own metrics as CloudWatch EMF lines: `on` or `off`. Unset: off; the constructs set `on`. */
+  public static readonly METRICS: string = 'SESSION_METRICS';
+  /** CloudWatch namespace of the runtime's metrics. Unset: `CdkSessions`. */
+  public static readonly METRICS_NAMESPACE: string = 'SESSION_METRICS_NAMESPACE';
+  /** Seconds between two writes of the runtime's metrics on an instance (Lambda writes per invocation). Unset: 60. */
+  public static readonly METRICS_INTERVAL: string = 'SESSION_METRICS_INTERVAL_SECONDS';
+  /** Powertools' service name: the `service` field of log lines and the one dimension of the runtime's metrics. */
+  public static readonly SERVICE_NAME: string = 'POWERTOOLS_SERVICE_NAME';
   /** `production` in deployed environments: refuses SESSION_AUTH=open and a missing SESSION_STORE; the reference app also refuses a missing SESSION_AUTH. */
   public static readonly NODE_ENV: string = 'NODE_ENV';
 
@@ -135,6 +143,7 @@ export const RUNTIME_DEFAULTS = {
   absoluteTimeoutSeconds: 12 * 60 * 60,
   bucketPrefix: 'sessions/',
   jwtTtlSeconds: 15 * 60,
+  metricsNamespace: 'CdkSessions',
 } as const;
 
 /** Every store kind, in the order the prebuilt bundles are made. Internal: not exported. */

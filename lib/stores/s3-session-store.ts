@@ -102,6 +102,8 @@ export class S3SessionStore extends Construct implements ISessionStore, ec2.ICon
   public readonly bucket: s3.IBucket;
   /** Key prefix of session objects. */
   public readonly prefix: string;
+  /** True when this store added the request-metrics configuration (`requestMetrics`) that `metric*()` read. */
+  public readonly requestMetrics: boolean;
 
   constructor(scope: Construct, id: string, props: S3SessionStoreProps = {}) {
     super(scope, id);
@@ -126,6 +128,7 @@ export class S3SessionStore extends Construct implements ISessionStore, ec2.ICon
     validateProps(this, problems);
 
     this.prefix = prefix;
+    this.requestMetrics = props.requestMetrics === true;
     this.bucket =
       props.existingBucket ??
       createSessionBucket(this, 'Bucket', {

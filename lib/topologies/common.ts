@@ -3,7 +3,8 @@
  * capacity, domain and removal policy at the top level) and the internal helpers that build
  * their parts. The helpers are not exported from the package.
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -84,7 +85,7 @@ export interface IamStoreTopologyProps extends TopologyRuntimeProps, SessionVpcP
 }
 
 /** The keys of {@link FleetOptions}: what may stay under `fleet`. */
-const FLEET_OPTION_KEYS = ['targetRequestsPerMinute', 'deregistrationDelay', 'rootVolumeSize', 'accessLogsBucket'];
+const FLEET_OPTION_KEYS = ['targetRequestsPerMinute', 'deregistrationDelay', 'rootVolumeSize', 'accessLogsBucket', 'logRetention'];
 
 /** The keys of {@link FleetCommonProps} and the VPC props: what applies to a fleet only. */
 const FLEET_TOP_LEVEL_KEYS = [
@@ -283,4 +284,22 @@ export function buildIamStoreTopology<S extends ISessionStore>(scope: Construct,
     : undefined;
   const connections = new ec2.Connections({ securityGroups: fleet ? [...fleet.connections.securityGroups] : [] });
   return { store, api, fleet, cookieSecret, login, connections, settings: props };
+}
+
+/**
+ * A runtime metric (see `InstanceFleet.metricRuntime`) of a topology's computes together: the
+ * metric itself with one compute, their sum (missing data as 0) with both.
+ */
+export function topologyRuntimeMetric(computes: ReadonlyArray<InstanceFleet | SessionApi | undefined>, metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+  const present = computes.filter((c): c is InstanceFleet | SessionApi => c !== undefined);
+  if (present.length === 1) return present[0].metricRuntime(metricName, props);
+  const usingMetrics: { [id: string]: cloudwatch.IMetric } = {};
+  const base = metricName.replace(/[^A-Za-z0-9]/g, '').toLowerCase(); // ids unique per metric, so several fit in one graph
+  present.forEach((c, i) => (usingMetrics[`${base}${i}`] = c.metricRuntime(metricName, props)));
+  return new cloudwatch.MathExpression({
+    expression: Object.keys(usingMetrics).map((id) => `FILL(${id}, 0)`).join(' + '),
+    usingMetrics,
+    label: props?.label ?? metricName,
+    period: props?.period ?? Duration.minutes(5),
+  });
 }

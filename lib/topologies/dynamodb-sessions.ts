@@ -10,7 +10,8 @@ import { SessionConnectOptions } from '../core/connect';
 import { ISessionConsumer } from '../core/consumer';
 import { SessionStoreBinding } from '../core/session-store';
 import { DynamoDbSessionStore, DynamoDbSessionStoreProps } from '../stores/dynamodb-session-store';
-import { buildIamStoreTopology, connectToTopology, IamStoreTopologyProps, TopologyRuntimeProps } from './common';
+import { buildIamStoreTopology, connectToTopology, IamStoreTopologyProps, TopologyRuntimeProps, topologyRuntimeMetric } from './common';
+import { SessionMonitoring, SessionMonitoringOptions } from '../monitoring/session-monitoring';
 
 /** Props of {@link DynamoDbSessions}. */
 export interface DynamoDbSessionsProps extends IamStoreTopologyProps {
@@ -111,5 +112,35 @@ export class DynamoDbSessions extends Construct implements ec2.IConnectable {
   /** Invocations of the API's function refused for lack of concurrency (Sum over 5 minutes). */
   public metricThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.api.metricThrottles(props);
+  }
+
+  /**
+   * Alarms and a CloudWatch dashboard matched to this topology's parts (see {@link SessionMonitoring}
+   * for each alarm, its default threshold and its runbook line): the load balancer, the API, the
+   * store, and the runtime's own store errors and 503s. Alarms notify `options.alarmTopic`, or a new
+   * encrypted, TLS-only topic (`options.alarmEmail` subscribes an address). Call it once.
+   *
+   * @example sessions.addMonitoring({ alarmEmail: 'oncall@example.com' })
+   */
+  public addMonitoring(options: SessionMonitoringOptions = {}): SessionMonitoring {
+    return new SessionMonitoring(this, 'Monitoring', { ...options, fleet: this.fleet, api: this.api, store: this.store });
+  }
+
+  /**
+   * A metric the session runtime on the function (and the instances, with `fleet`) writes itself (CloudWatch EMF: namespace CdkSessions,
+   * dimension `service`), summed over them; see `InstanceFleet.metricRuntime` for the names. Sum over 5 minutes.
+   */
+  public metricRuntime(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return topologyRuntimeMetric([this.fleet, this.api], metricName, props);
+  }
+
+  /** Store calls that failed or timed out, as the runtime counted them: each one is a 503 (Sum over 5 minutes). */
+  public metricStoreErrors(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.metricRuntime('StoreErrors', props);
+  }
+
+  /** Requests the runtime answered 503 because the store did not answer (Sum over 5 minutes). */
+  public metricResponses503(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.metricRuntime('Responses503', props);
   }
 }

@@ -13,7 +13,8 @@ import { ISessionConsumer } from '../core/consumer';
 import { SessionStoreBinding } from '../core/session-store';
 import { validateProps } from '../core/validate';
 import { JwtSessionKeys, JwtSessionKeysProps } from '../stores/jwt-session-keys';
-import { connectToTopology, sharedRuntime, topologyCookieSecret, topologyLoginPool, TopologyRuntimeProps } from './common';
+import { connectToTopology, sharedRuntime, topologyCookieSecret, topologyLoginPool, TopologyRuntimeProps, topologyRuntimeMetric } from './common';
+import { SessionMonitoring, SessionMonitoringOptions } from '../monitoring/session-monitoring';
 
 /** Props of {@link JwtSessions}. */
 export interface JwtSessionsProps extends TopologyRuntimeProps {
@@ -111,5 +112,30 @@ export class JwtSessions extends Construct implements ec2.IConnectable {
   /** Invocations of the API's function refused for lack of concurrency (Sum over 5 minutes). */
   public metricThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.api.metricThrottles(props);
+  }
+
+  /**
+   * Alarms and a CloudWatch dashboard matched to this topology's parts (see {@link SessionMonitoring}
+   * for each alarm, its default threshold and its runbook line): the load balancer, the API, the
+   * store, and the runtime's own store errors and 503s. Alarms notify `options.alarmTopic`, or a new
+   * encrypted, TLS-only topic (`options.alarmEmail` subscribes an address). Call it once.
+   *
+   * @example sessions.addMonitoring({ alarmEmail: 'oncall@example.com' })
+   */
+  public addMonitoring(options: SessionMonitoringOptions = {}): SessionMonitoring {
+    return new SessionMonitoring(this, 'Monitoring', { ...options, api: this.api, store: this.keys });
+  }
+
+  /**
+   * A metric the session runtime on the function writes itself (CloudWatch EMF: namespace CdkSessions,
+   * dimension `service`), summed over them; see `InstanceFleet.metricRuntime` for the names. Sum over 5 minutes.
+   */
+  public metricRuntime(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return topologyRuntimeMetric([this.api], metricName, props);
+  }
+
+  /** Requests the runtime answered 503 because the store did not answer (Sum over 5 minutes). */
+  public metricResponses503(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.metricRuntime('Responses503', props);
   }
 }

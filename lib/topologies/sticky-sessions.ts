@@ -10,7 +10,8 @@ import { FleetCommonProps, FleetOptions, InstanceFleet, StickinessOptions, Stick
 import { SessionVpcProps } from '../compute/vpc';
 import { SessionEnvVars } from '../core/session-env';
 import { checkInt, validateProps } from '../core/validate';
-import { fleetCommonProps, fleetOptionProblems, sharedRuntime, topologyCookieSecret, topologyLoginPool, TopologyRuntimeProps } from './common';
+import { fleetCommonProps, fleetOptionProblems, sharedRuntime, topologyCookieSecret, topologyLoginPool, TopologyRuntimeProps, topologyRuntimeMetric } from './common';
+import { SessionMonitoring, SessionMonitoringOptions } from '../monitoring/session-monitoring';
 
 /** Props of {@link StickySessions}. */
 export interface StickySessionsProps extends TopologyRuntimeProps, SessionVpcProps, FleetCommonProps {
@@ -127,5 +128,30 @@ export class StickySessions extends Construct implements ec2.IConnectable {
   /** Instances failing the health check (Average over 5 minutes). */
   public metricUnhealthyHostCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.fleet.metricUnhealthyHostCount(props);
+  }
+
+  /**
+   * Alarms and a CloudWatch dashboard matched to this topology's parts (see {@link SessionMonitoring}
+   * for each alarm, its default threshold and its runbook line): the load balancer, the API, the
+   * store, and the runtime's own store errors and 503s. Alarms notify `options.alarmTopic`, or a new
+   * encrypted, TLS-only topic (`options.alarmEmail` subscribes an address). Call it once.
+   *
+   * @example sessions.addMonitoring({ alarmEmail: 'oncall@example.com' })
+   */
+  public addMonitoring(options: SessionMonitoringOptions = {}): SessionMonitoring {
+    return new SessionMonitoring(this, 'Monitoring', { ...options, fleet: this.fleet });
+  }
+
+  /**
+   * A metric the session runtime on the instances writes itself (CloudWatch EMF: namespace CdkSessions,
+   * dimension `service`), summed over them; see `InstanceFleet.metricRuntime` for the names. Sum over 5 minutes.
+   */
+  public metricRuntime(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return topologyRuntimeMetric([this.fleet], metricName, props);
+  }
+
+  /** Requests the runtime answered 503 because the store did not answer (Sum over 5 minutes). */
+  public metricResponses503(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.metricRuntime('Responses503', props);
   }
 }

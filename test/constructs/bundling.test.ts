@@ -11,8 +11,12 @@ import { buildBundle, isStale } from '../../scripts/build-bundles';
 import { freePort, waitForPort } from '../support/ports';
 import { FakeStore } from './compute/fake-store';
 
-/** Budgets, minified: the handler leaves the AWS SDK to the Lambda runtime; the server bundles it. */
-const HANDLER_BUDGET_BYTES = 250 * 1024;
+/**
+ * Budgets, minified: the handler leaves the AWS SDK to the Lambda runtime; the server bundles it.
+ * 270 KB since the runtime writes its own metrics through Powertools Metrics (issue 17: +10.5 KB
+ * minified for the library, +3 KB of ours); the Redis handler (ioredis) is the largest, ~256 KB.
+ */
+const HANDLER_BUDGET_BYTES = 270 * 1024;
 const SERVER_BUDGET_BYTES = 1536 * 1024;
 const root = path.join(__dirname, '..', '..');
 

@@ -27,6 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { cookieName as fullCookieName, readCookie, serializeCookie } from '../cookies';
 import { DEFAULTS } from '../env';
 import { SessionTooLargeError, StoreUnavailableError } from '../errors';
+import { runtimeMetrics } from '../metrics';
 import { isUnavailable } from '../stores/aws-call';
 import type { Denylist } from './denylist';
 import type { JwtSigner, PublicJwk } from './keys';
@@ -229,7 +230,10 @@ export class JwtSessionService {
     try {
       return await this.verify(token);
     } catch (err) {
-      if (err instanceof TokenRejectedError) return undefined;
+      if (err instanceof TokenRejectedError) {
+        runtimeMetrics.count(err.reason === 'revoked' || err.reason === 'revoked_session' || err.reason === 'revoked_user' ? 'JwtRevoked' : 'JwtRejected');
+        return undefined;
+      }
       throw err;
     }
   }
