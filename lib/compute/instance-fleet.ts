@@ -44,7 +44,7 @@ export enum StickinessType {
 /** Load balancer stickiness (session affinity) of the fleet's target group. */
 export interface StickinessOptions {
   /** Which cookie pins the client: the ALB's own, or the application's session cookie. */
-  readonly type: StickinessType;
+  readonly cookieType: StickinessType;
   /**
    * How long the ALB keeps a client on one target. From 1 second to 7 days.
    * @default Duration.days(1)
@@ -254,7 +254,7 @@ export class InstanceFleet extends Construct implements ec2.IConnectable {
     super(scope, id);
     const secure = props.certificate !== undefined;
     const stickinessCookieName =
-      props.stickiness?.type === StickinessType.APPLICATION_COOKIE ? (props.stickiness.cookieName ?? wireCookieName(props, secure)) : undefined;
+      props.stickiness?.cookieType === StickinessType.APPLICATION_COOKIE ? (props.stickiness.cookieName ?? wireCookieName(props, secure)) : undefined;
     const problems = validateFleetProps(props, stickinessCookieName);
     const port = props.port ?? RUNTIME_DEFAULTS.port;
     this.vpc = resolveVpc(this, 'Vpc', props, props.removalPolicy);
@@ -800,8 +800,8 @@ function validateFleetProps(props: InstanceFleetProps, stickinessCookieName: str
   if (props.sslPolicy !== undefined && props.certificate === undefined) problems.push('sslPolicy needs a certificate (it applies to the HTTPS listener)');
   const st = props.stickiness;
   if (st) {
-    if (st.type !== StickinessType.LOAD_BALANCER_COOKIE && st.type !== StickinessType.APPLICATION_COOKIE) {
-      problems.push(`stickiness.type must be StickinessType.LOAD_BALANCER_COOKIE or APPLICATION_COOKIE, got "${st.type as string}"`);
+    if (st.cookieType !== StickinessType.LOAD_BALANCER_COOKIE && st.cookieType !== StickinessType.APPLICATION_COOKIE) {
+      problems.push(`stickiness.cookieType must be StickinessType.LOAD_BALANCER_COOKIE or APPLICATION_COOKIE, got "${st.cookieType as string}"`);
     }
     const d = st.duration;
     if (d && !d.isUnresolved()) {
@@ -810,10 +810,10 @@ function validateFleetProps(props: InstanceFleetProps, stickinessCookieName: str
         problems.push(`stickiness.duration must be a whole number of seconds from 1 second to 7 days, got ${s} s`);
       }
     }
-    if (st.type === StickinessType.LOAD_BALANCER_COOKIE && st.cookieName !== undefined) {
+    if (st.cookieType === StickinessType.LOAD_BALANCER_COOKIE && st.cookieName !== undefined) {
       problems.push('stickiness.cookieName applies to APPLICATION_COOKIE only (LOAD_BALANCER_COOKIE always uses AWSALB)');
     }
-    if (st.type === StickinessType.APPLICATION_COOKIE && stickinessCookieName !== undefined) {
+    if (st.cookieType === StickinessType.APPLICATION_COOKIE && stickinessCookieName !== undefined) {
       if (/^awsalb/i.test(stickinessCookieName)) {
         problems.push(`stickiness cookie name must not start with AWSALB (AWSALB, AWSALBAPP and AWSALBTG are reserved), got "${stickinessCookieName}"`);
       }

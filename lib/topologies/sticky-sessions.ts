@@ -17,7 +17,7 @@ import { SessionMonitoring, SessionMonitoringOptions } from '../monitoring/sessi
 export interface StickySessionsProps extends TopologyRuntimeProps, SessionVpcProps, FleetCommonProps {
   /**
    * Load balancer stickiness; this topology is always sticky.
-   * @default { type: StickinessType.LOAD_BALANCER_COOKIE, duration: Duration.days(1) } (the ALB's AWSALB cookie)
+   * @default { cookieType: StickinessType.LOAD_BALANCER_COOKIE, duration: Duration.days(1) } (the ALB's AWSALB cookie)
    */
   readonly stickiness?: StickinessOptions;
   /**
@@ -99,7 +99,7 @@ export class StickySessions extends Construct implements ec2.IConnectable {
       vpcSubnets: props.vpcSubnets,
       removalPolicy: props.removalPolicy,
       environment: { ...runtime.environment, ...memoryEnv },
-      stickiness: props.stickiness ?? { type: StickinessType.LOAD_BALANCER_COOKIE, duration: Duration.days(1) },
+      stickiness: props.stickiness ?? { cookieType: StickinessType.LOAD_BALANCER_COOKIE, duration: Duration.days(1) },
     });
     this.vpc = this.fleet.vpc;
     this.loadBalancer = this.fleet.loadBalancer;

@@ -25,6 +25,11 @@ export const PUBLIC_API: { readonly [name: string]: ExportKind } = {
   IamStoreTopologyProps: 'interface',
   TopologyRuntimeProps: 'interface',
   VpcStoreTopologyProps: 'interface',
+  // Operating it
+  SessionMonitoring: 'class',
+  SessionMonitoringProps: 'interface',
+  SessionMonitoringOptions: 'interface',
+  SessionAlarmThresholds: 'interface',
   // Stores
   DynamoDbSessionStore: 'class',
   DynamoDbSessionStoreProps: 'interface',

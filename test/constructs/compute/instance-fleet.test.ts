@@ -238,7 +238,7 @@ describe('InstanceFleet', () => {
   });
 
   test('lb_cookie stickiness sets AWSALB stickiness with its duration', () => {
-    const { template } = synth({ stickiness: { type: StickinessType.LOAD_BALANCER_COOKIE, duration: Duration.hours(2) } });
+    const { template } = synth({ stickiness: { cookieType: StickinessType.LOAD_BALANCER_COOKIE, duration: Duration.hours(2) } });
     const a = tgAttributes(template);
     expect(a['stickiness.enabled']).toBe('true');
     expect(a['stickiness.type']).toBe('lb_cookie');
@@ -247,7 +247,7 @@ describe('InstanceFleet', () => {
 
   test('app_cookie stickiness follows __Host-sid over HTTPS', () => {
     const stack = agnosticStack();
-    new InstanceFleet(stack, 'Fleet', { certificate: cert(stack), stickiness: { type: StickinessType.APPLICATION_COOKIE, duration: Duration.minutes(30) } });
+    new InstanceFleet(stack, 'Fleet', { certificate: cert(stack), stickiness: { cookieType: StickinessType.APPLICATION_COOKIE, duration: Duration.minutes(30) } });
     const a = tgAttributes(Template.fromStack(stack));
     expect(a['stickiness.type']).toBe('app_cookie');
     expect(a['stickiness.app_cookie.cookie_name']).toBe('__Host-sid');
@@ -255,7 +255,7 @@ describe('InstanceFleet', () => {
   });
 
   test('app_cookie stickiness follows the bare cookie name over plain HTTP', () => {
-    const { template } = synth({ cookieName: 'app_sid', stickiness: { type: StickinessType.APPLICATION_COOKIE } });
+    const { template } = synth({ cookieName: 'app_sid', stickiness: { cookieType: StickinessType.APPLICATION_COOKIE } });
     const a = tgAttributes(template);
     expect(a['stickiness.app_cookie.cookie_name']).toBe('app_sid');
     expect(a['stickiness.app_cookie.duration_seconds']).toBe('86400');
@@ -418,7 +418,7 @@ describe('InstanceFleet', () => {
         minCapacity: 5,
         maxCapacity: 2,
         cookieName: 'AWSALBsid',
-        stickiness: { type: StickinessType.APPLICATION_COOKIE, duration: Duration.days(8) },
+        stickiness: { cookieType: StickinessType.APPLICATION_COOKIE, duration: Duration.days(8) },
         deregistrationDelay: Duration.hours(2),
         healthCheckPath: 'healthz',
         port: 80,
@@ -455,7 +455,7 @@ describe('InstanceFleet', () => {
   });
 
   test('rejects an app_cookie name starting with AWSALB and a sub-second stickiness duration', () => {
-    const attempt = () => synth({ stickiness: { type: StickinessType.APPLICATION_COOKIE, cookieName: 'AWSALBAPP-1', duration: Duration.millis(500) } });
+    const attempt = () => synth({ stickiness: { cookieType: StickinessType.APPLICATION_COOKIE, cookieName: 'AWSALBAPP-1', duration: Duration.millis(500) } });
     expect(attempt).toThrow(/stickiness cookie name must not start with AWSALB/);
     expect(attempt).toThrow(/stickiness.duration must be a whole number of seconds from 1 second to 7 days, got 0.5 s/);
   });

@@ -37,7 +37,7 @@ describe('RedisSessions', () => {
 
   test('stickiness is optional', () => {
     const s = topologyStack();
-    new RedisSessions(s, 'Sessions', { stickiness: { type: StickinessType.LOAD_BALANCER_COOKIE, duration: Duration.minutes(10) } });
+    new RedisSessions(s, 'Sessions', { stickiness: { cookieType: StickinessType.LOAD_BALANCER_COOKIE, duration: Duration.minutes(10) } });
     const a = tgAttributes(Template.fromStack(s));
     expect(a['stickiness.type']).toBe('lb_cookie');
     expect(a['stickiness.lb_cookie.duration_seconds']).toBe('600');
@@ -75,7 +75,7 @@ describe('RedisSessions', () => {
       /vpc and vpcProps are mutually exclusive/,
     );
     expectAllReported(
-      () => new RedisSessions(topologyStack(), 'Sessions', { minCapacity: 4, maxCapacity: 2, stickiness: { type: StickinessType.APPLICATION_COOKIE, cookieName: 'AWSALBTG' } }),
+      () => new RedisSessions(topologyStack(), 'Sessions', { minCapacity: 4, maxCapacity: 2, stickiness: { cookieType: StickinessType.APPLICATION_COOKIE, cookieName: 'AWSALBTG' } }),
       ['minCapacity (4) must not exceed maxCapacity (2)', 'stickiness cookie name must not start with AWSALB'],
     );
   });

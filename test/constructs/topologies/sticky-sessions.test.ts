@@ -37,7 +37,7 @@ describe('StickySessions', () => {
 
   test('app_cookie stickiness can replace the default', () => {
     const s = topologyStack();
-    new StickySessions(s, 'Sessions', { stickiness: { type: StickinessType.APPLICATION_COOKIE, duration: Duration.hours(1) } });
+    new StickySessions(s, 'Sessions', { stickiness: { cookieType: StickinessType.APPLICATION_COOKIE, duration: Duration.hours(1) } });
     const a = tgAttributes(Template.fromStack(s));
     expect(a['stickiness.type']).toBe('app_cookie');
     expect(a['stickiness.app_cookie.cookie_name']).toBe('sid');
@@ -61,7 +61,7 @@ describe('StickySessions', () => {
     expectAllReported(
       () =>
         new StickySessions(topologyStack(), 'Sessions', {
-          stickiness: { type: StickinessType.LOAD_BALANCER_COOKIE, duration: Duration.days(8) },
+          stickiness: { cookieType: StickinessType.LOAD_BALANCER_COOKIE, duration: Duration.days(8) },
           minCapacity: 3,
           maxCapacity: 1,
           cookieName: 'AWSALBAPP-x',
