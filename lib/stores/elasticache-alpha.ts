@@ -1,5 +1,5 @@
 /*
- * `@aws-cdk/aws-elasticache-alpha` is an optional peer dependency: only the serverless caches
+ * `@aws-cdk/aws-elasticache-alpha` is an optional package your app installs: only the serverless caches
  * (RedisSessionStore / MemcachedSessionStore with `serverless: true`) use it, so it is loaded
  * when one is built, and an app without it synthesizes every other store. Not exported.
  *
@@ -29,12 +29,12 @@ export function loadElastiCacheAlpha(feature: string): typeof ElastiCacheAlpha {
     const e = err as NodeJS.ErrnoException;
     if (e.code !== 'MODULE_NOT_FOUND' || !String(e.message).includes(MODULE)) throw err;
     throw new Error(
-      `cdk-sessions: ${feature} needs the optional peer dependency ${MODULE}, which is not installed. ` +
+      `cdk-sessions: ${feature} needs ${MODULE}, which is not installed (cdk-sessions loads it only for serverless caches). ` +
         `Install the version made for your aws-cdk-lib (npm install ${MODULE}@<your aws-cdk-lib version>-alpha.0), ` +
         'or use a provisioned cache (serverless: false).',
     );
   }
-  // The peer range is "*" (npm matches no range across alpha versions); older alphas lack these.
+  // No version range is declared (npm matches none across alpha versions); older alphas lack these.
   if (typeof alpha.ServerlessCache !== 'function' || alpha.CacheEngine?.VALKEY_8 === undefined || alpha.UserEngine?.VALKEY === undefined) {
     throw new Error(`cdk-sessions: ${feature} needs ${MODULE} ${MIN_ALPHA} or newer (ServerlessCache with Valkey 8 and Valkey users).`);
   }
