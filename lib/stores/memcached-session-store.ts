@@ -291,7 +291,7 @@ export class MemcachedSessionStore extends Construct implements ISessionStore, e
     this.vpc = props.vpc;
 
     if (serverless) {
-      const elasticacheAlpha = loadElastiCacheAlpha('MemcachedSessionStore with serverless: true'); // an optional peer, loaded only here
+      const elasticacheAlpha = loadElastiCacheAlpha('MemcachedSessionStore with serverless: true'); // an optional package, loaded only here
       const securityGroup = createStoreSecurityGroup(this, props.vpc);
       // The alpha ServerlessCache supports engine memcached (CacheEngine.MEMCACHED_LATEST); Memcached
       // has no snapshots and no user groups, so neither is set.

@@ -249,7 +249,7 @@ export class RedisSessionStore extends Construct implements ISessionStore, ec2.I
       this.port = existing.port;
       this.cluster = existing.cluster ?? false;
     } else if (props.serverless) {
-      const elasticacheAlpha = loadElastiCacheAlpha('RedisSessionStore with serverless: true'); // an optional peer, loaded only here
+      const elasticacheAlpha = loadElastiCacheAlpha('RedisSessionStore with serverless: true'); // an optional package, loaded only here
       const opts = props.serverlessOptions ?? {};
       const secret = new secretsmanager.Secret(this, 'Password', {
         description: `Password of the session user of ${this.node.path}`,

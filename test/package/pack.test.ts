@@ -29,7 +29,7 @@ import { RedisServer } from '../support/redis-server';
 
 /** The oldest aws-cdk-lib the library supports; package.json's peer range starts here. */
 const MIN_AWS_CDK_LIB = '2.269.0';
-/** The elasticache alpha the minimum app installs (the optional peer, for serverless caches). */
+/** The elasticache alpha the minimum app installs (optional, for serverless caches). */
 const ALPHA = `@aws-cdk/aws-elasticache-alpha`;
 
 /** Every topology with default props, one stack each, as the reference app builds them (bin/nag.ts). */
