@@ -5,7 +5,7 @@
  */
 
 // ---- Topologies: a store plus the fleet and/or Lambda API that serve it -----------------------
-export { DynamoDbSessions, JwtSessions, MemcachedSessions, RdsSessions, RedisSessions, S3Sessions, StickySessions } from './topologies';
+export { DynamoDbSessions, JwtSessions, MemcachedSessions, RdsSessions, RedisSessions, S3Sessions, SessionTopology, SharedSessionTopology, StickySessions } from './topologies';
 export type {
   DynamoDbSessionsProps,
   IamStoreTopologyProps,

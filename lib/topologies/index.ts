@@ -1,5 +1,6 @@
 /** The ready-made topologies: a store plus the fleet and/or API that serve it, one construct each. */
 export type { IamStoreTopologyProps, TopologyRuntimeProps, VpcStoreTopologyProps } from './common';
+export { SessionTopology, SharedSessionTopology } from './base';
 export { DynamoDbSessions } from './dynamodb-sessions';
 export type { DynamoDbSessionsProps } from './dynamodb-sessions';
 export { JwtSessions } from './jwt-sessions';

@@ -6,15 +6,12 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { SharedSessionTopology, TopologyParts } from './base';
 import { ApiOptions, SessionApi } from '../compute/session-api';
 import { validateLoginOptions } from '../compute/login';
-import { SessionConnectOptions } from '../core/connect';
-import { ISessionConsumer } from '../core/consumer';
-import { SessionStoreBinding } from '../core/session-store';
 import { validateProps } from '../core/validate';
 import { JwtSessionKeys, JwtSessionKeysProps } from '../stores/jwt-session-keys';
-import { connectToTopology, sharedRuntime, topologyCookieSecret, topologyLoginPool, TopologyRuntimeProps, topologyRuntimeMetric } from './common';
-import { SessionMonitoring, SessionMonitoringOptions } from '../monitoring/session-monitoring';
+import { ConnectTarget, sharedRuntime, topologyCookieSecret, topologyLoginPool, TopologyRuntimeProps } from './common';
 
 /** Props of {@link JwtSessions}. */
 export interface JwtSessionsProps extends TopologyRuntimeProps {
@@ -41,7 +38,7 @@ export interface JwtSessionsProps extends TopologyRuntimeProps {
  * (ES256; the private key never leaves KMS) and verifies them without a session store. Revocation,
  * the weak spot the seed names, is a DynamoDB denylist consulted per request.
  */
-export class JwtSessions extends Construct implements ec2.IConnectable {
+export class JwtSessions extends SharedSessionTopology {
   /** The signing key and the revocation table. */
   public readonly keys: JwtSessionKeys;
   /** The KMS key that signs the tokens. */
@@ -79,21 +76,6 @@ export class JwtSessions extends Construct implements ec2.IConnectable {
     this.url = this.api.url;
   }
 
-  /**
-   * Wires your own code (see `SessionConsumer`) to these sessions in one call: it may sign and
-   * verify tokens with the key and read and write the revocation table, and gets the topology's
-   * cookie secret, cookie name, timeouts and login pool. Returns the environment it set.
-   *
-   * @example sessions.connect(SessionConsumer.fromFunction(fn))
-   */
-  public connect(consumer: ISessionConsumer, options: SessionConnectOptions = {}): SessionStoreBinding {
-    return connectToTopology(
-      { scope: this, store: this.keys, settings: this.settings, cookieSecret: this.cookieSecret, userPool: this.userPool, userPoolClient: this.userPoolClient },
-      consumer,
-      options,
-    );
-  }
-
   /** Invocations of the API's function (Sum over 5 minutes). */
   public metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.api.metricInvocations(props);
@@ -114,28 +96,13 @@ export class JwtSessions extends Construct implements ec2.IConnectable {
     return this.api.metricThrottles(props);
   }
 
-  /**
-   * Alarms and a CloudWatch dashboard matched to this topology's parts (see {@link SessionMonitoring}
-   * for each alarm, its default threshold and its runbook line): the load balancer, the API, the
-   * store, and the runtime's own store errors and 503s. Alarms notify `options.alarmTopic`, or a new
-   * encrypted, TLS-only topic (`options.alarmEmail` subscribes an address). Call it once.
-   *
-   * @example sessions.addMonitoring({ alarmEmail: 'oncall@example.com' })
-   */
-  public addMonitoring(options: SessionMonitoringOptions = {}): SessionMonitoring {
-    return new SessionMonitoring(this, 'Monitoring', { ...options, api: this.api, store: this.keys });
+  /** @internal */
+  protected _topologyParts(): TopologyParts {
+    return { api: this.api, store: this.keys };
   }
 
-  /**
-   * A metric the session runtime on the function writes itself (CloudWatch EMF: namespace CdkSessions,
-   * dimension `service`), summed over them; see `InstanceFleet.metricRuntime` for the names. Sum over 5 minutes.
-   */
-  public metricRuntime(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return topologyRuntimeMetric([this.api], metricName, props);
-  }
-
-  /** Requests the runtime answered 503 because the store did not answer (Sum over 5 minutes). */
-  public metricResponses503(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return this.metricRuntime('Responses503', props);
+  /** @internal */
+  protected _connectTarget(): ConnectTarget {
+    return { scope: this, store: this.keys, settings: this.settings, cookieSecret: this.cookieSecret, userPool: this.userPool, userPoolClient: this.userPoolClient };
   }
 }

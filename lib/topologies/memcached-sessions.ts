@@ -5,14 +5,11 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { SharedSessionTopology, TopologyParts } from './base';
 import { InstanceFleet } from '../compute/instance-fleet';
 import { SessionApi } from '../compute/session-api';
-import { SessionConnectOptions } from '../core/connect';
-import { ISessionConsumer } from '../core/consumer';
-import { SessionStoreBinding } from '../core/session-store';
 import { MemcachedSessionStore, MemcachedSessionStoreOptions } from '../stores/memcached-session-store';
-import { buildVpcStoreTopology, connectToTopology, TopologyRuntimeProps, VpcStoreTopologyProps, topologyRuntimeMetric } from './common';
-import { SessionMonitoring, SessionMonitoringOptions } from '../monitoring/session-monitoring';
+import { ConnectTarget, buildVpcStoreTopology, TopologyRuntimeProps, VpcStoreTopologyProps } from './common';
 
 /** Props of {@link MemcachedSessions}. */
 export interface MemcachedSessionsProps extends VpcStoreTopologyProps {
@@ -29,7 +26,7 @@ export interface MemcachedSessionsProps extends VpcStoreTopologyProps {
  * any session. Memcached does not replicate: losing a node loses the sessions hashed to it
  * (those users sign in again), unlike the Redis topology.
  */
-export class MemcachedSessions extends Construct implements ec2.IConnectable {
+export class MemcachedSessions extends SharedSessionTopology {
   /** The Memcached store. */
   public readonly store: MemcachedSessionStore;
   /** The VPC the store, the instances and the function run in. */
@@ -85,24 +82,6 @@ export class MemcachedSessions extends Construct implements ec2.IConnectable {
     this.url = this.fleet.url;
   }
 
-  /**
-   * Wires your own code (a Lambda function, a Fargate service, an Auto Scaling group, a role; see
-   * `SessionConsumer`) to these sessions in one call: the store's grants and network path, the
-   * topology's cookie secret (one secret: a session made by the fleet or the API is valid in the
-   * consumer and back), cookie name, timeouts and login pool, and a way through the VPC endpoints
-   * the topology added. `secureCookie` defaults to true (the consumer serves HTTPS); set it to
-   * false for a consumer behind this fleet's plain-HTTP listener. Returns the environment it set.
-   *
-   * @example sessions.connect(SessionConsumer.fromFunction(fn))
-   */
-  public connect(consumer: ISessionConsumer, options: SessionConnectOptions = {}): SessionStoreBinding {
-    return connectToTopology(
-      { scope: this, store: this.store, settings: this.settings, cookieSecret: this.cookieSecret, userPool: this.userPool, userPoolClient: this.userPoolClient, api: this.api },
-      consumer,
-      options,
-    );
-  }
-
   /** ALB requests routed to the instances (Sum over 5 minutes). */
   public metricRequestCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.fleet.metricRequestCount(props);
@@ -123,33 +102,13 @@ export class MemcachedSessions extends Construct implements ec2.IConnectable {
     return this.fleet.metricUnhealthyHostCount(props);
   }
 
-  /**
-   * Alarms and a CloudWatch dashboard matched to this topology's parts (see {@link SessionMonitoring}
-   * for each alarm, its default threshold and its runbook line): the load balancer, the API, the
-   * store, and the runtime's own store errors and 503s. Alarms notify `options.alarmTopic`, or a new
-   * encrypted, TLS-only topic (`options.alarmEmail` subscribes an address). Call it once.
-   *
-   * @example sessions.addMonitoring({ alarmEmail: 'oncall@example.com' })
-   */
-  public addMonitoring(options: SessionMonitoringOptions = {}): SessionMonitoring {
-    return new SessionMonitoring(this, 'Monitoring', { ...options, fleet: this.fleet, api: this.api, store: this.store });
+  /** @internal */
+  protected _topologyParts(): TopologyParts {
+    return { fleet: this.fleet, api: this.api, store: this.store };
   }
 
-  /**
-   * A metric the session runtime on the instances and the function writes itself (CloudWatch EMF: namespace CdkSessions,
-   * dimension `service`), summed over them; see `InstanceFleet.metricRuntime` for the names. Sum over 5 minutes.
-   */
-  public metricRuntime(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return topologyRuntimeMetric([this.fleet, this.api], metricName, props);
-  }
-
-  /** Store calls that failed or timed out, as the runtime counted them: each one is a 503 (Sum over 5 minutes). */
-  public metricStoreErrors(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return this.metricRuntime('StoreErrors', props);
-  }
-
-  /** Requests the runtime answered 503 because the store did not answer (Sum over 5 minutes). */
-  public metricResponses503(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return this.metricRuntime('Responses503', props);
+  /** @internal */
+  protected _connectTarget(): ConnectTarget {
+    return { scope: this, store: this.store, settings: this.settings, cookieSecret: this.cookieSecret, userPool: this.userPool, userPoolClient: this.userPoolClient, api: this.api };
   }
 }

@@ -6,12 +6,12 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { SessionTopology, TopologyParts } from './base';
 import { FleetCommonProps, FleetOptions, InstanceFleet, StickinessOptions, StickinessType } from '../compute/instance-fleet';
 import { SessionVpcProps } from '../compute/vpc';
 import { SessionEnvVars } from '../core/session-env';
 import { checkInt, validateProps } from '../core/validate';
-import { fleetCommonProps, fleetOptionProblems, sharedRuntime, topologyCookieSecret, topologyLoginPool, TopologyRuntimeProps, topologyRuntimeMetric } from './common';
-import { SessionMonitoring, SessionMonitoringOptions } from '../monitoring/session-monitoring';
+import { fleetCommonProps, fleetOptionProblems, sharedRuntime, topologyCookieSecret, topologyLoginPool, TopologyRuntimeProps } from './common';
 
 /** Props of {@link StickySessions}. */
 export interface StickySessionsProps extends TopologyRuntimeProps, SessionVpcProps, FleetCommonProps {
@@ -53,7 +53,7 @@ export interface StickySessionsProps extends TopologyRuntimeProps, SessionVpcPro
  * its sessions go with it, and load spreads unevenly. For small apps and for comparison. It has
  * no `connect()`: no other compute can share sessions that live in one instance's memory.
  */
-export class StickySessions extends Construct implements ec2.IConnectable {
+export class StickySessions extends SessionTopology {
   /** The ALB + Auto Scaling fleet. */
   public readonly fleet: InstanceFleet;
   /** The VPC the fleet runs in. */
@@ -130,28 +130,8 @@ export class StickySessions extends Construct implements ec2.IConnectable {
     return this.fleet.metricUnhealthyHostCount(props);
   }
 
-  /**
-   * Alarms and a CloudWatch dashboard matched to this topology's parts (see {@link SessionMonitoring}
-   * for each alarm, its default threshold and its runbook line): the load balancer, the API, the
-   * store, and the runtime's own store errors and 503s. Alarms notify `options.alarmTopic`, or a new
-   * encrypted, TLS-only topic (`options.alarmEmail` subscribes an address). Call it once.
-   *
-   * @example sessions.addMonitoring({ alarmEmail: 'oncall@example.com' })
-   */
-  public addMonitoring(options: SessionMonitoringOptions = {}): SessionMonitoring {
-    return new SessionMonitoring(this, 'Monitoring', { ...options, fleet: this.fleet });
-  }
-
-  /**
-   * A metric the session runtime on the instances writes itself (CloudWatch EMF: namespace CdkSessions,
-   * dimension `service`), summed over them; see `InstanceFleet.metricRuntime` for the names. Sum over 5 minutes.
-   */
-  public metricRuntime(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return topologyRuntimeMetric([this.fleet], metricName, props);
-  }
-
-  /** Requests the runtime answered 503 because the store did not answer (Sum over 5 minutes). */
-  public metricResponses503(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return this.metricRuntime('Responses503', props);
+  /** @internal */
+  protected _topologyParts(): TopologyParts {
+    return { fleet: this.fleet };
   }
 }

@@ -161,7 +161,8 @@ describe('jsii-pacmak --code-only', () => {
 
   test('writes the Python sources: a module cdk_sessions with RedisSessions and RedisSessionStore', () => {
     const init = fs.readFileSync(path.join(out, 'python', 'src', 'cdk_sessions', '__init__.py'), 'utf8');
-    expect(init).toMatch(/^class RedisSessions\(\s*_constructs_\w+\.Construct,\s*metaclass=jsii\.JSIIMeta,\s*jsii_type="cdk-sessions\.RedisSessions"/m);
+    expect(init).toMatch(/^class RedisSessions\(\s*SharedSessionTopology,\s*metaclass=jsii\.JSIIMeta,\s*jsii_type="cdk-sessions\.RedisSessions"/m);
+    expect(init).toMatch(/^class SessionTopology\(\s*_constructs_\w+\.Construct,/m);
     expect(init).toMatch(/^class RedisSessionStore\(\s*_constructs_\w+\.Construct,/m);
     expect(init).toMatch(/^class RedisSessionsProps\(VpcStoreTopologyProps\):/m);
     expect(init).toMatch(/^class SessionStoreKind\(enum\.Enum\):/m);
@@ -169,7 +170,7 @@ describe('jsii-pacmak --code-only', () => {
   });
 
   test('writes the Java, .NET and Go sources of RedisSessions under the configured names', () => {
-    expect(fs.readFileSync(path.join(out, 'java', 'src', 'main', 'java', 'io', 'github', 'cdksessions', 'RedisSessions.java'), 'utf8')).toMatch(/^public class RedisSessions extends software\.constructs\.Construct/m);
+    expect(fs.readFileSync(path.join(out, 'java', 'src', 'main', 'java', 'io', 'github', 'cdksessions', 'RedisSessions.java'), 'utf8')).toMatch(/^public class RedisSessions extends io\.github\.cdksessions\.SharedSessionTopology/m);
     expect(fs.readFileSync(path.join(out, 'dotnet', 'CdkSessions', 'CdkSessions', 'RedisSessions.cs'), 'utf8')).toMatch(/^namespace CdkSessions$/m);
     expect(fs.readFileSync(path.join(out, 'go', 'cdksessions', 'go.mod'), 'utf8')).toMatch(/^module github\.com\/cdk-sessions\/cdk-sessions-go\/cdksessions$/m);
     expect(fs.existsSync(path.join(out, 'go', 'cdksessions', 'RedisSessions.go'))).toBe(true);

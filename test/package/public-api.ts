@@ -8,6 +8,8 @@ export type ExportKind = 'class' | 'interface' | 'enum' | 'constant';
 
 export const PUBLIC_API: { readonly [name: string]: ExportKind } = {
   // Topologies
+  SessionTopology: 'class',
+  SharedSessionTopology: 'class',
   DynamoDbSessions: 'class',
   DynamoDbSessionsProps: 'interface',
   JwtSessions: 'class',
