@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { AssetHashType, DockerImage, ILocalBundling, Token } from 'aws-cdk-lib';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
-import { bundleInstanceServer, INSTANCE_SERVER_FILE, NODE_TARGET } from './runtime-assets';
+import { buildServerBundle, bundleInstanceServer, INSTANCE_SERVER_FILE, NODE_TARGET } from './runtime-assets';
 
 /** What {@link FleetServer.bind} hands the fleet. */
 export interface FleetServerConfig {
@@ -172,20 +172,7 @@ class EntryBundling implements ILocalBundling {
           'run `npm install --save-dev esbuild`, or build the server yourself and use FleetServer.fromAsset(directory, { startCommand })',
       );
     }
-    esbuild.buildSync({
-      entryPoints: [this.entry],
-      outfile: path.join(outputDir, INSTANCE_SERVER_FILE),
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: this.target,
-      minify: true,
-      sourcemap: true,
-      sourcesContent: false,
-      legalComments: 'none',
-      logLevel: 'error',
-      define: this.define,
-    });
+    buildServerBundle(esbuild, this.entry, outputDir, this.target, this.define);
     return true;
   }
 }

@@ -83,22 +83,31 @@ class EsbuildLocalBundling implements ILocalBundling {
     if (!fs.existsSync(this.entry)) {
       throw new Error(`Instance server entry point not found: ${this.entry}`);
     }
-    esbuild.buildSync({
-      entryPoints: [this.entry],
-      outfile: path.join(outputDir, INSTANCE_SERVER_FILE),
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: this.target,
-      minify: true,
-      sourcemap: true,
-      sourcesContent: false,
-      legalComments: 'none',
-      logLevel: 'error',
-      define: this.define,
-    });
+    buildServerBundle(esbuild, this.entry, outputDir, this.target, this.define);
     return true;
   }
+}
+
+
+/**
+ * Bundles a server entry into `outputDir/server.js` (+ source map) the way every instance server
+ * is bundled: one minified CommonJS file for Node on `target`, no sources in the map.
+ */
+export function buildServerBundle(esbuild: typeof import('esbuild'), entry: string, outputDir: string, target: string, define: Record<string, string> = {}): void {
+  esbuild.buildSync({
+    entryPoints: [entry],
+    outfile: path.join(outputDir, INSTANCE_SERVER_FILE),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target,
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    legalComments: 'none',
+    logLevel: 'error',
+    define,
+  });
 }
 
 /**
