@@ -426,6 +426,29 @@ function jwtTarget(cacheMs: number): Target {
   };
 }
 
+
+/**
+ * A redis-server behind a proxy that counts the bytes and commands on the wire (ElastiCache
+ * Serverless bills ECPUs by them), plus the server's own CPU time (node-based pricing).
+ */
+async function startMeteredRedis() {
+  const server = await RedisServer.start();
+  const bytes: WireBytes = { toServer: 0, toClient: 0 };
+  const commands = { n: 0 };
+  const proxy = await countingProxy(server.port, bytes, respCommandCounter(commands));
+  const admin = new Redis(server.url());
+  return {
+    url: `redis://127.0.0.1:${proxy.port}`,
+    meter: wireMeter(bytes, commands),
+    serverCpuSeconds: () => redisCpu(admin),
+    stop: async () => {
+      admin.disconnect();
+      await proxy.close();
+      await server.dispose();
+    },
+  };
+}
+
 /**
  * Our SessionManager on `servers` DynamoDB stores (taken in turn, as behind a balancer without
  * stickiness) over one metered client of an active dynalite.
@@ -513,24 +536,17 @@ const TARGETS: Target[] = [
     kind: 'redis',
     ours: true,
     start: async () => {
-      const server = await RedisServer.start();
-      const bytes: WireBytes = { toServer: 0, toClient: 0 };
-      const commands = { n: 0 };
-      const count = respCommandCounter(commands);
-      const proxy = await countingProxy(server.port, bytes, count);
-      const store = new RedisStore({ url: `redis://127.0.0.1:${proxy.port}` });
+      const redis = await startMeteredRedis();
+      const store = new RedisStore({ url: redis.url });
       const clock = fixedClock();
-      const admin = new Redis(server.url());
       return {
         visit: oursOn(store, clock),
-        meter: wireMeter(bytes, commands),
+        meter: redis.meter,
         advance: (ms) => void (clock.now += ms),
-        serverCpuSeconds: () => redisCpu(admin),
+        serverCpuSeconds: redis.serverCpuSeconds,
         stop: async () => {
           await store.close();
-          admin.disconnect();
-          await proxy.close();
-          await server.dispose();
+          await redis.stop();
         },
       };
     },
@@ -540,27 +556,21 @@ const TARGETS: Target[] = [
     kind: 'redis',
     ours: false,
     start: async () => {
-      const server = await RedisServer.start();
-      const bytes: WireBytes = { toServer: 0, toClient: 0 };
-      const commands = { n: 0 };
-      const proxy = await countingProxy(server.port, bytes, respCommandCounter(commands));
+      const redis = await startMeteredRedis();
       const { createClient } = await import('redis');
       const { RedisStore: ConnectRedisStore } = await import('connect-redis');
-      const client = createClient({ url: `redis://127.0.0.1:${proxy.port}` });
+      const client = createClient({ url: redis.url });
       await client.connect();
       const app = await expressVisits(new ConnectRedisStore({ client, prefix: 'es:' }));
-      const admin = new Redis(server.url());
       return {
         visit: app.visit,
-        meter: wireMeter(bytes, commands),
+        meter: redis.meter,
         advance: () => undefined,
-        serverCpuSeconds: () => redisCpu(admin),
+        serverCpuSeconds: redis.serverCpuSeconds,
         stop: async () => {
           await app.close();
-          admin.disconnect();
           await client.quit();
-          await proxy.close();
-          await server.dispose();
+          await redis.stop();
         },
       };
     },
