@@ -185,6 +185,17 @@ describe('DynamoDbStore on dynalite', () => {
     expect((await rawItem(id))?.writeToken).toEqual({ S: v4.token });
   });
 
+  it.each([
+    ['not JSON', '{"n":'],
+    ['not an object', '[1,2]'],
+  ])('an item whose data is %s is a store error (StoreUnavailableError: 503), not a crash nor "no session"', async (_what, data) => {
+    const now = Date.now();
+    const id = 'unreadable-item-00000000000';
+    await raw.send(new PutItemCommand({ TableName: dyn.table, Item: { id: { S: id }, version: { N: '1' }, createdAt: { N: String(now) }, expiresAt: { N: String(now + 60_000) }, ttl: { N: String(Math.ceil((now + 60_000) / 1000)) }, data: { S: data } } }));
+    await expect(makeStore().load(id, { now, ...LOAD })).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect((await rawItem(id))?.data).toEqual({ S: data });
+  });
+
   it('writes the ttl attribute under a custom name when ttlAttribute is set', async () => {
     const store = makeStore({ ttlAttribute: 'expires_ttl' });
     const s = session('custom-ttl-00000000000000000', { a: 1 });

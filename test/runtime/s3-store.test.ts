@@ -5,6 +5,7 @@
  * server enforcing them; they never pretend the emulator enforced a condition.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { StoreUnavailableError } from '../../lambda/session/errors';
 import { S3Store, type S3StoreOptions } from '../../lambda/session/stores/s3';
 import type { StoredSession } from '../../lambda/session/types';
 import { newWriteToken } from '../../lambda/session/write-token';
@@ -168,6 +169,19 @@ describe('S3Store on s3rver', () => {
     expect(await store.load('expired-object-00000000000', { now: Date.now(), ...LOAD })).toBeUndefined();
     expect(puts(sent)).toHaveLength(0);
     expect((await rawObject('expired-object-00000000000')).body).toEqual(body);
+  });
+
+  it.each([
+    ['a truncated object (s3rver stopped mid-PUT; real S3 PUTs are atomic)', '{"version":1,"createdAt'],
+    ['an empty object', ''],
+    ['JSON that is not a session', '{"hello":"world"}'],
+    ['session data that is an array', JSON.stringify({ version: 1, createdAt: 1, expiresAt: Date.now() + 60_000, data: [] })],
+  ])('%s is a store error (StoreUnavailableError: 503), not a crash nor "no session", and stays as it was', async (_what, text) => {
+    const key = 'sessions/unreadable-object-000000000';
+    await raw.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: text }));
+    await expect(makeStore().load('unreadable-object-000000000', { now: Date.now(), ...LOAD })).rejects.toBeInstanceOf(StoreUnavailableError);
+    const out = await raw.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    expect(await out.Body!.transformToString()).toBe(text);
   });
 
   it('load is one GET while more than half the idle time is left, and slides with one conditional PUT (same version) when less is left', async () => {

@@ -53,7 +53,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DEFAULTS } from '../env';
-import { SessionTooLargeError } from '../errors';
+import { SessionTooLargeError, StoreUnavailableError } from '../errors';
 import type { LoadOptions, SessionData, SessionStore, StoredSession, WriteStamp } from '../types';
 import { checkWriteToken, sameWrite } from '../write-token';
 import { bounded, sdkClientConfig } from './aws-call';
@@ -312,7 +312,7 @@ export class DynamoDbStore implements SessionStore {
       }
       // The overflow object was replaced by a concurrent write after our item read: read again.
       if (attempt >= POINTER_ATTEMPTS) {
-        throw new Error(`dynamodb load of ${id}: overflow object ${out.Item.dataRef?.S} is missing after ${attempt} reads`);
+        throw new StoreUnavailableError(`dynamodb load of ${id}: overflow object ${out.Item.dataRef?.S} is missing after ${attempt} reads`);
       }
     }
   }
@@ -372,14 +372,14 @@ export class DynamoDbStore implements SessionStore {
 
   /** The session data of an item: inline, or read from S3; undefined when the object is gone. */
   private async dataOf(id: string, item: Record<string, AttributeValue>, abortSignal: AbortSignal): Promise<SessionData | undefined> {
-    if (item.data?.S !== undefined) return JSON.parse(item.data.S) as SessionData;
+    if (item.data?.S !== undefined) return parseData(item.data.S, `dynamodb item ${id}`);
     const ref = item.dataRef?.S;
-    if (ref === undefined) throw new Error(`dynamodb item ${id} has neither data nor dataRef`);
-    if (this.overflow === undefined) throw new Error(`dynamodb item ${id} points to S3 (${ref}) but the store has no overflow bucket configured`);
+    if (ref === undefined) throw new StoreUnavailableError(`dynamodb item ${id} has neither data nor dataRef`);
+    if (this.overflow === undefined) throw new StoreUnavailableError(`dynamodb item ${id} points to S3 (${ref}) but the store has no overflow bucket configured`);
     try {
       const out = await this.overflow.client.send(new GetObjectCommand({ Bucket: this.overflow.bucket, Key: ref }), { abortSignal });
-      if (out.Body === undefined) throw new Error(`overflow object ${ref} has no body`);
-      return JSON.parse(await out.Body.transformToString()) as SessionData;
+      if (out.Body === undefined) throw new StoreUnavailableError(`overflow object ${ref} has no body`);
+      return parseData(await out.Body.transformToString(), `overflow object ${ref}`);
     } catch (err) {
       if (err instanceof NoSuchKey) return undefined;
       throw err;
@@ -424,6 +424,18 @@ function ttlSeconds(expiresAtMs: number): number {
 function readNumber(item: Record<string, AttributeValue>, name: string): number {
   const raw = item[name]?.N;
   const n = raw === undefined ? NaN : Number(raw);
-  if (!Number.isFinite(n)) throw new Error(`dynamodb session item has no numeric "${name}"`);
+  if (!Number.isFinite(n)) throw new StoreUnavailableError(`dynamodb session item has no numeric "${name}"`);
   return n;
+}
+
+/** Session data this store wrote (a JSON object); anything else is the store failing (503), never "no session" nor a crash. */
+function parseData(text: string, what: string): SessionData {
+  let d: unknown;
+  try {
+    d = JSON.parse(text);
+  } catch (err) {
+    throw new StoreUnavailableError(`${what}: the session data is not JSON`, { cause: err });
+  }
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new StoreUnavailableError(`${what}: the session data is not an object`);
+  return d as SessionData;
 }

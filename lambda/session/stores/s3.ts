@@ -26,7 +26,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { DEFAULTS } from '../env';
-import { SessionTooLargeError } from '../errors';
+import { SessionTooLargeError, StoreUnavailableError } from '../errors';
 import type { LoadOptions, SessionData, SessionStore, StoredSession, WriteStamp } from '../types';
 import { checkSuccessor, checkWriteToken, sameWrite } from '../write-token';
 import { bounded, httpStatusOfSdkError, sdkClientConfig } from './aws-call';
@@ -101,7 +101,7 @@ export class S3Store implements SessionStore {
       let read: { body: SessionObject; etag: string };
       try {
         const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(id) }), { abortSignal });
-        if (out.Body === undefined || out.ETag === undefined) throw new Error(`s3 object ${this.key(id)} came without body or ETag`);
+        if (out.Body === undefined || out.ETag === undefined) throw new StoreUnavailableError(`s3 object ${this.key(id)} came without body or ETag`);
         read = { body: parseObject(await out.Body.transformToString(), this.key(id)), etag: out.ETag };
       } catch (err) {
         if (err instanceof NoSuchKey) return undefined;
@@ -196,7 +196,7 @@ export class S3Store implements SessionStore {
         }),
         { abortSignal },
       );
-      if (out.ETag === undefined) throw new Error(`s3 PutObject of ${this.key(session.id)} returned no ETag`);
+      if (out.ETag === undefined) throw new StoreUnavailableError(`s3 PutObject of ${this.key(session.id)} returned no ETag`);
       this.etags.remember(session.id, { version: session.version, token: session.token, etag: out.ETag });
       return out.ETag;
     } catch (err) {
@@ -223,17 +223,31 @@ export class S3Store implements SessionStore {
   }
 }
 
+/**
+ * The stored object back into a session. An object this store did not write (not JSON, or not a
+ * session) is the store failing (StoreUnavailableError: 503, counted as a store error), never
+ * "no session" nor a crash. Real S3 never shows a partly written object; s3rver stopped in the
+ * middle of a PUT can leave one.
+ */
 function parseObject(text: string, key: string): SessionObject {
-  const o = JSON.parse(text) as Partial<SessionObject>;
+  let o: Partial<SessionObject>;
+  try {
+    o = JSON.parse(text) as Partial<SessionObject>;
+  } catch (err) {
+    throw new StoreUnavailableError(`s3 object ${key} is not JSON`, { cause: err });
+  }
   if (
+    typeof o !== 'object' ||
+    o === null ||
     typeof o.version !== 'number' ||
     (o.token !== undefined && typeof o.token !== 'string') ||
     typeof o.createdAt !== 'number' ||
     typeof o.expiresAt !== 'number' ||
     typeof o.data !== 'object' ||
-    o.data === null
+    o.data === null ||
+    Array.isArray(o.data)
   ) {
-    throw new Error(`s3 object ${key} is not a session object`);
+    throw new StoreUnavailableError(`s3 object ${key} is not a session object`);
   }
   return { version: o.version, token: o.token ?? '', createdAt: o.createdAt, expiresAt: o.expiresAt, data: o.data };
 }
