@@ -254,20 +254,28 @@ class MeteredStore implements SessionStore {
     return this.inner.close();
   }
 
-  /** `p` with its outcome counted; timed only when it is sampled (most calls of a busy interval are not). */
   private timed<T>(p: Promise<T>): Promise<T> {
-    const m = this.metrics;
-    const slot = m.sampleSlot();
-    const started = slot >= 0 ? performance.now() : 0;
-    return p.then(
-      (r) => {
-        m.storeCall(slot, slot >= 0 ? performance.now() - started : 0);
-        return r;
-      },
-      (err: unknown) => {
-        m.storeCall(slot, slot >= 0 ? performance.now() - started : 0, err);
-        throw err;
-      },
-    );
+    return timedStoreCall(p, this.metrics);
   }
+}
+
+/**
+ * `p`, a call to the store (or the JWT denylist), with its outcome counted into `metrics`: a call,
+ * an error or a timeout, and its latency when the call is sampled (most calls of a busy interval
+ * are not). A no-op wrapper while metrics are off.
+ */
+export function timedStoreCall<T>(p: Promise<T>, metrics: RuntimeMetrics = runtimeMetrics): Promise<T> {
+  if (!metrics.enabled) return p;
+  const slot = metrics.sampleSlot();
+  const started = slot >= 0 ? performance.now() : 0;
+  return p.then(
+    (r) => {
+      metrics.storeCall(slot, slot >= 0 ? performance.now() - started : 0);
+      return r;
+    },
+    (err: unknown) => {
+      metrics.storeCall(slot, slot >= 0 ? performance.now() - started : 0, err);
+      throw err;
+    },
+  );
 }

@@ -1,7 +1,9 @@
 /**
  * The runtime's JWT counters (lambda/session/metrics.ts) through the JWT-mode app: a token the
  * denylist refuses after logout counts as JwtRevoked, a token that fails verification (a forged
- * signature) as JwtRejected, a good one as neither; the denylist is real (dynalite).
+ * signature) as JwtRejected, a good one as neither; the denylist is real (dynalite). The denylist
+ * is the JWT topology's store: its calls count as StoreCalls, and a stopped table as StoreErrors
+ * with the 503s (what the StoreErrors alarm watches).
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { App } from '../../lambda/app/app';
@@ -60,3 +62,26 @@ test('a revoked token counts JwtRevoked, a forged one JwtRejected, a good one ne
   expect([counts.JwtRevoked, counts.JwtRejected]).toEqual([1, 1]);
   expect(counts.Requests).toBe(5); // login, read, logout and the two refused reads
 });
+
+test('denylist calls count as store calls, and a stopped denylist table as store errors with the 503s', async () => {
+  const c = new Client(httpApiSend(app));
+  expect((await c.post('/login', { user: 'noor' })).status).toBe(200);
+  await new Promise((r) => setTimeout(r, 1100)); // past SESSION_REVOCATION_CACHE_MS's default: the next read asks the table
+  runtimeMetrics.flush();
+  expect((await c.get('/session')).status).toBe(200);
+  let counts = runtimeMetrics.snapshot().counts;
+  expect(counts.StoreCalls).toBe(1); // one BatchGetItem
+  expect(counts.StoreErrors).toBe(0);
+
+  await dyn.stop();
+  try {
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await c.get('/session')).status).toBe(503);
+  } finally {
+    await dyn.restart();
+  }
+  counts = runtimeMetrics.snapshot().counts;
+  expect(counts.StoreErrors).toBe(1);
+  expect(counts.Responses503).toBe(1);
+  expect((await c.get('/session')).status).toBe(200);
+}, 30_000);

@@ -74,6 +74,11 @@ export interface DynamoDbDenylistOptions {
   readonly notRevokedCacheSize?: number;
   /** Clock, epoch ms (tests). @default Date.now */
   readonly now?: () => number;
+  /**
+   * Wraps every call to the table, with its outcome (the runtime's metrics count them as store
+   * calls; cached "not revoked" answers are no call). @default - none
+   */
+  readonly observe?: <T>(call: Promise<T>) => Promise<T>;
 }
 
 export const jtiKey = (jti: string) => `jti#${jti}`;
@@ -96,6 +101,7 @@ export class DynamoDbDenylist implements Denylist {
   /** Moves on every revocation made here: a check asked before one ended caches nothing. */
   private revocations = 0;
   private readonly now: () => number;
+  private readonly observe: <T>(call: Promise<T>) => Promise<T>;
 
   constructor(opts: DynamoDbDenylistOptions) {
     this.table = opts.table;
@@ -104,6 +110,7 @@ export class DynamoDbDenylist implements Denylist {
     if (!(this.notRevokedCacheMs >= 0)) throw new RangeError(`notRevokedCacheMs must be 0 or more, got ${opts.notRevokedCacheMs}`);
     this.notRevokedMax = opts.notRevokedCacheSize ?? 10_000;
     this.now = opts.now ?? Date.now;
+    this.observe = opts.observe ?? ((call) => call);
     this.ownsClient = opts.client === undefined;
     this.client = opts.client ?? new DynamoDBClient(sdkClientConfig({ region: opts.region, endpoint: opts.endpoint, timeoutMs: this.timeoutMs }));
   }
@@ -128,7 +135,7 @@ export class DynamoDbDenylist implements Denylist {
 
   private async ask(token: DenylistSubject): Promise<DenylistVerdict> {
     const keys = [jtiKey(token.jti), sidKey(token.sid), userKey(token.sub)];
-    const found = await bounded('denylist check', this.timeoutMs, (abortSignal) => this.batchGet(keys, abortSignal));
+    const found = await this.observe(bounded('denylist check', this.timeoutMs, (abortSignal) => this.batchGet(keys, abortSignal)));
     if (found.has(keys[1])) return 'revoked_session';
     if (found.has(keys[0])) return 'revoked';
     const revokedAt = Number(found.get(keys[2])?.revokedAt?.N);
@@ -179,16 +186,18 @@ export class DynamoDbDenylist implements Denylist {
 
   private async putUser(sub: string, revokedAtMs: number, until: number): Promise<void> {
     try {
-      await bounded('denylist write', this.timeoutMs, (abortSignal) =>
-        this.client.send(
-          new PutItemCommand({
-            TableName: this.table,
-            Item: { pk: { S: userKey(sub) }, revokedAt: { N: String(revokedAtMs) }, ttl: { N: String(Math.ceil(until)) } },
-            // Never move a user's revocation instant backwards (another instance's clock may lag).
-            ConditionExpression: 'attribute_not_exists(revokedAt) OR revokedAt < :at',
-            ExpressionAttributeValues: { ':at': { N: String(revokedAtMs) } },
-          }),
-          { abortSignal },
+      await this.observe(
+        bounded('denylist write', this.timeoutMs, (abortSignal) =>
+          this.client.send(
+            new PutItemCommand({
+              TableName: this.table,
+              Item: { pk: { S: userKey(sub) }, revokedAt: { N: String(revokedAtMs) }, ttl: { N: String(Math.ceil(until)) } },
+              // Never move a user's revocation instant backwards (another instance's clock may lag).
+              ConditionExpression: 'attribute_not_exists(revokedAt) OR revokedAt < :at',
+              ExpressionAttributeValues: { ':at': { N: String(revokedAtMs) } },
+            }),
+            { abortSignal },
+          ),
         ),
       );
     } catch (err) {
@@ -198,14 +207,18 @@ export class DynamoDbDenylist implements Denylist {
   }
 
   private async put(pk: string, until: number): Promise<void> {
-    await bounded('denylist write', this.timeoutMs, (abortSignal) =>
-      this.client.send(new PutItemCommand({ TableName: this.table, Item: { pk: { S: pk }, ttl: { N: String(Math.ceil(until)) } } }), { abortSignal }),
+    await this.observe(
+      bounded('denylist write', this.timeoutMs, (abortSignal) =>
+        this.client.send(new PutItemCommand({ TableName: this.table, Item: { pk: { S: pk }, ttl: { N: String(Math.ceil(until)) } } }), { abortSignal }),
+      ),
     );
   }
 
   async ping(): Promise<void> {
-    await bounded('denylist ping', this.timeoutMs, (abortSignal) =>
-      this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: 'ping' } }, ProjectionExpression: 'pk' }), { abortSignal }),
+    await this.observe(
+      bounded('denylist ping', this.timeoutMs, (abortSignal) =>
+        this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: 'ping' } }, ProjectionExpression: 'pk' }), { abortSignal }),
+      ),
     );
   }
 

@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import { KMSClient } from '@aws-sdk/client-kms';
 import type { SessionEnv } from '../env';
 import { sdkClientConfig } from '../stores/aws-call';
+import { timedStoreCall } from '../metrics';
 import { DynamoDbDenylist } from './denylist';
 import { LocalKeySigner, publicJwkFromPem } from './keys';
 import type { JwtSigner, PublicJwk } from './keys';
@@ -83,7 +84,13 @@ export async function createJwtRuntime(env: SessionEnv, opts: JwtRuntimeOptions 
     ...(await Promise.all(jwt.previousKmsKeyIds.map((id) => kmsPublicJwk(kms!, id)))),
     ...(await Promise.all((jwt.previousPublicKeyPems ?? []).map(publicJwkFromPem))),
   ];
-  const denylist = jwt.revocationTable !== undefined ? new DynamoDbDenylist({ table: jwt.revocationTable, timeoutMs: env.storeTimeoutMs, notRevokedCacheMs: jwt.revocationCacheMs }) : undefined;
+  const denylist = jwt.revocationTable !== undefined ? new DynamoDbDenylist({
+          table: jwt.revocationTable,
+          timeoutMs: env.storeTimeoutMs,
+          notRevokedCacheMs: jwt.revocationCacheMs,
+          // Counted as store calls (StoreCalls/StoreErrors/StoreTimeouts/StoreLatency) when the runtime's metrics are on.
+          observe: (call) => timedStoreCall(call),
+        }) : undefined;
   const sessions = new JwtSessionService({
     signer,
     previousKeys,
