@@ -51,6 +51,32 @@ export function renderSeedTable(rows: readonly ScenarioResult[], topologies: rea
   return lines.join('\n');
 }
 
+/**
+ * Per topology, the `outage` scenario's store-error curve from the instances' own EMF lines: one
+ * column per second (0: the first second without the store; the outage's seconds in bold).
+ */
+export function renderStoreErrorCurves(rows: readonly ScenarioResult[]): string {
+  const parts: string[] = [];
+  for (const r of rows) {
+    const c = r.storeErrorCurve;
+    if (r.scenario !== 'outage' || c === undefined || c.points.length === 0) continue;
+    const head = c.points.map((p) => (p.phase === 'outage' ? `**${p.second}**` : `${p.second}`));
+    const points = c.points;
+    const row = (label: string, f: (p: (typeof points)[number]) => number) => `| ${label} | ${points.map(f).join(' | ')} |`;
+    parts.push(
+      `**${r.topology}**: ${c.how}, away ${(c.outageMs / 1000).toFixed(1)} s; sums over ${c.instances} instances per second.`,
+      '',
+      `| second | ${head.join(' | ')} |`,
+      `| --- | ${c.points.map(() => '---:').join(' | ')} |`,
+      row('StoreErrors', (p) => p.storeErrors),
+      row('Responses503', (p) => p.responses503),
+      row('StoreCalls', (p) => p.storeCalls),
+      '',
+    );
+  }
+  return parts.join('\n');
+}
+
 /** The node-loss cell: Redis's replica promotion, or Memcached's node replaced empty; n/a for the rest. */
 function nodeLost(promote?: ScenarioResult, nodeloss?: ScenarioResult): string {
   if (nodeloss?.nodeLoss) {

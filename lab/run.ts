@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { INSTANCE_HEALTH_CHECK, UNHEALTHY_AFTER_SECONDS } from '../lib/compute/health-check';
 import { removeInstanceBundle } from '../test/support/app-instance';
 import { labHealthCheck } from '../test/support/haproxy';
-import { machineLine, renderResults, renderSeedTable, sizesLine } from './report';
+import { machineLine, renderResults, renderSeedTable, renderStoreErrorCurves, sizesLine } from './report';
 import { DEFAULT_SIZES, runScenario, SCENARIO_NAMES, type LabSizes, type ScenarioName, type ScenarioResult } from './scenarios';
 import { TOPOLOGIES } from './topologies';
 
@@ -115,6 +115,7 @@ async function main(): Promise<void> {
   }
   const table = renderResults(rows);
   const seed = renderSeedTable(rows, topologies);
+  const curves = renderStoreErrorCurves(rows);
   const elapsed = ((Date.now() - started) / 1000).toFixed(0);
   const check = labHealthCheck();
   console.log(`\n${table}\n\n${seed}\n\n(lab took ${labSeconds} s, ${elapsed} s with the benchmarks)`);
@@ -136,6 +137,15 @@ async function main(): Promise<void> {
     table,
     '',
     ...(notRun.length > 0 ? ['Not run:', '', ...notRun, ''] : []),
+    ...(curves
+      ? [
+          "## The store outage in the runtime's own metrics",
+          '',
+          "In `outage` the instances run with `SESSION_METRICS=on` and a 1 s flush (`SESSION_METRICS_INTERVAL_SECONDS=1`; 60 s when deployed), writing CloudWatch Embedded Metric Format lines to stdout as they would to CloudWatch Logs. The lab reads those lines back and sums each counter per second over the instances (a line counts the second before its timestamp; column k holds the lines written k to k+1 s after the store went away, in bold while they count outage time). StoreErrors is what the `StoreErrors` alarm watches (lib/monitoring); Responses503 are the requests answered 503 because of it; StoreCalls shows the load going on. On AWS the same counts arrive per minute.",
+          '',
+          curves,
+        ]
+      : []),
     ...(bench ? ['## HTTP benchmarks against what people use today (bench/http.ts)', '', bench, ''] : []),
     '## How to read it',
     '',

@@ -20,6 +20,7 @@ import { INSTANCE_HEALTH_CHECK } from '../lib/compute/health-check';
 import { baseEnv } from '../test/support/app-backends';
 import { Client, httpSend } from '../test/support/app-client';
 import { labHealthCheck, type ServerStats } from '../test/support/haproxy';
+import { emfLines, metricCurve, type CurvePoint } from '../test/support/emf';
 import { RedisServer } from '../test/support/redis-server';
 import { Cluster } from './cluster';
 import { finalCheck, Recorder, runLoad, SimUser, sleep, totalScore } from './load';
@@ -103,6 +104,20 @@ export interface OutageLongDetail {
   readonly recoveredMs: number;
 }
 
+/**
+ * What the instances' own metrics said about an outage: SESSION_METRICS=on with 1 s flushes, the
+ * EMF lines from every instance's stdout summed per second around the outage (test/support/emf.ts).
+ * CloudWatch would show the same curve, per minute.
+ */
+export interface StoreErrorCurve {
+  /** How the store went away (the topology's `outage`). */
+  readonly how: string;
+  /** From the store going away to it being back, ms. */
+  readonly outageMs: number;
+  readonly instances: number;
+  readonly points: CurvePoint[];
+}
+
 export interface ScenarioResult {
   readonly topology: string;
   readonly scenario: ScenarioName;
@@ -128,6 +143,8 @@ export interface ScenarioResult {
   readonly nodeLoss?: NodeLossDetail;
   /** `outage-long` only. */
   readonly outageLong?: OutageLongDetail;
+  /** `outage` only: the runtime's own metrics, per second, read from the EMF lines the instances wrote. */
+  readonly storeErrorCurve?: StoreErrorCurve;
   readonly notes: string[];
 }
 
@@ -288,26 +305,47 @@ const rolling: Scenario = (ctx) =>
     return result(ctx, 'rolling', users, rec, [`3 instances replaced one by one (deregister, SIGTERM, start, register) in ${((Date.now() - t0) / 1000).toFixed(1)} s`]);
   });
 
+/** SESSION_METRICS_INTERVAL_SECONDS in `outage`: one EMF line per instance per second. */
+const OUTAGE_METRICS_FLUSH_SECONDS = 1;
+
 const outage: Scenario = async (ctx) => {
   const { down, up } = ctx.store;
   if (!down || !up) return skipped(ctx, 'outage', 'no server-side store to take away (memory: the sessions live in the instances; JWT without a denylist: nothing server-side)');
-  return withCluster(ctx, {}, async (c) => {
-    const notes: string[] = [ctx.store.outage ?? 'store down'];
+  // The instances write their runtime metrics (EMF on stdout, as CloudWatch Logs would get them).
+  const env = { ...ctx.store.env, SESSION_METRICS: 'on', SESSION_METRICS_INTERVAL_SECONDS: String(OUTAGE_METRICS_FLUSH_SECONDS), POWERTOOLS_SERVICE_NAME: 'lab' };
+  return withCluster(ctx, { env }, async (c) => {
+    const how = ctx.store.outage ?? 'store down';
+    const notes: string[] = [how];
+    let downAt = 0;
+    let upAt = 0;
     const { users, rec } = await underLoad(
       ctx,
       c,
       async () => {
+        downAt = Date.now();
         await down();
         await sleep(ctx.sizes.outageMs);
         await up();
+        upAt = Date.now();
         const t = Date.now();
         await c.waitAllUp();
         notes.push(`all instances healthy again ${Date.now() - t} ms after the store came back`);
       },
-      1500,
+      3000, // load goes on 3 s after: the metric curve gets seconds wholly after the outage
     );
     notes.push(`${landedAnyway(users)} appends answered 5xx/none landed anyway`);
-    return result(ctx, 'outage', users, rec, notes);
+    // One more flush, so the last second of load is in the lines too.
+    await sleep(OUTAGE_METRICS_FLUSH_SECONDS * 1000 + 500);
+    const running = c.slots.filter((s) => s !== undefined);
+    const points = metricCurve(
+      running.flatMap((s) => emfLines(s.output())),
+      downAt,
+      upAt,
+      OUTAGE_METRICS_FLUSH_SECONDS * 1000,
+    );
+    const total = (phase: CurvePoint['phase']) => points.filter((p) => p.phase === phase).reduce((n, p) => n + p.storeErrors, 0);
+    notes.push(`StoreErrors in the instances' EMF lines: ${total('before')} before, ${total('outage')} during, ${total('after')} after the outage`);
+    return { ...result(ctx, 'outage', users, rec, notes), storeErrorCurve: { how, outageMs: upAt - downAt, instances: running.length, points } };
   });
 };
 

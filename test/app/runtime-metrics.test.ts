@@ -7,24 +7,11 @@
 import { baseEnv } from '../support/app-backends';
 import { Client, httpSend } from '../support/app-client';
 import { removeInstanceBundle, startInstance, type InstanceProcess } from '../support/app-instance';
+import { emfLines, metricValue, type Emf } from '../support/emf';
 import { RedisServer } from '../support/redis-server';
 
 const STORE_TIMEOUT_MS = 300;
 const FLUSH_SECONDS = 1;
-
-interface Emf {
-  _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> };
-  service: string;
-  [metric: string]: unknown;
-}
-
-/** The EMF lines in an instance's output, in order. */
-function emfLines(out: string): Emf[] {
-  return out
-    .split('\n')
-    .filter((l) => l.startsWith('{') && l.includes('"_aws"'))
-    .map((l) => JSON.parse(l) as Emf);
-}
 
 /** Waits for the EMF lines after the first `from` to include one `pred` accepts; bounded by a few flush intervals. */
 async function waitForLine(inst: InstanceProcess, from: number, pred: (e: Emf) => boolean): Promise<Emf> {
@@ -37,7 +24,7 @@ async function waitForLine(inst: InstanceProcess, from: number, pred: (e: Emf) =
   }
 }
 
-const n = (e: Emf, name: string): number => (typeof e[name] === 'number' ? (e[name] as number) : 0);
+const n = metricValue;
 
 let redis: RedisServer;
 let inst: InstanceProcess | undefined;
@@ -70,6 +57,7 @@ test('store errors rise in the EMF lines while redis is frozen (the 503s) and fa
   expect(healthy._aws.CloudWatchMetrics[0].Namespace).toBe('TestSessions');
   expect(healthy._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service']]);
   expect(healthy.service).toBe('metrics-test');
+  expect(Math.abs(healthy._aws.Timestamp - Date.now())).toBeLessThan(60_000); // when it was flushed: the lab buckets lines by it
   expect(n(healthy, 'StoreErrors')).toBe(0);
   expect(n(healthy, 'SessionsCreated')).toBe(1);
   expect(healthy.StoreLatency).toBeDefined();
