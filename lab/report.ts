@@ -77,6 +77,42 @@ export function renderStoreErrorCurves(rows: readonly ScenarioResult[]): string 
   return parts.join('\n');
 }
 
+/**
+ * The `outage` curves in one table, one row per topology (README): StoreErrors per second summed
+ * over the instances, the seconds that count outage time in bold, and the totals per phase.
+ */
+export function renderStoreErrorSummary(rows: readonly ScenarioResult[]): string {
+  const lines = [
+    '| topology | the store went away | StoreErrors per second, all instances (bold: seconds counting outage time) | before / during / after | Responses503 during |',
+    '| --- | --- | --- | --- | --- |',
+  ];
+  for (const r of rows) {
+    const c = r.storeErrorCurve;
+    if (r.scenario !== 'outage' || c === undefined || c.points.length === 0) continue;
+    const points = c.points;
+    const series = points.map((p) => (p.phase === 'outage' ? `**${p.storeErrors}**` : String(p.storeErrors))).join(' ');
+    const sum = (phase: string, f: (p: (typeof points)[number]) => number) => points.filter((p) => p.phase === phase).reduce((n, p) => n + f(p), 0);
+    const errors = (phase: string) => sum(phase, (p) => p.storeErrors);
+    lines.push(`| ${r.topology} | ${c.how}, ${(c.outageMs / 1000).toFixed(1)} s | ${series} | ${errors('before')} / ${errors('outage')} / ${errors('after')} | ${sum('outage', (p) => p.responses503)} |`);
+  }
+  return lines.join('\n');
+}
+
+/** `outage-long` per topology: the store hung past the health check's threshold, what the balancer and the instances did. */
+export function renderOutageLongTable(rows: readonly ScenarioResult[]): string {
+  const lines = [
+    '| topology | hung | instances DOWN | failed checks | requests during the hang | slowest 503 | `/readyz` 200 again after SIGCONT | restarts | lines lost / acked |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const r of rows) {
+    const d = r.outageLong;
+    if (r.scenario !== 'outage-long' || d === undefined) continue;
+    const all = d.hung503 === d.hungRequests ? `${d.hungRequests}, all 503` : `${d.hungRequests}, ${d.hung503} of them 503`;
+    lines.push(`| ${r.topology} | ${(d.hungMs / 1000).toFixed(1)} s | ${d.maxInstancesDown} | ${d.checksFailed} | ${all} | ${d.hungSlowestMs.toFixed(0)} ms | ${d.recoveredMs.toFixed(0)} ms | ${d.restarted} | ${r.linesLost} / ${r.linesAcked} |`);
+  }
+  return lines.join('\n');
+}
+
 /** The node-loss cell: Redis's replica promotion, or Memcached's node replaced empty; n/a for the rest. */
 function nodeLost(promote?: ScenarioResult, nodeloss?: ScenarioResult): string {
   if (nodeloss?.nodeLoss) {

@@ -14,17 +14,22 @@
  * `--only` matches topology names by substring. Topologies whose runtime code or server is
  * missing are listed as not run, with the reason.
  *
+ * The whole lab (no --only, --scenarios or --out) also rewrites README.md's generated blocks
+ * from the same run: `<!-- lab:seed:begin -->` (the seed's table), `lab:outage-long`,
+ * `lab:metrics` (the outage in the instances' own metrics) and, with the benchmarks, `lab:http`.
+ *
  * `npm run lab -- --screenshots [--only …]` runs no scenario: it opens the session page (GET /)
  * in chromium per topology, before and after an instance kill, and writes the PNGs to
  * lab/screenshots/ (lab/screenshots.ts).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INSTANCE_HEALTH_CHECK, UNHEALTHY_AFTER_SECONDS } from '../lib/compute/health-check';
 import { removeInstanceBundle } from '../test/support/app-instance';
 import { labHealthCheck } from '../test/support/haproxy';
-import { machineLine, renderResults, renderSeedTable, renderStoreErrorCurves, sizesLine } from './report';
+import { README, replaceReadmeBlock } from '../test/support/readme';
+import { machineLine, renderOutageLongTable, renderResults, renderSeedTable, renderStoreErrorCurves, renderStoreErrorSummary, sizesLine } from './report';
 import { DEFAULT_SIZES, runScenario, SCENARIO_NAMES, type LabSizes, type ScenarioName, type ScenarioResult } from './scenarios';
 import { TOPOLOGIES } from './topologies';
 
@@ -33,6 +38,8 @@ interface Flags {
   only?: string[];
   scenarios: ScenarioName[];
   out: string;
+  /** The whole lab: README's generated blocks are rewritten too. */
+  whole: boolean;
   bench: boolean;
   /** Take the session page's screenshots instead of running the scenarios. */
   screenshots: boolean;
@@ -66,6 +73,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     scenarios,
     // Only the whole lab replaces lab/RESULTS.md.
     out: get('out') ?? (get('only') !== undefined || get('scenarios') !== undefined ? join(tmpdir(), 'cdk-sessions-lab-RESULTS.partial.md') : join(__dirname, 'RESULTS.md')),
+    whole: get('only') === undefined && get('scenarios') === undefined && get('out') === undefined,
     bench: !argv.includes('--no-bench'),
     screenshots: argv.includes('--screenshots'),
   };
@@ -166,6 +174,20 @@ async function main(): Promise<void> {
   ].join('\n');
   writeFileSync(flags.out, md);
   console.log(`wrote ${flags.out}`);
+  if (flags.whole) {
+    const when = `${new Date(started).toISOString().slice(0, 16)}Z`;
+    const run = `\`npm run lab\` of ${when} (${machineLine()}; ${sizesLine(flags.sizes)}; every table in [lab/RESULTS.md](lab/RESULTS.md))`;
+    const blocks: Record<string, string> = {
+      'lab:seed': `Measured by ${run}:\n\n${seed}`,
+      'lab:outage-long': `From ${run}, store timeout ${(rows.find((r) => r.outageLong)?.outageLong?.storeTimeoutMs ?? NaN) / 1000} s, haproxy fall ${check.fall} × ${check.intervalMs} ms = ${check.unhealthyAfterMs / 1000} s:\n\n${renderOutageLongTable(rows)}`,
+      'lab:metrics': `From ${run}; per second, in [lab/RESULTS.md](lab/RESULTS.md#the-store-outage-in-the-runtimes-own-metrics):\n\n${renderStoreErrorSummary(rows)}`,
+    };
+    if (bench) blocks['lab:http'] = `From ${run}, after the lab (\`bench/http.ts\`, the same as \`npm run bench -- http\`):\n\n${bench}`;
+    let readme = readFileSync(README, 'utf8');
+    for (const [name, content] of Object.entries(blocks)) readme = replaceReadmeBlock(readme, name, content);
+    writeFileSync(README, readme);
+    console.log(`README.md: rewrote ${Object.keys(blocks).join(', ')}`);
+  }
 }
 
 if (require.main === module) {

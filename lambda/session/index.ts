@@ -34,6 +34,10 @@ export {
   parseRedisCredentials,
 } from './from-env';
 export type { RuntimeLogger, SessionRuntime, SessionRuntimeOptions, SessionStoreFactory, StoreFactoryContext } from './from-env';
+// The runtime's own metrics (EMF): call startRuntimeMetrics() before createSessionRuntime; on Lambda
+// with { intervalSeconds: 0 } and flush() at the end of each invocation.
+export { metricsEnabledIn, runtimeMetrics, startRuntimeMetrics } from './metrics';
+export type { RuntimeMetricsHandle, RuntimeMetricsOptions } from './metrics';
 export { CookieSecretReloader, DEFAULT_RELOAD_INTERVAL_MS, DEFAULT_RELOAD_MIN_GAP_MS } from './secret-reload';
 export type { CookieSecretReloaderOptions, CookieSecretSource, ReloadLogger } from './secret-reload';
 

@@ -33,7 +33,7 @@ export interface SessionAlarmThresholds {
   readonly unhealthyHosts?: number;
   /** p99 of TargetResponseTime, 3 periods of 5 minutes in a row. @default Duration.seconds(2) */
   readonly targetResponseTime?: Duration;
-  /** Store calls that failed or timed out, as the runtime counted them (StoreErrors), per compute and 5 minutes. @default 5 */
+  /** Store calls (JWT: revocation table calls) that failed or timed out, as the runtime counted them (StoreErrors), per compute and 5 minutes. @default 5 */
   readonly storeErrors?: number;
   /** Requests answered 503 because the store (or the JWT denylist) did not answer (Responses503), per compute and 5 minutes. @default 5 */
   readonly responses503?: number;
@@ -249,12 +249,14 @@ export class SessionMonitoring extends Construct {
     return [[graph('API: invocations, errors, throttles, 5xx', [api.metricInvocations({ statistic: 'Sum' }), errors, throttles, server5xx]), graph('API: p99 duration (ms)', [duration])]];
   }
 
-  /** The runtime's own alarms on one compute: store errors (not for memory and JWT: nothing to fail / not metered) and 503s. */
+  /** The runtime's own alarms on one compute: store errors (a store outside the instances: not for memory) and 503s. */
   private runtimeAlarms(prefix: string, c: InstanceFleet | SessionApi, store: ISessionStore | undefined): cloudwatch.Alarm[] {
     const t = this.thresholds;
     const out: cloudwatch.Alarm[] = [];
-    if (store !== undefined && store.kind !== 'jwt') {
-      out.push(this.alarm(`${prefix}StoreErrors`, { metric: c.metricStoreErrors(), threshold: t.storeErrors ?? 5, description: `The session runtime (${prefix.toLowerCase()}) saw store calls fail or time out: those requests got 503. Runbook: check the store's alarms and its security group/endpoint; StoreTimeouts vs StoreErrors on the dashboard tells a slow store from a refused one.` }));
+    if (store !== undefined) {
+      // JWT: the calls are the revocation table's (the denylist checks and writes).
+      const calls = store.kind === 'jwt' ? 'revocation table calls' : 'store calls';
+      out.push(this.alarm(`${prefix}StoreErrors`, { metric: c.metricStoreErrors(), threshold: t.storeErrors ?? 5, description: `The session runtime (${prefix.toLowerCase()}) saw ${calls} fail or time out: those requests got 503. Runbook: check the store's alarms and its security group/endpoint; StoreTimeouts vs StoreErrors on the dashboard tells a slow store from a refused one.` }));
     }
     out.push(this.alarm(`${prefix}Responses503`, { metric: c.metricResponses503(), threshold: t.responses503 ?? 5, description: `The session runtime (${prefix.toLowerCase()}) answered 503: the session store (JWT: the revocation table or KMS) did not answer within SESSION_STORE_TIMEOUT_MS. Runbook: check the store alarms; users keep their sessions once it answers again.` }));
     return out;

@@ -107,7 +107,7 @@ describe('README: the CDK examples', () => {
 
   test("every topology's snippet (marked cdk-*) type-checks in a reader's stack", () => {
     const snippets = Object.fromEntries([...readmeExamples()].filter(([name]) => name.startsWith('cdk-') && name !== 'cdk-side').map(([name, source]) => [name, SNIPPET_SCOPE + source]));
-    expect(Object.keys(snippets).sort()).toEqual(['cdk-dynamodb', 'cdk-jwt', 'cdk-memcached', 'cdk-postgres', 'cdk-redis', 'cdk-s3', 'cdk-sticky']);
+    expect(Object.keys(snippets).sort()).toEqual(['cdk-dynamodb', 'cdk-jwt', 'cdk-memcached', 'cdk-monitoring', 'cdk-postgres', 'cdk-redis', 'cdk-s3', 'cdk-sticky']);
     expect(typecheck(dir, snippets)).toEqual([]);
   }, 120_000);
 

@@ -46,6 +46,25 @@ function sessionScript(name: string, close: boolean): string {
   return bundle(entry, name);
 }
 
+/** A team's script with the runtime's own metrics on: started before the runtime, its last counts written by stop() before close(). */
+function metricsScript(): string {
+  const entry = join(dir, 'metrics.ts');
+  writeFileSync(
+    entry,
+    `import { createSessionRuntime, parseSessionEnv, startRuntimeMetrics } from ${JSON.stringify(join(ROOT, 'lambda/session/index'))};
+     import { redisStoreFactory } from ${JSON.stringify(join(ROOT, 'lambda/session/entries/redis'))};
+     (async () => {
+       const metrics = startRuntimeMetrics(process.env);
+       const runtime = await createSessionRuntime(parseSessionEnv(process.env), { stores: [redisStoreFactory] });
+       const created = await runtime.manager.create({ user: 'script' });
+       await runtime.manager.loadById(created.id);
+       metrics.stop();
+       await runtime.close();
+     })().catch((err) => { console.error(err); process.exitCode = 2; });`,
+  );
+  return bundle(entry, 'metrics');
+}
+
 function jwtScript(): string {
   const entry = join(dir, 'jwt.ts');
   writeFileSync(
@@ -115,6 +134,15 @@ describe(`a one-shot script that calls close() exits by itself with code 0 (boun
   test('redis store on a real redis-server', async () => {
     const r = await run(sessionScript('redis', true), { ...BASE, SESSION_STORE: 'redis', SESSION_REDIS_URL: redis.url() });
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: JSON.stringify({ user: 'script' }) });
+  }, EXIT_BOUND_MS + 5_000);
+
+  test("redis store with the runtime's metrics on (startRuntimeMetrics from cdk-sessions/runtime): one EMF line with the store calls, and the interval timer does not hold the process", async () => {
+    const r = await run(metricsScript(), { ...BASE, SESSION_STORE: 'redis', SESSION_REDIS_URL: redis.url(), SESSION_METRICS: 'on', POWERTOOLS_SERVICE_NAME: 'team-script' });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n').filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Namespace: string }> } });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]._aws.CloudWatchMetrics[0].Namespace).toBe('CdkSessions');
+    expect(lines[0]).toMatchObject({ service: 'team-script', SessionsCreated: 1, StoreCalls: 2 }); // create and load, timed through the metered store
   }, EXIT_BOUND_MS + 5_000);
 
   test('redis store with its AUTH token and the cookie secret from Secrets Manager', async () => {

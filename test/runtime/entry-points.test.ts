@@ -73,7 +73,7 @@ describe('the built package', () => {
       expect(`./${out[sub].file}`).toBe(pkgJson.exports[`./${sub}`].default);
       expect(existsSync(join(pkg.dir, 'node_modules/cdk-sessions', pkgJson.exports[`./${sub}`].types))).toBe(true);
     }
-    expect(out.runtime.exports).toEqual(expect.arrayContaining(['SessionManager', 'createSessionRuntime', 'parseSessionEnv', 'SessionEnvVars', 'MemoryStore']));
+    expect(out.runtime.exports).toEqual(expect.arrayContaining(['SessionManager', 'createSessionRuntime', 'parseSessionEnv', 'SessionEnvVars', 'MemoryStore', 'startRuntimeMetrics']));
     expect(out.runtime.exports).not.toContain('RedisStore');
     expect(out['runtime/redis'].exports).toEqual(expect.arrayContaining(['RedisStore', 'redisStoreFactory']));
     expect(out['runtime/dynamodb'].exports).toEqual(expect.arrayContaining(['DynamoDbStore', 'dynamoDbStoreFactory']));

@@ -38,7 +38,7 @@ const EXPECTED: Record<keyof ReferenceStacks, string[]> = {
   rds: [...FLEET_STORE, ...API_STORE, 'DatabaseAcu', 'DatabaseCpu', 'ProxyClientAuthFailures', 'ProxyConnections', 'ProxyDatabaseConnectFailures'],
   dynamodb: [...API_STORE, 'DynamoDbLatency', 'DynamoDbSystemErrors', 'DynamoDbThrottles'],
   s3: API_STORE, // the reference S3 store has no request metrics: no S3 5xx alarm
-  jwt: [...API, 'RevocationSystemErrors', 'RevocationThrottles'],
+  jwt: [...API_STORE, 'RevocationSystemErrors', 'RevocationThrottles'], // StoreErrors: the denylist's calls
 };
 
 describe('reference stacks', () => {
