@@ -345,7 +345,7 @@ function table(title: string, rows: Row[], baseline: string, ceiling?: string): 
  * rounds (the HTTP cells above vary by ±30 % per round on a shared 2-core host; this isolates the
  * CPU the counting adds). Metrics on: the metered store and the counters, flushed once per round.
  */
-export async function inProcessOverhead(rounds = 9, n = 200_000): Promise<string> {
+export async function inProcessOverhead(rounds = 9, n = 200_000): Promise<{ text: string; ratio: number }> {
   const secrets = ['bench-metrics-secret-0123456789abcdef0123'];
   const build = (on: boolean) => {
     if (on) runtimeMetrics.enable(new Metrics({ namespace: 'Bench', serviceName: 'bench' }));
@@ -386,10 +386,12 @@ export async function inProcessOverhead(rounds = 9, n = 200_000): Promise<string
     ratios.push(on / off);
   }
   const med = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
-  return (
-    `In-process GET /session on the memory store (no network), ${rounds} alternating rounds of ${n} requests: ` +
-    `metrics off ${f0(med(offs))} req/s, on ${f0(med(ons))} req/s; on ÷ off median ${med(ratios).toFixed(3)} (rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')})`
-  );
+  return {
+    text:
+      `In-process GET /session on the memory store (no network), ${rounds} alternating rounds of ${n} requests: ` +
+      `metrics off ${f0(med(offs))} req/s, on ${f0(med(ons))} req/s; on ÷ off median ${med(ratios).toFixed(3)} (rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')})`,
+    ratio: med(ratios),
+  };
 }
 
 export async function main(): Promise<string> {
@@ -442,16 +444,20 @@ export async function main(): Promise<string> {
         A,
       );
       const [ra, rb, rc, , re] = rows;
+      const overhead = await inProcessOverhead();
       const verdict = (ok: boolean) => (ok ? 'target met' : 'target MISSED');
       const targets = [
         `- read ≥ 4× express-session+connect-redis: ${(rb.read.rps / rc.read.rps).toFixed(2)}× (rounds: ${perRound(m.reads, B, C)}; timed from each cell's start: ${(rb.read.rpsFromStart / rc.read.rpsFromStart).toFixed(2)}×) — ${verdict(rb.read.rps >= 4 * rc.read.rps)}`,
         `- read ≥ 50 % of bare node:http: ${((100 * rb.read.rps) / ra.read.rps).toFixed(0)} % (timed from each cell's start: ${((100 * rb.read.rpsFromStart) / ra.read.rpsFromStart).toFixed(0)} %) — ${verdict(rb.read.rps >= 0.5 * ra.read.rps)}`,
         `- read p99 ≤ 2 ms: ${rb.read.p99} ms — ${verdict(rb.read.p99 <= 2)}`,
         `- modify ≥ 3× express-session+connect-redis: ${(rb.modify!.rps / rc.modify!.rps).toFixed(2)}× (rounds: ${perRound(m.modifies, B, C)}; timed from each cell's start: ${(rb.modify!.rpsFromStart / rc.modify!.rpsFromStart).toFixed(2)}×) — ${verdict(rb.modify!.rps >= 3 * rc.modify!.rps)}`,
-        `- read with metrics on ≥ 90 % of metrics off: ${((100 * re.read.rps) / rb.read.rps).toFixed(0)} % (ratio ${(re.read.rps / rb.read.rps).toFixed(3)}; rounds: ${perRound(m.reads, E, B)}; modify ${((100 * re.modify!.rps) / rb.modify!.rps).toFixed(0)} %) — ${verdict(re.read.rps >= 0.9 * rb.read.rps)}`,
+        // Over HTTP five servers share two cores and a round's cells move by tens of percent; in process,
+        // the same request path without sockets, the ratio is the CPU the counting adds. Both must hold.
+        `- read with metrics on ≥ 90 % of metrics off: over HTTP ${((100 * re.read.rps) / rb.read.rps).toFixed(0)} % (rounds: ${perRound(m.reads, E, B)}; modify ${((100 * re.modify!.rps) / rb.modify!.rps).toFixed(0)} %), ` +
+          `in process ${(100 * overhead.ratio).toFixed(0)} % (below) — ${verdict(re.read.rps >= 0.9 * rb.read.rps && overhead.ratio >= 0.9)}`,
         `- 0 lost updates (2- and 10-wide): ${rb.lost2!.lost + rb.lost10!.lost} lost — ${verdict(rb.lost2!.lost + rb.lost10!.lost === 0)}`,
       ];
-      out.push(t1, '', 'Targets (ours):', ...targets, '', await inProcessOverhead(), '', 'Redis commands per request: `npm run bench -- redis` (bench/redis-commands.ts).');
+      out.push(t1, '', 'Targets (ours):', ...targets, '', overhead.text, '', 'Redis commands per request: `npm run bench -- redis` (bench/redis-commands.ts).');
     } finally {
       for (const s of servers) await s.stop();
     }
