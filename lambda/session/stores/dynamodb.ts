@@ -58,6 +58,7 @@ import type { LoadOptions, SessionData, SessionStore, StoredSession, WriteStamp 
 import { checkWriteToken, sameWrite } from '../write-token';
 import { bounded, sdkClientConfig } from './aws-call';
 import { DYNAMODB_ITEM_LIMIT_BYTES, dynamoDbItemSize } from './aws-dynamodb-item-size';
+import { parseStoredJson } from './stored-json';
 
 /** Where the warnings of best-effort clean-ups go. */
 export interface StoreLogger {
@@ -430,12 +431,7 @@ function readNumber(item: Record<string, AttributeValue>, name: string): number 
 
 /** Session data this store wrote (a JSON object); anything else is the store failing (503), never "no session" nor a crash. */
 function parseData(text: string, what: string): SessionData {
-  let d: unknown;
-  try {
-    d = JSON.parse(text);
-  } catch (err) {
-    throw new StoreUnavailableError(`${what}: the session data is not JSON`, { cause: err });
-  }
+  const d = parseStoredJson(text, `${what}: the session data`);
   if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new StoreUnavailableError(`${what}: the session data is not an object`);
   return d as SessionData;
 }

@@ -42,6 +42,7 @@ import { DEFAULTS } from '../env';
 import { SessionError, SessionTooLargeError, StoreUnavailableError } from '../errors';
 import type { LoadOptions, SessionData, SessionStore, StoredSession, WriteStamp } from '../types';
 import { checkSuccessor, checkWriteToken, sameWrite } from '../write-token';
+import { parseStoredJson } from './stored-json';
 
 export interface MemcachedStoreOptions {
   /** `host:port` of each memcached server (ElastiCache: the node endpoints, or the serverless endpoint). */
@@ -337,12 +338,7 @@ function int(n: number): number {
 
 /** The stored value back into a session; a value not written by this store is an error, not "no session". */
 function decode(id: string, raw: unknown): SessionValue {
-  let o: Partial<SessionValue>;
-  try {
-    o = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Partial<SessionValue>;
-  } catch (err) {
-    throw new StoreUnavailableError(`memcached: the value of session ${id.slice(0, 6)}… is not JSON`, { cause: err });
-  }
+  const o = (typeof raw === 'string' ? parseStoredJson(raw, `memcached: the value of session ${id.slice(0, 6)}…`) : raw) as Partial<SessionValue>;
   if (
     typeof o !== 'object' || o === null ||
     typeof o.version !== 'number' || (o.token !== undefined && typeof o.token !== 'string') || typeof o.createdAt !== 'number' || typeof o.expiresAt !== 'number' ||

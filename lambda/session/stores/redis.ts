@@ -18,6 +18,7 @@ import type { LoadOptions, SessionData, SessionStore, StoredSession, WriteStamp 
 import { checkSuccessor, checkWriteToken } from '../write-token';
 import { createRedisClient, isAuthError } from './redis-client';
 import type { RedisClient, RedisConnectionOptions, RedisCredentials } from './redis-client';
+import { parseStoredJson } from './stored-json';
 
 export { isAuthError, parseRedisUrl } from './redis-client';
 export type { RedisClient, RedisConnectionOptions, RedisCredentials } from './redis-client';
@@ -360,12 +361,7 @@ type Decoded = { -readonly [K in keyof StoredSession]: StoredSession[K] };
 
 /** The stored value back into a session; a value not written by this store is an error, not "no session". */
 function decode(id: string, raw: string): Decoded {
-  let o: { v?: unknown; t?: unknown; c?: unknown; e?: unknown; d?: unknown };
-  try {
-    o = JSON.parse(raw) as typeof o;
-  } catch (err) {
-    throw new StoreUnavailableError(`redis: the value of session ${id.slice(0, 6)}… is not JSON`, { cause: err });
-  }
+  const o = parseStoredJson(raw, `redis: the value of session ${id.slice(0, 6)}…`) as { v?: unknown; t?: unknown; c?: unknown; e?: unknown; d?: unknown };
   if (typeof o.v !== 'number' || (o.t !== undefined && typeof o.t !== 'string') || typeof o.c !== 'number' || typeof o.e !== 'number' || typeof o.d !== 'object' || o.d === null || Array.isArray(o.d)) {
     throw new StoreUnavailableError(`redis: the value of session ${id.slice(0, 6)}… is not a stored session`);
   }

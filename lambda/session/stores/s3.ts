@@ -30,6 +30,7 @@ import { SessionTooLargeError, StoreUnavailableError } from '../errors';
 import type { LoadOptions, SessionData, SessionStore, StoredSession, WriteStamp } from '../types';
 import { checkSuccessor, checkWriteToken, sameWrite } from '../write-token';
 import { bounded, httpStatusOfSdkError, sdkClientConfig } from './aws-call';
+import { parseStoredJson } from './stored-json';
 
 export interface S3StoreOptions {
   /** Session bucket. */
@@ -230,12 +231,7 @@ export class S3Store implements SessionStore {
  * middle of a PUT can leave one.
  */
 function parseObject(text: string, key: string): SessionObject {
-  let o: Partial<SessionObject>;
-  try {
-    o = JSON.parse(text) as Partial<SessionObject>;
-  } catch (err) {
-    throw new StoreUnavailableError(`s3 object ${key} is not JSON`, { cause: err });
-  }
+  const o = parseStoredJson(text, `s3 object ${key}`) as Partial<SessionObject>;
   if (
     typeof o !== 'object' ||
     o === null ||
