@@ -1,6 +1,7 @@
 /** The lab's tables: every topology × scenario, and the seed's decision table with numbers in it. */
 import { cpus } from 'node:os';
-import { DEFAULT_SIZES, type LabSizes, type ScenarioName, type ScenarioResult } from './scenarios';
+import { phaseTotal, type CurvePoint } from '../test/support/emf';
+import { DEFAULT_SIZES, type LabSizes, type ScenarioName, type ScenarioResult, type StoreErrorCurve } from './scenarios';
 import type { Topology } from './topologies';
 
 const ms = (n: number) => (Number.isNaN(n) ? '—' : n < 10 ? n.toFixed(1) : n.toFixed(0));
@@ -57,16 +58,12 @@ export function renderSeedTable(rows: readonly ScenarioResult[], topologies: rea
  */
 export function renderStoreErrorCurves(rows: readonly ScenarioResult[]): string {
   const parts: string[] = [];
-  for (const r of rows) {
-    const c = r.storeErrorCurve;
-    if (r.scenario !== 'outage' || c === undefined || c.points.length === 0) continue;
-    const head = c.points.map((p) => (p.phase === 'outage' ? `**${p.second}**` : `${p.second}`));
-    const points = c.points;
-    const row = (label: string, f: (p: (typeof points)[number]) => number) => `| ${label} | ${points.map(f).join(' | ')} |`;
+  for (const { topology, curve: c } of outageCurves(rows)) {
+    const row = (label: string, f: (p: CurvePoint) => number) => `| ${label} | ${c.points.map(f).join(' | ')} |`;
     parts.push(
-      `**${r.topology}**: ${c.how}, away ${(c.outageMs / 1000).toFixed(1)} s; sums over ${c.instances} instances per second.`,
+      `**${topology}**: ${c.how}, away ${(c.outageMs / 1000).toFixed(1)} s; sums over ${c.instances} instances per second.`,
       '',
-      `| second | ${head.join(' | ')} |`,
+      `| second | ${c.points.map((p) => (p.phase === 'outage' ? `**${p.second}**` : `${p.second}`)).join(' | ')} |`,
       `| --- | ${c.points.map(() => '---:').join(' | ')} |`,
       row('StoreErrors', (p) => p.storeErrors),
       row('Responses503', (p) => p.responses503),
@@ -75,6 +72,11 @@ export function renderStoreErrorCurves(rows: readonly ScenarioResult[]): string 
     );
   }
   return parts.join('\n');
+}
+
+/** The `outage` rows that have a metric curve. */
+function outageCurves(rows: readonly ScenarioResult[]): Array<{ topology: string; curve: StoreErrorCurve }> {
+  return rows.flatMap((r) => (r.scenario === 'outage' && r.storeErrorCurve !== undefined && r.storeErrorCurve.points.length > 0 ? [{ topology: r.topology, curve: r.storeErrorCurve }] : []));
 }
 
 /**
@@ -86,14 +88,10 @@ export function renderStoreErrorSummary(rows: readonly ScenarioResult[]): string
     '| topology | the store went away | StoreErrors per second, all instances (bold: seconds counting outage time) | before / during / after | Responses503 during |',
     '| --- | --- | --- | --- | --- |',
   ];
-  for (const r of rows) {
-    const c = r.storeErrorCurve;
-    if (r.scenario !== 'outage' || c === undefined || c.points.length === 0) continue;
-    const points = c.points;
-    const series = points.map((p) => (p.phase === 'outage' ? `**${p.storeErrors}**` : String(p.storeErrors))).join(' ');
-    const sum = (phase: string, f: (p: (typeof points)[number]) => number) => points.filter((p) => p.phase === phase).reduce((n, p) => n + f(p), 0);
-    const errors = (phase: string) => sum(phase, (p) => p.storeErrors);
-    lines.push(`| ${r.topology} | ${c.how}, ${(c.outageMs / 1000).toFixed(1)} s | ${series} | ${errors('before')} / ${errors('outage')} / ${errors('after')} | ${sum('outage', (p) => p.responses503)} |`);
+  for (const { topology, curve: c } of outageCurves(rows)) {
+    const series = c.points.map((p) => (p.phase === 'outage' ? `**${p.storeErrors}**` : String(p.storeErrors))).join(' ');
+    const errors = (phase: CurvePoint['phase']) => phaseTotal(c.points, phase, 'storeErrors');
+    lines.push(`| ${topology} | ${c.how}, ${(c.outageMs / 1000).toFixed(1)} s | ${series} | ${errors('before')} / ${errors('outage')} / ${errors('after')} | ${phaseTotal(c.points, 'outage', 'responses503')} |`);
   }
   return lines.join('\n');
 }

@@ -20,7 +20,7 @@ import { INSTANCE_HEALTH_CHECK } from '../lib/compute/health-check';
 import { baseEnv } from '../test/support/app-backends';
 import { Client, httpSend } from '../test/support/app-client';
 import { labHealthCheck, type ServerStats } from '../test/support/haproxy';
-import { emfLines, metricCurve, type CurvePoint } from '../test/support/emf';
+import { emfLines, metricCurve, phaseTotal, type CurvePoint } from '../test/support/emf';
 import { RedisServer } from '../test/support/redis-server';
 import { Cluster } from './cluster';
 import { finalCheck, Recorder, runLoad, SimUser, sleep, totalScore } from './load';
@@ -343,8 +343,8 @@ const outage: Scenario = async (ctx) => {
       upAt,
       OUTAGE_METRICS_FLUSH_SECONDS * 1000,
     );
-    const total = (phase: CurvePoint['phase']) => points.filter((p) => p.phase === phase).reduce((n, p) => n + p.storeErrors, 0);
-    notes.push(`StoreErrors in the instances' EMF lines: ${total('before')} before, ${total('outage')} during, ${total('after')} after the outage`);
+    const errors = (phase: CurvePoint['phase']) => phaseTotal(points, phase, 'storeErrors');
+    notes.push(`StoreErrors in the instances' EMF lines: ${errors('before')} before, ${errors('outage')} during, ${errors('after')} after the outage`);
     return { ...result(ctx, 'outage', users, rec, notes), storeErrorCurve: { how, outageMs: upAt - downAt, instances: running.length, points } };
   });
 };

@@ -66,3 +66,8 @@ export function metricCurve(lines: readonly Emf[], downAt: number, upAt: number,
   }
   return points;
 }
+
+/** The sum of one counter over the seconds of one phase. */
+export function phaseTotal(points: readonly CurvePoint[], phase: CurvePoint['phase'], counter: 'storeCalls' | 'storeErrors' | 'responses503'): number {
+  return points.filter((p) => p.phase === phase).reduce((n, p) => n + p[counter], 0);
+}

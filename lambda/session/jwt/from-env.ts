@@ -89,7 +89,7 @@ export async function createJwtRuntime(env: SessionEnv, opts: JwtRuntimeOptions 
           timeoutMs: env.storeTimeoutMs,
           notRevokedCacheMs: jwt.revocationCacheMs,
           // Counted as store calls (StoreCalls/StoreErrors/StoreTimeouts/StoreLatency) when the runtime's metrics are on.
-          observe: (call) => timedStoreCall(call),
+          observe: timedStoreCall,
         }) : undefined;
   const sessions = new JwtSessionService({
     signer,
